@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule, type AppOptions } from './app.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { JsonLogger } from './logging/json-logger.js';
+import { HttpObserver } from './metrics/http-observer.js';
+import { setupOpenApi } from './openapi/openapi.js';
+import { ImageCacheService } from './versions/image-cache.service.js';
+
+/** Builds the application exactly as production runs it; tests call this too. */
+export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
+  const tls = config.server.tls;
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+    bufferLogs: true,
+    ...(tls && { httpsOptions: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } }),
+  });
+  app.useLogger(app.get(JsonLogger));
+  app.disable('x-powered-by');
+  app.use(app.get(HttpObserver).middleware);
+  setupOpenApi(app);
+  return app;
+}
+
+/** Listens on the configured port (0 in tests picks a free one), then starts the cache sync in the background. */
+export async function startApp(app: NestExpressApplication, config: AppConfig, port = config.server.listenPort): Promise<Server> {
+  await app.listen(port);
+  void app.get(ImageCacheService).startSync();
+  return app.getHttpServer() as Server;
+}

@@ -1,0 +1,68 @@
+import type { OsImageEntry } from '../versions/os-image.js';
+import type { LogLevel } from './environment.js';
+
+/**
+ * Typed configuration, one class per area so each can be injected by type. Built once by `loadConfig`
+ * from the environment; instances are frozen.
+ */
+export class ServerConfig {
+  constructor(
+    readonly listenPort: number,
+    readonly httpListenPort: number | undefined,
+    readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined,
+    readonly allowedDomains: readonly string[],
+    /** Image downloads served at once; 0 means no limit. */
+    readonly maxConcurrentRequests: number,
+    /** Public base URL of this service, used to build rootfs URLs for minimal ISOs. */
+    readonly publicBaseUrl: string | undefined,
+  ) {}
+}
+
+export class StorageConfig {
+  constructor(
+    readonly dataDir: string,
+    readonly dataTempDir: string,
+  ) {}
+}
+
+export type CatalogSource = 'OS_IMAGES' | 'RHCOS_VERSIONS' | 'built-in default';
+
+export class CatalogConfig {
+  constructor(
+    readonly entries: readonly OsImageEntry[],
+    readonly source: CatalogSource,
+  ) {}
+}
+
+/** How base ISOs are fetched from their catalog URLs. */
+export class ImageSourceConfig {
+  constructor(
+    /** PEM of an extra CA trusted in addition to the system CAs. */
+    readonly trustedCaPem: string | undefined,
+    readonly insecureSkipVerify: boolean,
+    readonly requestHeaders: Readonly<Record<string, string>>,
+    readonly requestQueryParams: Readonly<Record<string, string>>,
+  ) {}
+}
+
+export class AssistedServiceConfig {
+  constructor(
+    /** Base URL without a trailing slash, e.g. `https://assisted:8090`; undefined when not configured. */
+    readonly baseUrl: string | undefined,
+    readonly trustedCaPem: string | undefined,
+    readonly customizationCacheTtlSeconds: number,
+  ) {}
+}
+
+export class LoggingConfig {
+  constructor(readonly level: LogLevel) {}
+}
+
+export interface AppConfig {
+  readonly server: ServerConfig;
+  readonly storage: StorageConfig;
+  readonly catalog: CatalogConfig;
+  readonly imageSource: ImageSourceConfig;
+  readonly assistedService: AssistedServiceConfig;
+  readonly logging: LoggingConfig;
+}

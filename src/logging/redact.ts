@@ -1,0 +1,24 @@
+const REDACTED = 'REDACTED';
+
+/**
+ * Patterns of credentials that can reach a log line: query parameters and path segments carrying API keys and
+ * image tokens, Authorization-style headers, bearer tokens, JWTs and URL user-info.
+ */
+const SECRET_PATTERNS: readonly [RegExp, string][] = [
+  [/\b(api_key|image_token|token|access_token|password|secret)=([^&\s"',;]+)/gi, `$1=${REDACTED}`],
+  [/\/(bytoken|byapikey)\/[^/\s"'?#]+/gi, `/$1/${REDACTED}`],
+  [/\b(authorization|image-token|x-auth-token|cookie)(["']?\s*[:=]\s*["']?)([^"'\r\n,}]+)/gi, `$1$2${REDACTED}`],
+  [/\bBearer\s+[A-Za-z0-9._~+/=-]+/g, `Bearer ${REDACTED}`],
+  [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*)?/g, REDACTED],
+  [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, `$1${REDACTED}@`],
+];
+
+/** Redacts credentials in free text; `literals` are exact values known to be secret (configured header values). */
+export function redactSecrets(text: string, literals: readonly string[] = []): string {
+  let result = text;
+  for (const literal of literals) {
+    if (literal.length >= 4) result = result.split(literal).join(REDACTED);
+  }
+  for (const [pattern, replacement] of SECRET_PATTERNS) result = result.replace(pattern, replacement);
+  return result;
+}

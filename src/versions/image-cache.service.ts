@@ -1,0 +1,193 @@
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { CatalogConfig, ImageSourceConfig, StorageConfig } from '../config/app-config.js';
+import { Semaphore } from '../common/semaphore.js';
+import { validateBaseImage } from './base-image-validator.js';
+import { removeUnexpectedFiles } from './data-dir-cleaner.js';
+import { describeUrl } from './describe-url.js';
+import { ImageFetcher } from './image-fetcher.js';
+import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './image-preparation.js';
+import { ProgressLog } from './progress-log.js';
+import { describeState, type ImageState } from './image-state.js';
+import { OsImageCatalog, type CatalogImage } from './os-image-catalog.js';
+import { SYNC_OPTIONS, retryDelayMs, type SyncOptions } from './sync-options.js';
+
+export type ImageStateListener = (image: CatalogImage, state: ImageState) => void;
+
+/**
+ * Keeps the base ISO of every catalog image in DATA_DIR (reference §4): after the listener is up it removes
+ * stray files, re-uses valid cached files, downloads the rest with bounded parallelism, runs the preparation
+ * steps, and retries failures with backoff. One failing image never holds up the others.
+ */
+@Injectable()
+export class ImageCacheService implements OnApplicationShutdown {
+  readonly catalog: OsImageCatalog;
+  private readonly logger = new Logger(ImageCacheService.name);
+  private readonly states = new Map<string, ImageState>();
+  private readonly attempts = new Map<string, number>();
+  private readonly verified = new Map<string, VerifiedImage>();
+  private readonly listeners = new Set<ImageStateListener>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly shutdown = new AbortController();
+  private readonly slots: Semaphore;
+  private readonly fetcher: ImageFetcher;
+  private syncStarted: Promise<void> | undefined;
+
+  constructor(
+    catalogConfig: CatalogConfig,
+    private readonly storage: StorageConfig,
+    source: ImageSourceConfig,
+    @Inject(SYNC_OPTIONS) private readonly options: SyncOptions,
+    @Inject(IMAGE_PREPARATION_STEPS) private readonly steps: readonly ImagePreparationStep[],
+  ) {
+    this.catalog = new OsImageCatalog(catalogConfig.entries);
+    this.slots = new Semaphore(options.parallelism);
+    this.fetcher = new ImageFetcher(source, { idleMs: options.idleTimeoutMs, maxRedirects: options.maxRedirects });
+    for (const image of this.catalog.images) this.states.set(image.key, { status: 'pending' });
+  }
+
+  /** Starts the sync once; resolves when every image has had its first attempt (ready or failed). */
+  startSync(): Promise<void> {
+    this.syncStarted ??= this.initialPass();
+    return this.syncStarted;
+  }
+
+  isReady(): boolean {
+    return [...this.states.values()].every((state) => state.status === 'ready');
+  }
+
+  snapshot(): { image: CatalogImage; state: ImageState }[] {
+    return this.catalog.images.map((image) => ({ image, state: this.stateOf(image) }));
+  }
+
+  stateOf(image: CatalogImage): ImageState {
+    return this.states.get(image.key) ?? { status: 'pending' };
+  }
+
+  /** The verified base ISO of a ready image; undefined until the image is ready. */
+  readyImage(image: CatalogImage): VerifiedImage | undefined {
+    return this.stateOf(image).status === 'ready' ? this.verified.get(image.key) : undefined;
+  }
+
+  onStateChange(listener: ImageStateListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onApplicationShutdown(): void {
+    this.shutdown.abort();
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    this.fetcher.close();
+  }
+
+  private async initialPass(): Promise<void> {
+    const { dataDir } = this.storage;
+    try {
+      await mkdir(dataDir, { recursive: true });
+      const { removed } = await removeUnexpectedFiles(dataDir, this.expectedFiles());
+      for (const name of removed) this.logger.log(`removed ${name} from ${dataDir}: the catalog does not name it`);
+    } catch (error) {
+      this.logger.error(`cannot prepare ${dataDir}: ${message(error)}`);
+    }
+    await Promise.all(this.catalog.images.map((image) => this.syncImage(image)));
+  }
+
+  private expectedFiles(): Set<string> {
+    const names = this.catalog.images.flatMap((image) => [image.fileName, ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? [])]);
+    return new Set(names);
+  }
+
+  private async syncImage(image: CatalogImage): Promise<void> {
+    const signal = this.shutdown.signal;
+    try {
+      await this.slots.run(async () => {
+        const verified = (await this.reuseCachedFile(image)) ?? (await this.download(image));
+        for (const step of this.steps) {
+          this.setState(image, { status: 'preparing', step: step.name });
+          await step.prepare(verified, signal);
+        }
+        this.verified.set(image.key, verified);
+        this.attempts.delete(image.key);
+        this.setState(image, { status: 'ready', sizeBytes: verified.sizeBytes, mtime: verified.mtime });
+      }, signal);
+    } catch (error) {
+      if (signal.aborted) return;
+      this.fail(image, message(error));
+    }
+  }
+
+  /** A file left by an earlier run is served again only if it still validates. */
+  private async reuseCachedFile(image: CatalogImage): Promise<VerifiedImage | undefined> {
+    const path = join(this.storage.dataDir, image.fileName);
+    const stats = await stat(path).catch(() => undefined);
+    if (stats === undefined) return undefined;
+    this.setState(image, { status: 'verifying' });
+    try {
+      const index = await validateBaseImage(path, image.entry.cpuArchitecture);
+      this.logger.log(`using cached ${image.fileName}`);
+      return { image, path, sizeBytes: stats.size, mtime: stats.mtime, index };
+    } catch (error) {
+      this.logger.warn(`cached ${image.fileName} is unusable (${message(error)}); fetching it again`);
+      await rm(path, { force: true });
+      return undefined;
+    }
+  }
+
+  private async download(image: CatalogImage): Promise<VerifiedImage> {
+    const path = join(this.storage.dataDir, image.fileName);
+    const partial = `${path}.part`;
+    const source = describeUrl(image.entry.url);
+    const progress = new ProgressLog(this.logger, image.fileName, this.options.progressLogIntervalMs);
+    this.setState(image, { status: 'downloading', bytesDone: 0, bytesTotal: undefined });
+    this.logger.log(`downloading ${image.fileName} from ${source}`);
+    try {
+      await rm(partial, { force: true });
+      const result = await this.fetcher.fetch({
+        url: image.entry.url,
+        destination: partial,
+        ...(image.entry.sha256 === undefined ? {} : { expectedSha256: image.entry.sha256 }),
+        signal: this.shutdown.signal,
+        onProgress: (bytesDone, bytesTotal) => {
+          this.setState(image, { status: 'downloading', bytesDone, bytesTotal });
+          progress.update(bytesDone, bytesTotal);
+        },
+      });
+      this.setState(image, { status: 'verifying' });
+      const index = await validateBaseImage(partial, image.entry.cpuArchitecture);
+      await rename(partial, path);
+      const { mtime } = await stat(path);
+      progress.done(result.bytes);
+      return { image, path, sizeBytes: result.bytes, mtime, index };
+    } catch (error) {
+      await rm(partial, { force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private fail(image: CatalogImage, reason: string): void {
+    const attempts = (this.attempts.get(image.key) ?? 0) + 1;
+    this.attempts.set(image.key, attempts);
+    const delay = retryDelayMs(this.options, attempts);
+    const retryAt = new Date(Date.now() + delay);
+    this.setState(image, { status: 'failed', reason, attempts, retryAt });
+    this.logger.error(`${image.fileName} failed (attempt ${attempts}): ${reason}; retrying in ${Math.round(delay / 1000)} s`);
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      void this.syncImage(image);
+    }, delay);
+    this.retryTimers.add(timer);
+  }
+
+  private setState(image: CatalogImage, state: ImageState): void {
+    const previous = this.states.get(image.key);
+    this.states.set(image.key, state);
+    if (previous?.status !== state.status) this.logger.debug(`${image.fileName}: ${JSON.stringify(describeState(state))}`);
+    for (const listener of this.listeners) listener(image, state);
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
