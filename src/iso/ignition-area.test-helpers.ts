@@ -1,0 +1,105 @@
+/** Test-only helpers for the embed-area specs: small real ISOs built with xorriso, and xorriso's view of them. */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile, open } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Patch } from './virtual-file.js';
+import type { IsoFile, IsoIndex } from './iso9660-types.js';
+
+const SECTOR = 2048;
+
+export interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs a tool with no input; rejects with its stderr when it exits non-zero or hangs. */
+export function run(command: string, args: string[], options: { cwd?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const execOptions = { cwd: options.cwd, encoding: 'buffer' as const, maxBuffer: 256 * 1024 * 1024, timeout: 30_000 };
+    const child = execFile(command, args, execOptions, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr.toString()}`));
+        return;
+      }
+      resolve({ stdout, stderr: stderr.toString() });
+    });
+    // Tools that prompt (cpio asking for the next volume) must see end of input, not wait.
+    child.stdin?.end();
+  });
+}
+
+export function makeTempDir(prefix: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** Builds a Rock Ridge + Joliet ISO holding `files` (ISO path → content) and returns its path. */
+export async function buildTestIso(workDir: string, files: Record<string, string | Buffer>, name = 'test.iso'): Promise<string> {
+  const root = await mkdtemp(path.join(workDir, 'root-'));
+  for (const [isoPath, content] of Object.entries(files)) {
+    const target = path.join(root, isoPath);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, content);
+  }
+  const isoPath = path.join(workDir, name);
+  await run('xorriso', ['-as', 'mkisofs', '-R', '-J', '-V', 'rhcos-test', '-o', isoPath, root]);
+  return isoPath;
+}
+
+/** xorriso's report of where each file's data is: ISO path (no leading slash) → byte offset and size. */
+export async function xorrisoFileOffsets(isoPath: string): Promise<Map<string, { offset: number; size: number }>> {
+  const { stdout } = await run('xorriso', ['-indev', isoPath, '-find', '/', '-type', 'f', '-exec', 'report_lba', '--']);
+  const result = new Map<string, { offset: number; size: number }>();
+  const line = /^File data lba:\s*\d+\s*,\s*(\d+)\s*,\s*\d+\s*,\s*(\d+)\s*,\s*'\/(.*)'$/;
+  for (const text of stdout.toString('utf8').split('\n')) {
+    const match = line.exec(text.trim());
+    if (match) result.set(match[3] ?? '', { offset: Number(match[1]) * SECTOR, size: Number(match[2]) });
+  }
+  return result;
+}
+
+/** Extracts one file from an ISO with xorriso. */
+export async function xorrisoExtract(isoPath: string, isoFilePath: string, workDir: string): Promise<Buffer> {
+  const target = path.join(await mkdtemp(path.join(workDir, 'extract-')), path.basename(isoFilePath));
+  await run('xorriso', ['-osirrox', 'on', '-indev', isoPath, '-extract', `/${isoFilePath}`, target]);
+  return readFile(target);
+}
+
+/** Writes patches into a file in place (the tests patch a copy of the ISO). */
+export async function applyPatchesToFile(filePath: string, patches: Patch[]): Promise<void> {
+  const handle = await open(filePath, 'r+');
+  try {
+    for (const patch of patches) await handle.write(patch.data, 0, patch.data.length, patch.offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** An in-memory IsoIndex for pure tests: each file sits at the given absolute offset. */
+export function fakeIndex(files: Record<string, { offset: number; content: Buffer }>): {
+  index: IsoIndex;
+  readConfig: (file: IsoFile) => Promise<Buffer>;
+} {
+  const entries = new Map<string, IsoFile>();
+  const contents = new Map<string, Buffer>();
+  for (const [filePath, { offset, content }] of Object.entries(files)) {
+    const size = content.length;
+    const file: IsoFile = { path: filePath, offset, size, extents: [{ offset, size }], isDirectory: false, mtime: new Date(0) };
+    entries.set(filePath, file);
+    contents.set(filePath, content);
+  }
+  const index: IsoIndex = {
+    volumeId: 'rhcos-fake',
+    blockSize: SECTOR,
+    volumeSpaceSize: 0,
+    get: (p) => entries.get(p.replace(/^\/+/, '')),
+    require: (p) => {
+      const file = entries.get(p.replace(/^\/+/, ''));
+      if (file === undefined) throw new Error(`no ${p}`);
+      return file;
+    },
+    files: () => [...entries.values()],
+  };
+  const readConfig = async (file: IsoFile): Promise<Buffer> => contents.get(file.path) ?? Buffer.alloc(0);
+  return { index, readConfig };
+}

@@ -1,0 +1,147 @@
+/**
+ * A download assembled from segments: a cached file with small patches written over it (a
+ * customised ISO) or a concatenation of file slices and in-memory payloads (a PXE initrd).
+ * Nothing is materialised: `createReadStream` reads the pieces a byte range needs, on demand.
+ */
+import { addAbortSignal, type Readable } from 'node:stream';
+import { SegmentStream, segmentLength, segmentStarts, type Segment } from './segment-stream.js';
+import type { ByteRange } from './byte-range.js';
+
+export type { Segment } from './segment-stream.js';
+
+/** Write `data` at `offset` of the base region (offsets are relative to the region start). */
+export interface Patch {
+  readonly offset: number;
+  readonly data: Buffer;
+}
+
+/** `size` bytes of `path` starting at `offset` (default 0). */
+export interface OverlayBase {
+  readonly path: string;
+  readonly size: number;
+  readonly offset?: number;
+}
+
+export interface StreamOptions {
+  /** Largest single file read and buffer; default 1 MiB. */
+  readonly chunkSize?: number;
+  /** Aborting destroys the stream (and so closes its files). */
+  readonly signal?: AbortSignal;
+}
+
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+
+/** A patch that cannot be applied: outside the region, out of order, or overlapping another. */
+export class OverlayPatchError extends RangeError {
+  override readonly name = 'OverlayPatchError';
+
+  constructor(
+    readonly patchIndex: number,
+    readonly patchOffset: number,
+    readonly patchLength: number,
+    reason: string,
+  ) {
+    super(`Patch #${patchIndex} at offset ${patchOffset} (${patchLength} bytes) ${reason}`);
+  }
+}
+
+/** A segment, base region or stream argument that is not a valid non-negative integer quantity. */
+export class VirtualFileArgumentError extends RangeError {
+  override readonly name = 'VirtualFileArgumentError';
+}
+
+export class VirtualFile {
+  readonly size: number;
+  private readonly starts: readonly number[];
+
+  private constructor(readonly segments: readonly Segment[]) {
+    this.starts = segmentStarts(segments);
+    this.size = segments.reduce((total, segment) => total + segmentLength(segment), 0);
+  }
+
+  /** The segments one after the other; empty ones are dropped. */
+  static concat(segments: readonly Segment[]): VirtualFile {
+    segments.forEach(assertValidSegment);
+    // Copied so that a caller mutating its segment objects cannot desynchronise `size`.
+    const kept = segments.filter((s) => segmentLength(s) > 0).map((s) => Object.freeze({ ...s }));
+    return new VirtualFile(Object.freeze(kept));
+  }
+
+  /**
+   * The base region with the patches written over it; same size as the region. Patches must
+   * be sorted by offset, must not overlap and must lie inside the region.
+   */
+  static overlay(base: OverlayBase, patches: readonly Patch[]): VirtualFile {
+    const baseOffset = base.offset ?? 0;
+    assertCount('base offset', baseOffset);
+    assertCount('base size', base.size);
+    validatePatches(patches, base.size);
+    return VirtualFile.concat(overlaySegments(base.path, baseOffset, base.size, patches));
+  }
+
+  /** Streams bytes [start, end] (inclusive, like HTTP ranges); the whole file by default. */
+  createReadStream(range?: ByteRange, options: StreamOptions = {}): Readable {
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
+      throw new VirtualFileArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
+    }
+    const [start, end] = range === undefined ? [0, this.size] : this.checkedBounds(range);
+    const stream = new SegmentStream({ segments: this.segments, starts: this.starts, start, end, chunkSize });
+    return options.signal === undefined ? stream : addAbortSignal(options.signal, stream);
+  }
+
+  /** [start, end) of an inclusive range that must lie inside the file. */
+  private checkedBounds(range: ByteRange): [number, number] {
+    const { start, end } = range;
+    const valid =
+      Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end < this.size;
+    if (!valid) {
+      throw new VirtualFileArgumentError(`Range ${start}-${end} is not inside a file of ${this.size} bytes`);
+    }
+    return [start, end + 1];
+  }
+}
+
+function overlaySegments(path: string, baseOffset: number, size: number, patches: readonly Patch[]): Segment[] {
+  const segments: Segment[] = [];
+  let cursor = 0;
+  for (const patch of patches) {
+    segments.push({ kind: 'file', path, offset: baseOffset + cursor, length: patch.offset - cursor });
+    segments.push({ kind: 'bytes', data: patch.data });
+    cursor = patch.offset + patch.data.length;
+  }
+  segments.push({ kind: 'file', path, offset: baseOffset + cursor, length: size - cursor });
+  return segments;
+}
+
+function validatePatches(patches: readonly Patch[], size: number): void {
+  let previousOffset = 0;
+  let previousEnd = 0;
+  patches.forEach((patch, index) => {
+    const { offset } = patch;
+    const length = patch.data.length;
+    const fail = (reason: string): never => {
+      throw new OverlayPatchError(index, offset, length, reason);
+    };
+    if (!Number.isSafeInteger(offset) || offset < 0) fail('has an invalid offset');
+    if (offset + length > size) fail(`extends past the ${size}-byte base region`);
+    if (offset < previousOffset) {
+      fail(`comes before patch #${index - 1} at offset ${previousOffset}: patches must be sorted by offset`);
+    }
+    if (offset < previousEnd) fail(`overlaps patch #${index - 1}, which ends at offset ${previousEnd}`);
+    previousOffset = offset;
+    previousEnd = offset + length;
+  });
+}
+
+function assertValidSegment(segment: Segment, index: number): void {
+  if (segment.kind === 'bytes') return;
+  assertCount(`segment #${index} offset`, segment.offset);
+  assertCount(`segment #${index} length`, segment.length);
+}
+
+function assertCount(what: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new VirtualFileArgumentError(`${what} must be a non-negative integer, got ${value}`);
+  }
+}
