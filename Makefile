@@ -27,3 +27,15 @@ build-js:
 
 typecheck:
 	npm run typecheck
+
+# Container image (podman, or docker when podman is absent). `make build run` as in the original README:
+# serves on port 8080 with ./data and ./certs mounted.
+build:
+	$(CONTAINER_ENGINE) build -t $(IMAGE) .
+
+run:
+	$(CONTAINER_ENGINE) run --rm -p 8080:8080 \
+		-v $(CURDIR)/data:/data:Z -v $(CURDIR)/certs:/certs:Z \
+		$(if $(RHCOS_VERSIONS),-e RHCOS_VERSIONS='$(RHCOS_VERSIONS)') \
+		$(if $(ASSISTED_SERVICE_URL),-e ASSISTED_SERVICE_URL=$(ASSISTED_SERVICE_URL)) \
+		$(IMAGE)

@@ -1,5 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { AssistedModule } from './assisted/assisted.module.js';
+import { APP_FILTER } from '@nestjs/core';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { AssistedModule, type AssistedModuleOptions } from './assisted/assisted.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -13,6 +15,7 @@ import { VersionsModule } from './versions/versions.module.js';
 /** Knobs that are not part of the environment contract: tests shorten timings and capture logs with them. */
 export interface AppOptions {
   readonly syncOptions?: Partial<SyncOptions>;
+  readonly assisted?: AssistedModuleOptions;
   readonly logWriter?: LogWriter;
   /** How long in-flight responses may run on after SIGTERM before their connections are closed. */
   readonly shutdownGraceMs?: number;
@@ -29,9 +32,10 @@ export class AppModule {
         MetricsModule,
         VersionsModule.forRoot(options.syncOptions),
         HealthModule,
-        AssistedModule,
+        AssistedModule.forRoot(options.assisted),
         ImagesModule,
       ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }
 }

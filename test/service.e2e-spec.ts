@@ -58,7 +58,21 @@ describe('liveness, readiness, metrics and docs', () => {
     const result = await new Validator().validate(document as unknown as Parameters<Validator["validate"]>[0]);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/live', '/health', '/metrics']));
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/live',
+        '/health',
+        '/metrics',
+        '/images/{image_id}',
+        '/byid/{image_id}/{version}/{arch}/{filename}',
+        '/bytoken/{token}/{version}/{arch}/{filename}',
+        '/byapikey/{api_key}/{version}/{arch}/{filename}',
+      ]),
+    );
+    const download = (document.paths['/images/{image_id}'] as { get: { parameters: { name: string }[]; responses: Record<string, unknown> }; head: unknown });
+    expect(download.get.parameters.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['image_id', 'version', 'type', 'arch', 'api_key', 'image_token']));
+    expect(Object.keys(download.get.responses)).toEqual(expect.arrayContaining(['200', '206', '304', '400', '401', '404', '416', '502', '503', '504']));
+    expect(download.head).toBeDefined();
     const page = await fetch(`${app.baseUrl}/docs`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('swagger-ui');
@@ -77,7 +91,7 @@ describe('liveness, readiness, metrics and docs', () => {
     });
     const lines = app.logs.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
     const request = lines.find((line) => line.context === 'HttpRequest');
-    expect(request).toMatchObject({ level: 'info', method: 'GET', route: 'unmatched', status: 404, aborted: false });
+    expect(request).toMatchObject({ level: 'info', method: 'GET', route: '/bytoken/:token/:version/:arch/:filename', status: 404, aborted: false });
     expect(typeof request?.bytes).toBe('number');
     expect(typeof request?.durationMs).toBe('number');
     expect(typeof request?.time).toBe('string');

@@ -6,7 +6,8 @@ const REDACTED = 'REDACTED';
  */
 const SECRET_PATTERNS: readonly [RegExp, string][] = [
   [/\b(api_key|image_token|token|access_token|password|secret)=([^&\s"',;]+)/gi, `$1=${REDACTED}`],
-  [/\/(bytoken|byapikey)\/[^/\s"'?#]+/gi, `/$1/${REDACTED}`],
+  // A segment starting with ":" is a route template's parameter name, not a value.
+  [/\/(bytoken|byapikey)\/(?!:)[^/\s"'?#]+/gi, `/$1/${REDACTED}`],
   [/\b(authorization|image-token|x-auth-token|cookie)(["']?\s*[:=]\s*["']?)([^"'\r\n,}]+)/gi, `$1$2${REDACTED}`],
   [/\bBearer\s+[A-Za-z0-9._~+/=-]+/g, `Bearer ${REDACTED}`],
   [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*)?/g, REDACTED],

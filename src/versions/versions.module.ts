@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CacheMetrics, cacheMetricProviders } from './cache-metrics.js';
 import { ImageCacheService } from './image-cache.service.js';
+import { ImageLayouts } from './image-layouts.js';
 import { IMAGE_PREPARATION_STEPS } from './image-preparation.js';
 import { DEFAULT_SYNC_OPTIONS, SYNC_OPTIONS, type SyncOptions } from './sync-options.js';
 
@@ -17,9 +18,10 @@ export class VersionsModule {
         CacheMetrics,
         ...cacheMetricProviders,
         { provide: SYNC_OPTIONS, useValue: { ...DEFAULT_SYNC_OPTIONS, ...syncOptions } },
-        { provide: IMAGE_PREPARATION_STEPS, useValue: [] },
+        ImageLayouts,
+        { provide: IMAGE_PREPARATION_STEPS, inject: [ImageLayouts], useFactory: (layouts: ImageLayouts) => [layouts] },
       ],
-      exports: [ImageCacheService],
+      exports: [ImageCacheService, ImageLayouts],
     };
   }
 }

@@ -24,7 +24,11 @@ export type Fault =
   | { readonly kind: 'hang' }
   | { readonly kind: 'reset' }
   | { readonly kind: 'delay'; readonly ms: number }
-  | { readonly kind: 'body'; readonly body: string | Buffer };
+  | { readonly kind: 'body'; readonly body: string | Buffer }
+  /** 200 with a Content-Length, part of the body, then silence until the client gives up. */
+  | { readonly kind: 'stall' }
+  /** A redirect to `location` (with no body). */
+  | { readonly kind: 'redirect'; readonly status: number; readonly location: string };
 
 export interface RecordedCall {
   readonly kind: CallKind;
@@ -42,6 +46,8 @@ const PREFIX = '/api/assisted-install/v2/infra-envs/';
  */
 export class FakeAssistedService {
   readonly calls: RecordedCall[] = [];
+  /** Kinds of the calls whose connection closed before the response was complete (client gone, reset), in order. */
+  readonly abandoned: CallKind[] = [];
   private readonly infraEnvs = new Map<string, InfraEnvFixture>();
   private readonly faults = new Map<CallKind, Fault>();
   private readonly sockets = new Set<Socket>();
@@ -92,6 +98,9 @@ export class FakeAssistedService {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const route = parseRoute(url.pathname);
     this.calls.push({ kind: route.kind, method: request.method ?? '', path: url.pathname, query: url.searchParams, headers: request.headers });
+    response.once('close', () => {
+      if (!response.writableFinished) this.abandoned.push(route.kind);
+    });
     const fault = this.faults.get(route.kind);
     if (fault !== undefined && (await applyFault(fault, request, response))) return;
     const infraEnv = route.id === undefined ? undefined : this.infraEnvs.get(route.id);
@@ -133,6 +142,14 @@ async function applyFault(fault: Fault, request: IncomingMessage, response: Serv
       return false;
     case 'body':
       response.writeHead(200, { 'content-type': 'application/json' }).end(fault.body);
+      return true;
+    case 'stall':
+      response.writeHead(200, { 'content-length': '1000' });
+      response.write('{"partial":');
+      request.socket.once('close', () => response.destroy());
+      return true;
+    case 'redirect':
+      response.writeHead(fault.status, { location: fault.location }).end();
       return true;
   }
 }

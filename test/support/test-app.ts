@@ -35,7 +35,12 @@ export async function startTestApp(env: Environment, options: AppOptions = {}): 
   const server = await startApp(app, config, 0);
   const { port } = server.address() as AddressInfo;
   const scheme = config.server.tls ? 'https' : 'http';
-  return { app, config, server, baseUrl: `${scheme}://127.0.0.1:${port}`, logs, close: () => app.close() };
+  const close = async (): Promise<void> => {
+    // Downloads a failed test left open must not hold the close up.
+    server.closeAllConnections();
+    await app.close();
+  };
+  return { app, config, server, baseUrl: `${scheme}://127.0.0.1:${port}`, logs, close };
 }
 
 /** Polls `probe` until it returns a value other than undefined. */

@@ -1,0 +1,58 @@
+import { InvalidInfraEnvIdError } from './assisted.errors.js';
+import type { Credential } from './credentials.js';
+
+const INFRA_ENVS_PATH = '/api/assisted-install/v2/infra-envs/';
+const LOWERCASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** One of the three calls of reference §8. */
+export interface UpstreamCall {
+  /** What was being fetched, for messages: "the discovery Ignition". */
+  readonly what: string;
+  /** Path after the infra-env id, e.g. `/downloads/minimal-initrd`; empty for the infra-env itself. */
+  readonly suffix: string;
+  readonly query: Readonly<Record<string, string>>;
+}
+
+export interface BuiltRequest {
+  readonly url: string;
+  /** The path alone, without the query string (which may hold `api_key`): the only form that is logged. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Throws unless `id` is a lowercase UUID: an id never shapes an upstream path unless it is one. */
+export function assertInfraEnvId(id: string): void {
+  if (!LOWERCASE_UUID.test(id)) throw new InvalidInfraEnvIdError();
+}
+
+/** The URL and headers of `call` for one infra-env, with the credential placed as reference §8 says. */
+export function buildRequest(baseUrl: string, infraEnvId: string, call: UpstreamCall, credential: Credential): BuiltRequest {
+  assertInfraEnvId(infraEnvId);
+  const url = new URL(`${baseUrl}${INFRA_ENVS_PATH}${encodeURIComponent(infraEnvId)}${call.suffix}`);
+  for (const [name, value] of Object.entries(call.query)) url.searchParams.set(name, value);
+  const headers: Record<string, string> = { accept: 'application/json, application/octet-stream, */*' };
+  switch (credential.kind) {
+    case 'api-key':
+      url.searchParams.set('api_key', credential.value);
+      break;
+    case 'image-token':
+      headers['image-token'] = credential.value;
+      break;
+    case 'authorization':
+      headers.authorization = credential.value;
+      break;
+    case 'none':
+      break;
+  }
+  return { url: url.href, path: url.pathname, headers };
+}
+
+export const IGNITION_CALL = (isoType: string | undefined): UpstreamCall => ({
+  what: 'the discovery Ignition',
+  suffix: '/downloads/files',
+  query: { file_name: 'discovery.ign', ...(isoType !== undefined && { discovery_iso_type: isoType }) },
+});
+
+export const MINIMAL_INITRD_CALL: UpstreamCall = { what: 'the minimal initrd', suffix: '/downloads/minimal-initrd', query: {} };
+
+export const INFRA_ENV_CALL: UpstreamCall = { what: 'the infra-env', suffix: '', query: {} };

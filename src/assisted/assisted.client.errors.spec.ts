@@ -1,0 +1,188 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeAssistedService, type CallKind } from '../../test/support/fake-assisted-service.js';
+import {
+  AssistedInvalidResponseError,
+  AssistedServiceError,
+  AssistedTimeoutError,
+  AssistedUnreachableError,
+  AssistedUpstreamError,
+} from './assisted.errors.js';
+import type { AssistedClient } from './assisted.client.js';
+import { createAssistedTestModule, INFRA_ENV_A, INFRA_ENV_B, INFRA_ENV_C, rejectionOf, until, type AssistedTestContext } from './assisted.test-helpers.js';
+import type { Credential } from './credentials.js';
+
+const API_KEY = 'api-key-error-case-0a1b2c3d';
+const CREDENTIAL: Credential = { kind: 'api-key', value: API_KEY };
+const TIMEOUT_MS = 300;
+const MAX_BYTES = 4096;
+
+let fake: FakeAssistedService;
+let context: AssistedTestContext;
+let client: AssistedClient;
+
+beforeAll(async () => {
+  fake = await new FakeAssistedService()
+    .addInfraEnv({ id: INFRA_ENV_A, ignition: '{"ignition":{}}', ramdisk: Buffer.alloc(MAX_BYTES + 1, 7) })
+    .addInfraEnv({ id: INFRA_ENV_B, ignition: 'x'.repeat(MAX_BYTES + 1), kernelArguments: '[{"operation":"replace","value":"p1"}]' })
+    .addInfraEnv({ id: INFRA_ENV_C, ignition: '{}', kernelArguments: 'append p1' })
+    .listen();
+  context = await createAssistedTestModule({ baseUrl: fake.url, client: { timeoutMs: TIMEOUT_MS, maxResponseBytes: MAX_BYTES } });
+  client = context.client;
+});
+
+afterEach(() => {
+  for (const kind of ['ignition', 'minimal-initrd', 'infra-env'] as const) fake.setFault(kind, undefined);
+});
+
+afterAll(async () => {
+  await context.close();
+  await fake.close();
+});
+
+const CALLS: [CallKind, (signal?: AbortSignal) => Promise<unknown>][] = [
+  ['ignition', (signal) => client.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'minimal-iso', signal)],
+  ['minimal-initrd', (signal) => client.fetchMinimalInitrd(INFRA_ENV_A, CREDENTIAL, signal)],
+  ['infra-env', (signal) => client.fetchKernelArguments(INFRA_ENV_A, CREDENTIAL, signal)],
+];
+
+describe.each(CALLS)('the %s call', (kind, run) => {
+  it.each([401, 403, 404, 500, 503])('propagates an upstream %i with its status and assisted-service\'s reason', async (status) => {
+    fake.setFault(kind, { kind: 'status', status, body: `upstream says no (${status})` });
+    const error = await rejectionOf(run());
+    expect(error).toBeInstanceOf(AssistedUpstreamError);
+    expect((error as AssistedUpstreamError).status).toBe(status);
+    expect(error.message).toContain(`upstream says no (${status})`);
+    expect(error.message).toContain(String(status));
+  });
+
+  it('turns a hang into 504 within the configured timeout', async () => {
+    fake.setFault(kind, { kind: 'hang' });
+    const error = await rejectionOf(run());
+    expect(error).toBeInstanceOf(AssistedTimeoutError);
+    expect((error as AssistedTimeoutError).status).toBe(504);
+    expect(error.message).toContain(`${TIMEOUT_MS} ms`);
+  });
+
+  it('turns a body that stalls after the headers into 504', async () => {
+    fake.setFault(kind, { kind: 'stall' });
+    expect(await rejectionOf(run())).toBeInstanceOf(AssistedTimeoutError);
+  });
+
+  it('turns a connection reset mid-body into 502', async () => {
+    fake.setFault(kind, { kind: 'reset' });
+    const error = await rejectionOf(run());
+    expect(error).toBeInstanceOf(AssistedUnreachableError);
+    expect((error as AssistedUnreachableError).status).toBe(502);
+  });
+
+  it('does not follow a redirect: 502, and the target is never requested', async () => {
+    const before = fake.callsOf('other').length;
+    fake.setFault(kind, { kind: 'redirect', status: 302, location: `${fake.url}/elsewhere` });
+    const error = await rejectionOf(run());
+    expect(error).toBeInstanceOf(AssistedInvalidResponseError);
+    expect(error.message).toContain('redirect');
+    expect(fake.callsOf('other').length).toBe(before);
+  });
+
+  it('rejects with an AbortError when the caller goes away, and the upstream request is closed', async () => {
+    fake.setFault(kind, { kind: 'hang' });
+    const abandonedBefore = fake.abandoned.length;
+    const callsBefore = fake.callsOf(kind).length;
+    const controller = new AbortController();
+    const pending = rejectionOf(run(controller.signal));
+    await until(() => fake.callsOf(kind).length > callsBefore, 'the upstream call');
+    controller.abort();
+    const error = await pending;
+    expect(error.name).toBe('AbortError');
+    expect(error).not.toBeInstanceOf(AssistedServiceError);
+    await until(() => fake.abandoned.length > abandonedBefore, 'the upstream request to close');
+    const lines = context.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.filter((line) => line.level === 'error' || line.level === 'warn')).toEqual([]);
+    expect(lines.at(-1)).toMatchObject({ level: 'debug', aborted: true });
+  });
+
+  it('does not call upstream at all when the signal has already fired', async () => {
+    const before = fake.calls.length;
+    const error = await rejectionOf(run(AbortSignal.abort()));
+    expect(error.name).toBe('AbortError');
+    expect(fake.calls.length).toBe(before);
+  });
+});
+
+describe('AssistedClient failures', () => {
+  it('turns a closed port into 502', async () => {
+    const port = await closedPort();
+    const closed = await createAssistedTestModule({ baseUrl: `http://127.0.0.1:${port}` });
+    try {
+      const error = await rejectionOf(closed.client.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'full-iso'));
+      expect(error).toBeInstanceOf(AssistedUnreachableError);
+      expect((error as AssistedUnreachableError).status).toBe(502);
+      expect(error.message).toContain('ECONNREFUSED');
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('turns an infra-env that is not JSON into 502 that says so', async () => {
+    fake.setFault('infra-env', { kind: 'body', body: '{"id": "trunc' });
+    const error = await rejectionOf(client.fetchKernelArguments(INFRA_ENV_A, CREDENTIAL));
+    expect(error).toBeInstanceOf(AssistedInvalidResponseError);
+    expect((error as AssistedInvalidResponseError).status).toBe(502);
+    expect(error.message).toMatch(/infra-env .* not valid JSON/);
+  });
+
+  it('turns a kernel_arguments that is not a string into 502', async () => {
+    fake.setFault('infra-env', { kind: 'body', body: '{"kernel_arguments": [{"operation": "append", "value": "p1"}]}' });
+    const error = await rejectionOf(client.fetchKernelArguments(INFRA_ENV_A, CREDENTIAL));
+    expect(error).toBeInstanceOf(AssistedInvalidResponseError);
+    expect(error.message).toContain('kernel_arguments is not a string');
+  });
+
+  it('turns kernel_arguments with a replace operation into 502 naming the operation', async () => {
+    const error = await rejectionOf(client.fetchKernelArguments(INFRA_ENV_B, CREDENTIAL));
+    expect(error).toBeInstanceOf(AssistedInvalidResponseError);
+    expect((error as AssistedInvalidResponseError).status).toBe(502);
+    expect(error.message).toContain('invalid kernel arguments');
+    expect(error.message).toContain('"replace"');
+  });
+
+  it('turns kernel_arguments that are not JSON into 502 that says so', async () => {
+    const error = await rejectionOf(client.fetchKernelArguments(INFRA_ENV_C, CREDENTIAL));
+    expect(error).toBeInstanceOf(AssistedInvalidResponseError);
+    expect(error.message).toContain('kernel_arguments is not valid JSON');
+  });
+
+  it.each([
+    ['Ignition', () => client.fetchIgnition(INFRA_ENV_B, CREDENTIAL, 'full-iso')],
+    ['ramdisk', () => client.fetchMinimalInitrd(INFRA_ENV_A, CREDENTIAL)],
+  ])('refuses a%s over the size cap', async (_what, run) => {
+    const error = await rejectionOf(run());
+    expect(error).toBeInstanceOf(AssistedInvalidResponseError);
+    expect(error.message).toContain(`${MAX_BYTES}-byte limit`);
+  });
+
+  it('truncates a long upstream reason and removes the credential it echoes', async () => {
+    fake.setFault('ignition', { kind: 'status', status: 401, body: `invalid api key ${API_KEY}: ${'x'.repeat(2000)}` });
+    const error = await rejectionOf(client.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'full-iso'));
+    expect((error as AssistedUpstreamError).status).toBe(401);
+    expect(error.message).toContain('invalid api key');
+    expect(error.message).not.toContain(API_KEY);
+    expect(error.message.length).toBeLessThan(500);
+  });
+
+  it('never logs the credential, whatever failed', () => {
+    expect(context.logs.length).toBeGreaterThan(0);
+    expect(context.logs.join('\n')).not.toContain(API_KEY);
+  });
+});
+
+/** A port nothing listens on: bound once, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

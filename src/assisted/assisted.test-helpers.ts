@@ -1,0 +1,94 @@
+import 'reflect-metadata';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { AssistedServiceConfig } from '../config/app-config.js';
+import { JsonLogger } from '../logging/json-logger.js';
+import type { AssistedClientOptions, CustomizationCacheOptions } from './assisted-client.options.js';
+import { AssistedClient } from './assisted.client.js';
+import { AssistedModule } from './assisted.module.js';
+import { CustomizationService } from './customization.service.js';
+
+export const INFRA_ENV_A = '0b8a4d4e-3c3e-4f5a-9d1e-2f6c7a8b9c0d';
+export const INFRA_ENV_B = '1c9b5e5f-4d4f-4a6b-8e2f-3a7d8b9c0d1e';
+export const INFRA_ENV_C = '2dac6f60-5e50-4b7c-9f30-4b8e9cad1e2f';
+
+/** A clock the test moves by hand. */
+export class FakeClock {
+  constructor(public ms = Date.UTC(2025, 0, 1)) {}
+  readonly now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export interface AssistedTestSetup {
+  readonly baseUrl: string | undefined;
+  readonly trustedCaPem?: string;
+  readonly ttlSeconds?: number;
+  readonly client?: Partial<AssistedClientOptions>;
+  readonly cache?: Partial<CustomizationCacheOptions>;
+}
+
+export interface AssistedTestContext {
+  readonly module: TestingModule;
+  readonly client: AssistedClient;
+  readonly customizations: CustomizationService;
+  readonly clock: FakeClock;
+  /** Every JSON line the module logged (at debug). */
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+/** Stands in for the app's global ConfigModule and LoggingModule. */
+@Module({})
+class TestGlobalsModule {
+  static forRoot(config: AssistedServiceConfig, logger: JsonLogger): DynamicModule {
+    const providers = [
+      { provide: AssistedServiceConfig, useValue: config },
+      { provide: JsonLogger, useValue: logger },
+    ];
+    return { module: TestGlobalsModule, global: true, providers, exports: [AssistedServiceConfig, JsonLogger] };
+  }
+}
+
+/** The real AssistedModule wired as the app wires it, with test options, a fake clock and captured logs. */
+export async function createAssistedTestModule(setup: AssistedTestSetup): Promise<AssistedTestContext> {
+  const logs: string[] = [];
+  const clock = new FakeClock();
+  const config = new AssistedServiceConfig(setup.baseUrl, setup.trustedCaPem, setup.ttlSeconds ?? 30);
+  const module = await Test.createTestingModule({
+    imports: [
+      TestGlobalsModule.forRoot(config, new JsonLogger('debug', (line) => logs.push(line))),
+      AssistedModule.forRoot({ client: { timeoutMs: 2_000, ...setup.client }, cache: { now: clock.now, ...setup.cache } }),
+    ],
+  }).compile();
+  await module.init();
+  return {
+    module,
+    client: module.get(AssistedClient),
+    customizations: module.get(CustomizationService),
+    clock,
+    logs,
+    close: () => module.close(),
+  };
+}
+
+/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The rejection of `promise`, failing the test if it resolves. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`rejected with a non-Error: ${String(error)}`);
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}

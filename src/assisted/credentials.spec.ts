@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { credentialFingerprint, resolveCredential, type Credential } from './credentials.js';
+
+describe('resolveCredential (reference §8 precedence)', () => {
+  const all = { pathApiKey: 'path-key', queryApiKey: 'query-key', pathToken: 'path-token', queryImageToken: 'query-token', authorizationHeader: 'Bearer abc' };
+
+  it.each([
+    ['path api key beats everything', all, { kind: 'api-key', value: 'path-key' }],
+    ['query api key beats tokens', { ...all, pathApiKey: undefined }, { kind: 'api-key', value: 'query-key' }],
+    ['path token beats query token', { pathToken: 'path-token', queryImageToken: 'query-token', authorizationHeader: 'Bearer abc' }, { kind: 'image-token', value: 'path-token' }],
+    ['query token beats Authorization', { queryImageToken: 'query-token', authorizationHeader: 'Bearer abc' }, { kind: 'image-token', value: 'query-token' }],
+    ['Authorization passed verbatim', { authorizationHeader: 'Bearer abc' }, { kind: 'authorization', value: 'Bearer abc' }],
+    ['nothing', {}, { kind: 'none' }],
+    ['empty values count as absent', { queryApiKey: '', queryImageToken: '', authorizationHeader: 'Basic xyz' }, { kind: 'authorization', value: 'Basic xyz' }],
+  ])('%s', (_name, input, expected) => {
+    expect(resolveCredential(input)).toEqual(expected);
+  });
+});
+
+describe('credentialFingerprint', () => {
+  it('is a hex HMAC that is stable per credential and does not contain the credential', () => {
+    const credential: Credential = { kind: 'api-key', value: 'secret-api-key-1234' };
+    const fingerprint = credentialFingerprint(credential);
+    expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(credentialFingerprint({ kind: 'api-key', value: 'secret-api-key-1234' })).toBe(fingerprint);
+    expect(fingerprint).not.toContain('secret');
+  });
+
+  it('differs between values, and between kinds with the same value', () => {
+    const fingerprints = new Set([
+      credentialFingerprint({ kind: 'api-key', value: 'same' }),
+      credentialFingerprint({ kind: 'image-token', value: 'same' }),
+      credentialFingerprint({ kind: 'authorization', value: 'same' }),
+      credentialFingerprint({ kind: 'api-key', value: 'other' }),
+      credentialFingerprint({ kind: 'none' }),
+    ]);
+    expect(fingerprints.size).toBe(5);
+  });
+});

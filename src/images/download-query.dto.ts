@@ -1,0 +1,49 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsDefined, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IMAGE_TYPES, type ImageType } from './image-type.js';
+
+const ARCHITECTURES = ['x86_64', 'amd64', 'arm64', 'aarch64', 'ppc64le', 's390x'];
+
+/** Query of `GET /images/{image_id}` (reference §7.1). Unknown parameters are ignored. */
+export class DownloadQueryDto {
+  @ApiProperty({ description: 'RHCOS version or OpenShift version of the base image', example: '4.18' })
+  @IsDefined({ message: 'version is required' })
+  @IsString({ message: 'version must be a string' })
+  @IsNotEmpty({ message: 'version is required' })
+  @MaxLength(100, { message: 'version is too long' })
+  version!: string;
+
+  @ApiPropertyOptional({ enum: IMAGE_TYPES, default: 'full-iso' })
+  @IsOptional()
+  @IsIn(IMAGE_TYPES, { message: `type must be one of ${IMAGE_TYPES.join(', ')}` })
+  type: ImageType = 'full-iso';
+
+  @ApiPropertyOptional({ description: 'CPU architecture (aliases amd64, aarch64 accepted)', enum: ARCHITECTURES, default: 'x86_64' })
+  @IsOptional()
+  @IsString({ message: 'arch must be a string' })
+  @MaxLength(32, { message: 'arch is too long' })
+  arch = 'x86_64';
+
+  @ApiPropertyOptional({ description: 'assisted-service API key, passed on as the api_key query parameter' })
+  @IsOptional()
+  @IsString({ message: 'api_key must be a string' })
+  api_key?: string;
+
+  @ApiPropertyOptional({ description: 'image token, passed on as the Image-Token header' })
+  @IsOptional()
+  @IsString({ message: 'image_token must be a string' })
+  image_token?: string;
+}
+
+/** Query of the other image routes: only the credentials (reference §7.2). */
+export class CredentialQueryDto {
+  @ApiPropertyOptional({ description: 'assisted-service API key, passed on as the api_key query parameter' })
+  @IsOptional()
+  @IsString({ message: 'api_key must be a string' })
+  api_key?: string;
+
+  @ApiPropertyOptional({ description: 'image token, passed on as the Image-Token header' })
+  @IsOptional()
+  @IsString({ message: 'image_token must be a string' })
+  image_token?: string;
+}
