@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   await rm(WORK, { recursive: true, force: true });
   await mkdir(WORK, { recursive: true });
   step('building a sample CoreOS-like live ISO (xorriso, isolinux, GRUB EFI image, isohybrid)');
-  const iso = await buildFixtureIso({ outPath: join(WORK, 'rhcos-demo-live.x86_64.iso'), rootfs: Buffer.alloc(8 * 1024 * 1024, 0x5a) });
+  const iso = await buildFixtureIso({ outPath: join(WORK, 'rhcos-demo-live.x86_64.iso'), rootfsSizeBytes: 8 * 1024 * 1024 });
   step(`  ${iso.path} (${(iso.size / 1024 / 1024).toFixed(1)} MiB, volume ID ${iso.volumeId})`);
 
   const assisted = await new FakeAssistedService()

@@ -11,6 +11,8 @@ import { startTestApp, waitFor, type TestApp } from './support/test-app.js';
 
 const VERSION = '418.94.202501010000-0';
 const FILE_NAME = `rhcos-full-iso-${VERSION}-x86_64.iso`;
+/** OpenShift 4.18 images also cache their nmstatectl (reference §6). */
+const NMSTATE_NAME = `nmstate-${VERSION}-x86_64.img`;
 
 let work: string;
 let good: FixtureIso;
@@ -23,7 +25,7 @@ const cleanups: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'cache-sync-'));
   [good, badVolume, noRootfs, certs] = await Promise.all([
-    buildFixtureIso({ outPath: join(work, 'good.iso'), rootfs: Buffer.alloc(3 * 1024 * 1024, 7) }),
+    buildFixtureIso({ outPath: join(work, 'good.iso'), rootfsSizeBytes: 3 * 1024 * 1024 }),
     buildFixtureIso({ outPath: join(work, 'bad-volume.iso'), volumeId: 'UBUNTU_22_04' }),
     buildFixtureIso({ outPath: join(work, 'no-rootfs.iso'), omit: ['images/pxeboot/rootfs.img'] }),
     makeCertificates(work, 'mirror'),
@@ -118,7 +120,7 @@ describe('cache sync from a real mirror on loopback', () => {
     const ready = await health(app);
     expect(ready.code).toBe(200);
     expect(ready.body.status).toBe('ok');
-    expect(await readdir(dir)).toEqual([FILE_NAME]);
+    expect((await readdir(dir)).sort()).toEqual([FILE_NAME, NMSTATE_NAME].sort());
     expect(await sha256Of(join(dir, FILE_NAME))).toBe(goodSha);
   });
 
@@ -249,7 +251,7 @@ describe('the data directory at start', () => {
     await mkdir(join(dir, 'lost+found'));
     const app = await start({ DATA_DIR: dir, OS_IMAGES: catalog({ url: source.url('/x.iso') }) });
     expect(await settled(app)).toMatchObject({ status: 'ready' });
-    expect((await readdir(dir)).sort()).toEqual(['.keep', 'lost+found', FILE_NAME].sort());
+    expect((await readdir(dir)).sort()).toEqual(['.keep', 'lost+found', FILE_NAME, NMSTATE_NAME].sort());
     expect(app.logs.some((line) => line.includes('removed rhcos-full-iso-old-x86_64.iso'))).toBe(true);
   });
 

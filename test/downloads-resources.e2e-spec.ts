@@ -17,7 +17,7 @@ let url: string;
 beforeAll(async () => {
   env = await startDownloadEnv({
     // A base big enough that a client which stops reading holds its response open.
-    fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', iso: { rootfs: Buffer.alloc(24 * 1024 * 1024, 1) } }],
+    fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', iso: { rootfsSizeBytes: 24 * 1024 * 1024 } }],
     infraEnvs: [{ id: ID, ignition: '{"ignition":{"version":"3.2.0"}}' }],
     env: { MAX_CONCURRENT_REQUESTS: String(MAX_CONCURRENT) },
   });

@@ -187,7 +187,7 @@ describe('before the cache is ready, and when the cached file breaks', () => {
 
   it('answers HEAD without reading the file, a GET whose file is gone with a JSON 500, and cuts a stream that breaks midway', async () => {
     const broken = await startDownloadEnv({
-      fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', iso: { rootfs: Buffer.alloc(16 * 1024 * 1024, 3) } }],
+      fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', iso: { rootfsSizeBytes: 16 * 1024 * 1024 } }],
       infraEnvs: [{ id: OK, ignition: IGNITION }],
     });
     try {

@@ -47,3 +47,45 @@ export class CredentialQueryDto {
   @IsString({ message: 'image_token must be a string' })
   image_token?: string;
 }
+
+/** Query of `GET /images/{image_id}/pxe-initrd` (reference §7.3). */
+export class PxeQueryDto extends CredentialQueryDto {
+  @ApiProperty({ description: 'RHCOS version or OpenShift version of the base image', example: '4.18' })
+  @IsDefined({ message: 'version is required' })
+  @IsString({ message: 'version must be a string' })
+  @IsNotEmpty({ message: 'version is required' })
+  @MaxLength(100, { message: 'version is too long' })
+  version!: string;
+
+  @ApiPropertyOptional({ description: 'CPU architecture (aliases amd64, aarch64 accepted)', enum: ARCHITECTURES, default: 'x86_64' })
+  @IsOptional()
+  @IsString({ message: 'arch must be a string' })
+  @MaxLength(32, { message: 'arch is too long' })
+  arch = 'x86_64';
+}
+
+/** Query of `GET /images/{image_id}/s390x-initrd-addrsize` (reference §7.4): the architecture is s390x. */
+export class AddrsizeQueryDto extends CredentialQueryDto {
+  @ApiProperty({ description: 'RHCOS version or OpenShift version of the s390x image', example: '4.18' })
+  @IsDefined({ message: 'version is required' })
+  @IsString({ message: 'version must be a string' })
+  @IsNotEmpty({ message: 'version is required' })
+  @MaxLength(100, { message: 'version is too long' })
+  version!: string;
+}
+
+/** Query of `GET /boot-artifacts/{artifact}` (reference §7.5); no credentials: nothing is asked of assisted-service. */
+export class BootArtifactQueryDto {
+  @ApiProperty({ description: 'RHCOS version or OpenShift version of the image', example: '4.18' })
+  @IsDefined({ message: 'version is required' })
+  @IsString({ message: 'version must be a string' })
+  @IsNotEmpty({ message: 'version is required' })
+  @MaxLength(100, { message: 'version is too long' })
+  version!: string;
+
+  @ApiPropertyOptional({ description: 'CPU architecture (aliases amd64, aarch64 accepted)', enum: ARCHITECTURES, default: 'x86_64' })
+  @IsOptional()
+  @IsString({ message: 'arch must be a string' })
+  @MaxLength(32, { message: 'arch is too long' })
+  arch = 'x86_64';
+}

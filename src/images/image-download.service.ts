@@ -2,17 +2,17 @@ import { Injectable } from '@nestjs/common';
 import type { Credential } from '../assisted/credentials.js';
 import { CustomizationService, type Customization } from '../assisted/customization.service.js';
 import { ServiceError } from '../common/service-error.js';
-import { customizationPatches } from '../iso/customized-iso.js';
+import { KargsNotSupportedError, RamdiskAreaError, customizationPatches } from '../iso/customized-iso.js';
 import { IgnitionTooLargeError } from '../iso/ignition-area.js';
 import { KargsTooLongError } from '../iso/kargs.js';
 import type { LiveIsoLayout } from '../iso/live-iso-layout.js';
 import { VirtualFile, type Patch } from '../iso/virtual-file.js';
-import { ImageCacheService } from '../versions/image-cache.service.js';
 import { ImageLayouts } from '../versions/image-layouts.js';
+import { MinimalTemplates } from '../versions/minimal-templates.js';
 import type { CatalogImage } from '../versions/os-image-catalog.js';
-import { KargsNotSupportedError, RamdiskAreaError } from '../iso/customized-iso.js';
-import type { DownloadResource } from './download-response.js';
+import type { Downloadable } from './download-responder.js';
 import { baseTypeOf, type ImageType } from './image-type.js';
+import { ReadyImages } from './ready-images.js';
 
 export interface ImageRequest {
   readonly infraEnvId: string;
@@ -22,16 +22,13 @@ export interface ImageRequest {
   readonly credential: Credential;
 }
 
-export interface PreparedDownload extends DownloadResource {
-  readonly file: VirtualFile;
-}
-
 /** Errors of "the infra-env's content does not fit this image": the request cannot succeed as it is. */
 const DOES_NOT_FIT = [IgnitionTooLargeError, KargsTooLongError, KargsNotSupportedError, RamdiskAreaError];
 
 /**
- * Turns an image request into the bytes to serve: finds the cached base, asks assisted-service (through the
- * customisation cache) for the infra-env's Ignition and kernel arguments, and overlays them on the base.
+ * Turns an ISO request into the bytes to serve: finds the cached base (or minimal template), asks
+ * assisted-service (through the customisation cache) for the infra-env's Ignition, kernel arguments and, for the
+ * minimal ISO, its ramdisk, and overlays them on the base.
  */
 @Injectable()
 export class ImageDownloadService {
@@ -39,23 +36,18 @@ export class ImageDownloadService {
   private readonly patchMemo = new WeakMap<Customization, Map<LiveIsoLayout, Patch[]>>();
 
   constructor(
-    private readonly cache: ImageCacheService,
+    private readonly readyImages: ReadyImages,
     private readonly layouts: ImageLayouts,
+    private readonly templates: MinimalTemplates,
     private readonly customizations: CustomizationService,
   ) {}
 
-  async prepare(request: ImageRequest, signal: AbortSignal): Promise<PreparedDownload> {
-    const image = this.readyImage(request);
-    if (request.type === 'minimal-iso') throw new ServiceError(501, 'minimal-iso downloads are not available yet: minimal ISO templates are not built');
-    const layout = this.layouts.get(image);
-    if (layout === undefined) throw new ServiceError(503, `${image.fileName} is not ready`, { 'Retry-After': '30' });
-    const customization = await this.customizations.get(
-      request.infraEnvId,
-      request.type,
-      request.credential,
-      { ramdisk: false, kernelArguments: true },
-      signal,
-    );
+  async prepare(request: ImageRequest, signal: AbortSignal): Promise<Downloadable> {
+    const { image } = this.readyImages.find(request.version, request.arch, baseTypeOf(request.type), 404);
+    const layout = this.layoutFor(image, request.type);
+    const minimal = request.type === 'minimal-iso';
+    const customization = await this.customizations.get(request.infraEnvId, request.type, request.credential, { ramdisk: minimal, kernelArguments: true }, signal);
+    // A ramdisk is fetched for the minimal ISO only; without one (204) its area stays zero as in the template.
     const file = VirtualFile.overlay({ path: layout.isoPath, size: layout.size }, this.patches(customization, layout));
     return {
       file,
@@ -65,20 +57,14 @@ export class ImageDownloadService {
     };
   }
 
-  /** 503 until every image is ready (reference §4), then 404 for a version or arch the catalog does not have. */
-  private readyImage(request: ImageRequest): CatalogImage {
-    if (!this.cache.isReady()) {
-      const states = this.cache.snapshot();
-      const ready = states.filter(({ state }) => state.status === 'ready').length;
-      throw new ServiceError(503, `the image cache is not ready yet (${ready} of ${states.length} images ready)`, { 'Retry-After': '30' });
-    }
-    const image = this.cache.catalog.find(request.version, request.arch, baseTypeOf(request.type));
-    if (image === undefined) {
-      throw new ServiceError(404, `no ${baseTypeOf(request.type)} image for version "${request.version}" and architecture "${request.arch}"`);
-    }
-    return image;
+  private layoutFor(image: CatalogImage, type: ImageType): LiveIsoLayout {
+    const layout = type === 'minimal-iso' ? this.templates.get(image) : this.layouts.get(image);
+    if (layout !== undefined) return layout;
+    if (type === 'minimal-iso') throw new ServiceError(404, `no minimal ISO for ${image.entry.version} ${image.entry.cpuArchitecture}: ${this.templates.whyUnavailable(image)}`);
+    throw new ServiceError(503, `${image.fileName} is not ready`, { 'Retry-After': '30' });
   }
 
+  /** Keyed by the cached customisation object itself: a new fetch is a new object, so the memo never goes stale. */
   private patches(customization: Customization, layout: LiveIsoLayout): Patch[] {
     const memo = this.patchMemo.get(customization) ?? new Map<LiveIsoLayout, Patch[]>();
     this.patchMemo.set(customization, memo);

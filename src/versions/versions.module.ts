@@ -2,7 +2,9 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { CacheMetrics, cacheMetricProviders } from './cache-metrics.js';
 import { ImageCacheService } from './image-cache.service.js';
 import { ImageLayouts } from './image-layouts.js';
-import { IMAGE_PREPARATION_STEPS } from './image-preparation.js';
+import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep } from './image-preparation.js';
+import { MinimalTemplates } from './minimal-templates.js';
+import { NmstateImages } from './nmstate-images.js';
 import { DEFAULT_SYNC_OPTIONS, SYNC_OPTIONS, type SyncOptions } from './sync-options.js';
 
 /** The OS image catalog, the cache sync and its metrics. */
@@ -19,9 +21,16 @@ export class VersionsModule {
         ...cacheMetricProviders,
         { provide: SYNC_OPTIONS, useValue: { ...DEFAULT_SYNC_OPTIONS, ...syncOptions } },
         ImageLayouts,
-        { provide: IMAGE_PREPARATION_STEPS, inject: [ImageLayouts], useFactory: (layouts: ImageLayouts) => [layouts] },
+        NmstateImages,
+        MinimalTemplates,
+        {
+          provide: IMAGE_PREPARATION_STEPS,
+          inject: [ImageLayouts, NmstateImages, MinimalTemplates],
+          // In this order: the template embeds nmstate.img.
+          useFactory: (...steps: ImagePreparationStep[]) => steps,
+        },
       ],
-      exports: [ImageCacheService, ImageLayouts],
+      exports: [ImageCacheService, ImageLayouts, NmstateImages, MinimalTemplates],
     };
   }
 }

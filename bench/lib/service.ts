@@ -1,0 +1,79 @@
+// Runs the built service (`node dist/main.js`) for a bench: its own data dirs, a one-image catalog, a port, and a
+// watcher that follows /health until the cache is ready.
+import { access, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { MAIN_JS, spawnService, type ServiceProcess } from '../../test/support/service-process.js';
+import { catalogFor } from './fixture.js';
+import { killOnExit, sleep } from './lifetime.js';
+import { freePort } from './net.js';
+
+export class ServiceStartError extends Error {
+  override name = 'ServiceStartError';
+}
+
+export interface BenchService {
+  readonly process: ServiceProcess;
+  readonly pid: number;
+  readonly baseUrl: string;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface BenchServiceOptions {
+  readonly workDir: string;
+  /** The catalog entry's `url`. */
+  readonly isoUrl: string;
+  readonly assistedUrl?: string;
+}
+
+export async function startBenchService(options: BenchServiceOptions): Promise<BenchService> {
+  await access(MAIN_JS).catch(() => {
+    throw new ServiceStartError(`${MAIN_JS} is missing: run \`npm run build\` first`);
+  });
+  const dataDir = path.join(options.workDir, 'data');
+  const tempDir = path.join(options.workDir, 'tmp');
+  await Promise.all([mkdir(dataDir, { recursive: true }), mkdir(tempDir, { recursive: true })]);
+  const port = await freePort();
+  const service = spawnService({
+    LISTEN_PORT: String(port),
+    DATA_DIR: dataDir,
+    DATA_TEMP_DIR: tempDir,
+    OS_IMAGES: catalogFor(options.isoUrl),
+    ASSISTED_SERVICE_URL: options.assistedUrl ?? 'http://127.0.0.1:1',
+    IMAGE_SERVICE_BASE_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'info',
+  });
+  killOnExit(service.child);
+  const stop = async (): Promise<void> => {
+    if (service.child.exitCode !== null || service.child.signalCode !== null) return;
+    service.kill('SIGTERM');
+    const timer = setTimeout(() => service.kill('SIGKILL'), 10_000);
+    await service.exited;
+    clearTimeout(timer);
+  };
+  return { process: service, pid: service.child.pid ?? 0, baseUrl: `http://127.0.0.1:${port}`, dataDir, stop };
+}
+
+/** The service's log line for a failed sync attempt (its /health body may not say why). */
+const FAILED_LINE = /"level":"error".*failed \(attempt \d+\)/;
+
+/**
+ * Polls /health every `intervalMs` until it is 200, for at most `timeoutMs`. Fails fast when the process exits
+ * or a sync attempt fails: a retry would come only after the service's back-off, beyond a bench's patience.
+ */
+export async function waitUntilReady(service: BenchService, intervalMs: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (performance.now() > deadline) throw new ServiceStartError(`/health not 200 within ${Math.round(timeoutMs / 1000)} s`);
+    const { child, stderr, stdout } = service.process;
+    if (child.exitCode !== null) throw new ServiceStartError(`the service exited with ${child.exitCode}: ${stderr.join('\n')}`);
+    const failed = stdout.find((line) => FAILED_LINE.test(line));
+    if (failed !== undefined) throw new ServiceStartError(`the image failed to sync: ${failed}`);
+    const code = await fetch(`${service.baseUrl}/health`, { signal: AbortSignal.timeout(5000) }).then(
+      async (response) => (await response.arrayBuffer(), response.status),
+      () => undefined,
+    );
+    if (code === 200) return;
+    await sleep(intervalMs);
+  }
+}
