@@ -67,6 +67,9 @@ describe('liveness, readiness, metrics and docs', () => {
         '/byid/{image_id}/{version}/{arch}/{filename}',
         '/bytoken/{token}/{version}/{arch}/{filename}',
         '/byapikey/{api_key}/{version}/{arch}/{filename}',
+        '/images/{image_id}/pxe-initrd',
+        '/images/{image_id}/s390x-initrd-addrsize',
+        '/boot-artifacts/{artifact}',
       ]),
     );
     const download = (document.paths['/images/{image_id}'] as { get: { parameters: { name: string }[]; responses: Record<string, unknown> }; head: unknown });
