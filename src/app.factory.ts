@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, type AppOptions } from './app.module.js';
@@ -8,6 +7,8 @@ import type { AppConfig } from './config/app-config.js';
 import { JsonLogger } from './logging/json-logger.js';
 import { HttpObserver } from './metrics/http-observer.js';
 import { setupOpenApi } from './openapi/openapi.js';
+import { corsMiddleware } from './server/cors.js';
+import { listen, type Listeners } from './server/listeners.js';
 import { ImageCacheService } from './versions/image-cache.service.js';
 
 /** Builds the application exactly as production runs it; tests call this too. */
@@ -20,13 +21,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   app.useLogger(app.get(JsonLogger));
   app.disable('x-powered-by');
   app.use(app.get(HttpObserver).middleware);
+  const cors = corsMiddleware(config.server.allowedDomains);
+  if (cors) app.use(cors);
   setupOpenApi(app);
   return app;
 }
 
-/** Listens on the configured port (0 in tests picks a free one), then starts the cache sync in the background. */
-export async function startApp(app: NestExpressApplication, config: AppConfig, port = config.server.listenPort): Promise<Server> {
-  await app.listen(port);
+/** Opens the listeners (ports 0 in tests pick free ones), then starts the cache sync in the background. */
+export async function startApp(app: NestExpressApplication, config: AppConfig, ports: { main?: number; plain?: number } = {}): Promise<Listeners> {
+  const listeners = await listen(app, config.server, ports);
   void app.get(ImageCacheService).startSync();
-  return app.getHttpServer() as Server;
+  return listeners;
 }

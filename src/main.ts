@@ -24,14 +24,16 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   const logger = app.get(JsonLogger);
   process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${String(reason)}`, 'Process'));
-  installGracefulShutdown(app, logger, DEFAULT_SHUTDOWN_GRACE_MS);
   try {
-    await startApp(app, config);
+    const listeners = await startApp(app, config);
+    installGracefulShutdown(app, listeners.all, logger, DEFAULT_SHUTDOWN_GRACE_MS);
   } catch (error) {
-    logger.error(`cannot listen on port ${config.server.listenPort}: ${error instanceof Error ? error.message : String(error)}`, 'Main');
+    logger.error(`cannot listen: ${error instanceof Error ? error.message : String(error)}`, 'Main');
     process.exit(1);
   }
-  logger.log(`listening on port ${config.server.listenPort}${config.server.tls ? ' (HTTPS)' : ''}; catalog from ${config.catalog.source} with ${config.catalog.entries.length} entries`, 'Main');
+  const { listenPort, httpListenPort, tls } = config.server;
+  const plain = httpListenPort === undefined ? '' : `, plain HTTP on port ${httpListenPort}${tls ? ' (PXE, boot artifacts, probes and metrics only)' : ''}`;
+  logger.log(`listening on port ${listenPort}${tls ? ' (HTTPS)' : ''}${plain}; catalog from ${config.catalog.source} with ${config.catalog.entries.length} entries`, 'Main');
 }
 
 void main();

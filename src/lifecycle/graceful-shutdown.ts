@@ -5,7 +5,7 @@ import type { INestApplication, LoggerService } from '@nestjs/common';
  * On SIGTERM or SIGINT: stop accepting connections, let in-flight responses finish for up to `graceMs`, then
  * cut what is left, run the shutdown hooks and exit 0. A second signal exits at once.
  */
-export function installGracefulShutdown(app: INestApplication, logger: LoggerService, graceMs: number): void {
+export function installGracefulShutdown(app: INestApplication, servers: readonly Server[], logger: LoggerService, graceMs: number): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (closing) {
@@ -14,7 +14,7 @@ export function installGracefulShutdown(app: INestApplication, logger: LoggerSer
     }
     closing = true;
     logger.log(`${signal}: no new connections; in-flight responses have up to ${Math.round(graceMs / 1000)} s to finish`, 'Shutdown');
-    void shutDown(app, logger, graceMs).then(
+    void shutDown(app, servers, logger, graceMs).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`, 'Shutdown');
@@ -26,15 +26,14 @@ export function installGracefulShutdown(app: INestApplication, logger: LoggerSer
   process.on('SIGINT', onSignal);
 }
 
-async function shutDown(app: INestApplication, logger: LoggerService, graceMs: number): Promise<void> {
-  const server = app.getHttpServer() as Server;
+async function shutDown(app: INestApplication, servers: readonly Server[], logger: LoggerService, graceMs: number): Promise<void> {
   // Stop accepting before Nest's own hooks run, and wait for in-flight responses here: by the time Nest closes
-  // the server it has nothing left to wait for.
-  const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
+  // its server it has nothing left to wait for.
+  const drained = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  for (const server of servers) server.closeIdleConnections();
   const deadline = setTimeout(() => {
     logger.warn('grace period over: closing the remaining connections', 'Shutdown');
-    server.closeAllConnections();
+    for (const server of servers) server.closeAllConnections();
   }, graceMs);
   deadline.unref();
   await drained;

@@ -11,6 +11,8 @@ export interface TestApp {
   readonly config: AppConfig;
   readonly server: Server;
   readonly baseUrl: string;
+  /** The extra plain-HTTP listener, when HTTP_LISTEN_PORT is set. */
+  readonly plainUrl?: string;
   /** Every JSON log line the app wrote. */
   readonly logs: string[];
   close(): Promise<void>;
@@ -32,15 +34,19 @@ export async function startTestApp(env: Environment, options: AppOptions = {}): 
     ...options,
     syncOptions: { ...TEST_SYNC_OPTIONS, ...options.syncOptions },
   });
-  const server = await startApp(app, config, 0);
+  // Port 0 picks free ports; the extra plain listener opens only when the configuration asks for one.
+  const listeners = await startApp(app, config, { main: 0, ...(config.server.httpListenPort !== undefined && { plain: 0 }) });
+  const server = listeners.main;
   const { port } = server.address() as AddressInfo;
   const scheme = config.server.tls ? 'https' : 'http';
+  const plainUrl = listeners.plain && `http://127.0.0.1:${(listeners.plain.address() as AddressInfo).port}`;
   const close = async (): Promise<void> => {
     // Downloads a failed test left open must not hold the close up.
-    server.closeAllConnections();
+    for (const listener of listeners.all) listener.closeAllConnections();
+    if (listeners.plain) await new Promise<void>((resolve) => listeners.plain?.close(() => resolve()));
     await app.close();
   };
-  return { app, config, server, baseUrl: `${scheme}://127.0.0.1:${port}`, logs, close };
+  return { app, config, server, baseUrl: `${scheme}://127.0.0.1:${port}`, ...(plainUrl && { plainUrl }), logs, close };
 }
 
 /** Polls `probe` until it returns a value other than undefined. */

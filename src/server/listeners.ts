@@ -1,0 +1,42 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { ServerConfig } from '../config/app-config.js';
+import { plainHttpGate } from './plain-http-gate.js';
+
+export interface Listeners {
+  /** LISTEN_PORT: HTTPS when TLS is configured, else HTTP; serves every route. */
+  readonly main: Server;
+  /** HTTP_LISTEN_PORT: plain HTTP; only the routes of §7.6 when the main listener is HTTPS. */
+  readonly plain?: Server;
+  readonly all: readonly Server[];
+}
+
+/**
+ * Opens the listeners of reference §7.6 on one application: Nest owns the main server, the extra plain-HTTP
+ * listener hands requests to the same Express instance. `ports` overrides the configured ports (0 picks a free
+ * one, as tests do).
+ */
+export async function listen(app: NestExpressApplication, server: ServerConfig, ports: { main?: number; plain?: number } = {}): Promise<Listeners> {
+  await app.listen(ports.main ?? server.listenPort);
+  const main = app.getHttpServer() as Server;
+  const plainPort = ports.plain ?? server.httpListenPort;
+  if (plainPort === undefined) return { main, all: [main] };
+  const handler: RequestListener = app.getHttpAdapter().getInstance();
+  const plain = createServer(server.tls ? plainHttpGate(handler) : handler);
+  // Same idle behaviour as the main server, so keep-alive clients are treated alike on both.
+  plain.keepAliveTimeout = main.keepAliveTimeout;
+  plain.headersTimeout = main.headersTimeout;
+  await new Promise<void>((resolve, reject) => {
+    plain.once('error', reject);
+    plain.listen(plainPort, () => {
+      plain.off('error', reject);
+      resolve();
+    });
+  });
+  return { main, plain, all: [main, plain] };
+}
+
+export function portOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
