@@ -86,6 +86,19 @@ describe('credentials are passed through to assisted-service, and never logged',
   });
 });
 
+describe('assisted-service call metrics', () => {
+  it('counts calls by kind and status and times them', async () => {
+    await httpGet(`${base()}/images/${ID}?version=4.18&api_key=metrics-1`, { method: 'HEAD' });
+    await httpGet(`${base()}/images/00000000-0000-4000-8000-000000000000?version=4.18&api_key=metrics-2`, { method: 'HEAD' });
+    const text = (await httpGet(`${base()}/metrics`)).body.toString();
+    expect(text).toMatch(/^assisted_image_service_assisted_requests_total\{call="ignition",code="200"\} [1-9]/m);
+    expect(text).toMatch(/^assisted_image_service_assisted_requests_total\{call="infra-env",code="200"\} [1-9]/m);
+    expect(text).toMatch(/^assisted_image_service_assisted_requests_total\{call="ignition",code="404"\} [1-9]/m);
+    expect(text).toMatch(/^assisted_image_service_assisted_request_duration_seconds_count\{call="ignition"\} [1-9]/m);
+    expect(text).not.toContain('metrics-1');
+  });
+});
+
 describe('the customisation cache', () => {
   it('answers 1,000 Range requests on one URL with one assisted-service call per kind', async () => {
     const key = 'cache-key-1000';

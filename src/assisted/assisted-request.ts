@@ -6,6 +6,8 @@ const LOWERCASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 /** One of the three calls of reference §8. */
 export interface UpstreamCall {
+  /** Short name for metrics: `ignition`, `minimal-initrd` or `infra-env`. */
+  readonly name: 'ignition' | 'minimal-initrd' | 'infra-env';
   /** What was being fetched, for messages: "the discovery Ignition". */
   readonly what: string;
   /** Path after the infra-env id, e.g. `/downloads/minimal-initrd`; empty for the infra-env itself. */
@@ -48,11 +50,12 @@ export function buildRequest(baseUrl: string, infraEnvId: string, call: Upstream
 }
 
 export const IGNITION_CALL = (isoType: string | undefined): UpstreamCall => ({
+  name: 'ignition',
   what: 'the discovery Ignition',
   suffix: '/downloads/files',
   query: { file_name: 'discovery.ign', ...(isoType !== undefined && { discovery_iso_type: isoType }) },
 });
 
-export const MINIMAL_INITRD_CALL: UpstreamCall = { what: 'the minimal initrd', suffix: '/downloads/minimal-initrd', query: {} };
+export const MINIMAL_INITRD_CALL: UpstreamCall = { name: 'minimal-initrd', what: 'the minimal initrd', suffix: '/downloads/minimal-initrd', query: {} };
 
-export const INFRA_ENV_CALL: UpstreamCall = { what: 'the infra-env', suffix: '', query: {} };
+export const INFRA_ENV_CALL: UpstreamCall = { name: 'infra-env', what: 'the infra-env', suffix: '', query: {} };

@@ -8,6 +8,9 @@ import { firstValueFrom } from 'rxjs';
 import { AssistedServiceConfig } from '../config/app-config.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { InvalidKernelArgumentsError, parseKernelArguments } from '../iso/kargs-arguments.js';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Histogram } from 'prom-client';
+import { ASSISTED_REQUEST_DURATION, ASSISTED_REQUESTS } from '../metrics/metric-names.js';
 import { ASSISTED_CLIENT_OPTIONS, type AssistedClientOptions } from './assisted-client.options.js';
 import { scrubSecrets, statusError, transportError } from './assisted-failure.js';
 import {
@@ -49,6 +52,8 @@ export class AssistedClient implements OnModuleDestroy {
     @Inject(HttpService) private readonly http: HttpService,
     @Inject(AssistedServiceConfig) private readonly config: AssistedServiceConfig,
     @Inject(ASSISTED_CLIENT_OPTIONS) private readonly options: AssistedClientOptions,
+    @InjectMetric(ASSISTED_REQUESTS) private readonly requests: Counter<'call' | 'code'>,
+    @InjectMetric(ASSISTED_REQUEST_DURATION) private readonly duration: Histogram<'call'>,
     @Optional() @Inject(JsonLogger) private readonly jsonLogger?: JsonLogger,
   ) {
     const ca = config.trustedCaPem === undefined ? undefined : [...rootCertificates, config.trustedCaPem];
@@ -113,17 +118,17 @@ export class AssistedClient implements OnModuleDestroy {
     try {
       const response = await firstValueFrom(this.http.request<ArrayBuffer>(this.axiosConfig(request, combined)));
       const result = toResult(response);
-      this.logCall(request, started, { status: result.status });
+      this.logCall(call, request, started, { status: result.status });
       if (result.status < 200 || result.status > 299) throw statusError(call, result.status, result.body, credential);
       return result;
     } catch (error) {
       if (error instanceof AssistedServiceError) throw error;
       if (signal?.aborted) {
-        this.logCall(request, started, { aborted: true });
+        this.logCall(call, request, started, { aborted: true });
         throw new AssistedRequestAbortedError(signal.reason);
       }
       const failure = transportError(call, { error, timedOut: deadline.signal.aborted, ...this.options }, credential);
-      this.logCall(request, started, { error: failure.message });
+      this.logCall(call, request, started, { error: failure.message });
       throw failure;
     } finally {
       clearTimeout(timer);
@@ -148,8 +153,12 @@ export class AssistedClient implements OnModuleDestroy {
     };
   }
 
-  private logCall(request: BuiltRequest, started: number, outcome: { status?: number; aborted?: boolean; error?: string }): void {
-    const durationMs = Math.round(performance.now() - started);
+  private logCall(call: UpstreamCall, request: BuiltRequest, started: number, outcome: { status?: number; aborted?: boolean; error?: string }): void {
+    const seconds = (performance.now() - started) / 1000;
+    const code = outcome.status !== undefined ? String(outcome.status) : outcome.aborted ? 'aborted' : 'error';
+    this.requests.inc({ call: call.name, code });
+    this.duration.observe({ call: call.name }, seconds);
+    const durationMs = Math.round(seconds * 1000);
     const fields = { method: 'GET', path: request.path, status: outcome.status ?? null, durationMs, aborted: outcome.aborted ?? false, error: outcome.error };
     const msg = `GET ${request.path} ${outcome.status ?? (outcome.aborted ? 'aborted' : 'failed')} ${durationMs}ms`;
     if (this.jsonLogger !== undefined) this.jsonLogger.record('debug', AssistedClient.name, msg, fields);

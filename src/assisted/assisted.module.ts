@@ -8,6 +8,7 @@ import {
   type AssistedClientOptions,
   type CustomizationCacheOptions,
 } from './assisted-client.options.js';
+import { assistedCallMetricProviders } from './assisted-call-metrics.js';
 import { AssistedClient } from './assisted.client.js';
 import { CustomizationService } from './customization.service.js';
 
@@ -31,6 +32,7 @@ export class AssistedModule {
       providers: [
         AssistedClient,
         CustomizationService,
+        ...assistedCallMetricProviders,
         { provide: ASSISTED_CLIENT_OPTIONS, useValue: { ...DEFAULT_ASSISTED_CLIENT_OPTIONS, ...options.client } },
         { provide: CUSTOMIZATION_CACHE_OPTIONS, useValue: { ...DEFAULT_CUSTOMIZATION_CACHE_OPTIONS, ...options.cache } },
       ],
