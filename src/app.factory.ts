@@ -9,6 +9,7 @@ import { HttpObserver } from './metrics/http-observer.js';
 import { setupOpenApi } from './openapi/openapi.js';
 import { corsMiddleware } from './server/cors.js';
 import { listen, type Listeners } from './server/listeners.js';
+import { securityHeaders } from './server/security-headers.js';
 import { ImageCacheService } from './versions/image-cache.service.js';
 
 /** Builds the application exactly as production runs it; tests call this too. */
@@ -20,6 +21,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   app.useLogger(app.get(JsonLogger));
   app.disable('x-powered-by');
+  app.use(securityHeaders);
   app.use(app.get(HttpObserver).middleware);
   const cors = corsMiddleware(config.server.allowedDomains);
   if (cors) app.use(cors);

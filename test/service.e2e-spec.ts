@@ -102,8 +102,11 @@ describe('liveness, readiness, metrics and docs', () => {
     for (const secret of ['k-12345', 'token-67890', 'eyJhbGciOiJIUzI1NiJ9', 'c2lnbmF0dXJl']) expect(all).not.toContain(secret);
   });
 
-  it('sends no X-Powered-By header', async () => {
-    const response = await fetch(`${app.baseUrl}/live`);
-    expect(response.headers.get('x-powered-by')).toBeNull();
+  it('sends X-Content-Type-Options: nosniff and no X-Powered-By on every response', async () => {
+    for (const path of ['/live', '/health', '/metrics', '/openapi.json', '/docs', '/nothing-here', '/images/not-a-uuid?version=1']) {
+      const response = await fetch(`${app.baseUrl}${path}`);
+      expect(response.headers.get('x-powered-by'), path).toBeNull();
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
   });
 });
