@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 # Tools the service runs (xorriso, squashfs-tools, erofs-utils, cpio) plus what fixture ISOs are built with.
 demo_packages=(xorriso genisoimage isolinux syslinux-common syslinux-utils grub-efi-amd64-bin grub-common
   mtools dosfstools cpio squashfs-tools erofs-utils busybox-static openssl curl)
-# Tests also boot images in QEMU and compare against nginx and wrk.
-test_packages=("${demo_packages[@]}" linux-image-amd64 qemu-system-x86 ovmf nginx-light wrk)
+# Tests also boot images in QEMU, trace file access with strace, and benches compare against nginx with wrk.
+test_packages=("${demo_packages[@]}" linux-image-amd64 qemu-system-x86 ovmf nginx-light wrk strace)
 
 case "${1:-test}" in
   demo) wanted=("${demo_packages[@]}") ;;
