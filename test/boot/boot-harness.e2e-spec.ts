@@ -1,18 +1,16 @@
 // Proves the boot harness on the plain bootable fixture: every firmware path boots it unattended, and a
 // direct kernel boot sees every extra initrd it is given.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIgnitionPayload, buildNmstateRamdisk } from '../../src/iso/ignition-payload.js';
 import { buildBootableIso, missingBootableIsoTools, type BootableIso } from './bootable-fixture.js';
 import { buildGuestInitramfs } from './guest-initramfs.js';
+import { systemCpioRamdisk } from './system-ramdisk.js';
 import { QemuBootError, bootAndReport, qemuAvailable, type BootMode, type BootReport } from './qemu.js';
 
-const run = promisify(execFile);
 const availability = await qemuAvailable();
 if (!availability.ok) console.warn(`skipping boot harness tests: ${availability.reason}`);
 const missingIsoTools = await missingBootableIsoTools();
@@ -23,19 +21,6 @@ const BOOT_TEST_TIMEOUT_MS = 150_000;
 
 function logBoot(label: string, report: BootReport): void {
   console.log(`boot ${label}: ${report.seconds.toFixed(1)} s`);
-}
-
-/** An assisted-style ramdisk built with the system cpio and gzip, independently of src/iso/cpio.ts. */
-async function systemCpioRamdisk(dir: string, files: Record<string, Buffer>): Promise<Buffer> {
-  const root = path.join(dir, 'ramdisk-root');
-  for (const [guestPath, data] of Object.entries(files)) {
-    const target = path.join(root, guestPath);
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, data);
-  }
-  const archive = path.join(dir, 'ramdisk.cpio.gz');
-  await run('sh', ['-c', `cd "${root}" && find etc | sort | cpio -o -H newc --quiet | gzip -9 > "${archive}"`]);
-  return readFile(archive);
 }
 
 function padTo4(data: Buffer): Buffer {

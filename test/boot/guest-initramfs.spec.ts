@@ -49,3 +49,17 @@ describe.skipIf(skipReason !== '')('buildGuestInitramfs', () => {
     await run('sh', ['-n', script]);
   });
 });
+
+describe('initScript', () => {
+  // Power-off drops what the UART driver still buffers; the last close of ttyS0 is what waits for it to drain.
+  it('closes the serial line after the end marker and before powering off', () => {
+    const lines = initScript().split('\n');
+    const end = lines.findIndex((line) => line.includes('===BOOT-REPORT-END==='));
+    const close = lines.findIndex((line) => line === 'exec >/dev/null 2>&1');
+    const poweroff = lines.findIndex((line) => line.startsWith('poweroff'));
+    expect(end).toBeGreaterThan(0);
+    expect(close).toBeGreaterThan(end);
+    expect(poweroff).toBeGreaterThan(close);
+    expect(lines.slice(close + 1).some((line) => /ttyS0|\becho\b/.test(line))).toBe(false);
+  });
+});

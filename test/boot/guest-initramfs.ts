@@ -19,6 +19,8 @@ const GUEST_MOUNT_POINTS = ['dev', 'proc', 'sys'];
 /**
  * Output goes straight to ttyS0, not through /dev/console, so the report reaches the serial line whatever
  * console= says. printk is turned down first: kernel messages must not land inside the report.
+ * A write returns once the bytes are in the UART driver's buffer (up to 4 KiB), and power-off drops whatever is
+ * still there; the last close of ttyS0 waits until the UART has sent everything, so the report ends with a close.
  */
 export function initScript(): string {
   const m = REPORT_MARKERS;
@@ -52,6 +54,7 @@ else
   echo ${ABSENT}
 fi
 echo ${m.end}
+exec >/dev/null 2>&1
 sync
 poweroff -f
 sleep 5

@@ -13,6 +13,8 @@ export interface CatalogFixture {
   readonly arch?: 'x86_64' | 'arm64' | 'ppc64le' | 's390x';
   readonly type?: 'full-iso' | 'disconnected-iso';
   readonly iso?: Omit<FixtureIsoOptions, 'outPath' | 'arch'>;
+  /** An ISO built elsewhere (e.g. a bootable one) to catalog as is; `iso` is then ignored. It is not removed on close. */
+  readonly prebuilt?: FixtureIso;
 }
 
 export interface DownloadEnv {
@@ -37,6 +39,7 @@ export async function startDownloadEnv(options: {
   const work = await mkdtemp(join(tmpdir(), 'downloads-'));
   const built = await Promise.all(
     options.fixtures.map(async (fixture) => {
+      if (fixture.prebuilt !== undefined) return [fixture.name, fixture.prebuilt] as const;
       const iso = await buildFixtureIso({ ...fixture.iso, arch: fixture.arch ?? 'x86_64', outPath: join(work, `${fixture.name}.iso`) });
       return [fixture.name, iso] as const;
     }),
