@@ -16,6 +16,8 @@ const WORK = path.join(import.meta.dirname, '.work');
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const timeoutArg = process.argv.find((arg) => arg.startsWith('--timeout-s='));
+/** `--node-options="…"`: NODE_OPTIONS for the service, e.g. to measure a setting before putting it in the Dockerfile. */
+const nodeOptions = process.argv.find((arg) => arg.startsWith('--node-options='))?.slice('--node-options='.length);
 
 const plan = {
   rootfsBytes: quick ? 256 * MiB : GiB,
@@ -49,7 +51,12 @@ interface ServiceUnderTest {
 
 async function startServiceUnderTest(work: string, isoPath: string): Promise<ServiceUnderTest> {
   const assisted = await startBenchAssisted();
-  const service = await startBenchService({ workDir: path.join(work, 'service'), isoUrl: `file://${isoPath}`, assistedUrl: assisted.url });
+  const service = await startBenchService({
+    workDir: path.join(work, 'service'),
+    isoUrl: `file://${isoPath}`,
+    assistedUrl: assisted.url,
+    ...(nodeOptions !== undefined && { env: { NODE_OPTIONS: nodeOptions } }),
+  });
   onCleanup(() => service.stop());
   const ready = await waitUntilReady(service, 200, plan.syncTimeoutMs).then(
     () => true as const,
@@ -71,7 +78,8 @@ async function main(): Promise<void> {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   onCleanup(() => rm(path.join(work, 'service'), { recursive: true, force: true }));
-  log(`mode: ${quick ? 'quick' : 'full'}; fixture rootfs ${plan.rootfsBytes / MiB} MiB; concurrency ${plan.levels.join(', ')}; deadline ${plan.deadlineMs / 1000} s`);
+  log(`mode: ${quick ? 'quick' : 'full'}; fixture rootfs ${plan.rootfsBytes / MiB} MiB; concurrency ${plan.levels.join(', ')}; deadline ${plan.deadlineMs / 1000} s` +
+    (nodeOptions === undefined ? '' : `; service NODE_OPTIONS=${nodeOptions}`));
   const iso = await buildBenchIso(work, plan.rootfsBytes);
   log(`fixture ${iso.path}: ${iso.size} bytes; ${hostLoad()}`);
   const service = await startServiceUnderTest(work, iso.path);
@@ -96,7 +104,7 @@ async function report(isoBytes: number, config: SuiteConfig, baseline: SuiteResu
   const host = hostLoad();
   log(`\n${downloadsTable(baseline, service, plan.levels, config.wrkConnections)}`);
   log(`\nMB = 10^6 bytes, GB = 10^9 bytes; RSS summed over the server's processes, sampled every 100 ms.\nAt the end: ${host}.`);
-  const json = { mode: quick ? 'quick' : 'full', date: new Date().toISOString(), host, isoBytes, plan, baseline, service };
+  const json = { mode: quick ? 'quick' : 'full', date: new Date().toISOString(), host, isoBytes, plan, nodeOptions: nodeOptions ?? null, baseline, service };
   await writeFile(path.join(WORK, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${path.join(WORK, 'results.json')}`);
 }

@@ -15,6 +15,8 @@ const WORK = path.join(import.meta.dirname, '.work');
 const quick = process.argv.includes('--quick');
 const rootfsBytes = quick ? 256 * MiB : GiB;
 const CASE_TIMEOUT_MS = 5 * 60_000;
+/** `--node-options="…"`: NODE_OPTIONS for the service, e.g. to measure a setting before putting it in the Dockerfile. */
+const nodeOptions = process.argv.find((arg) => arg.startsWith('--node-options='))?.slice('--node-options='.length);
 
 function log(line: string): void {
   if (!isStopping()) process.stdout.write(`${line}\n`);
@@ -23,7 +25,7 @@ function log(line: string): void {
 async function measureCase(name: string, isoUrl: string, iso: BenchIso, work: string): Promise<SyncMeasurement> {
   const dir = path.join(work, name);
   const spawnedAt = performance.now();
-  const service = await startBenchService({ workDir: dir, isoUrl });
+  const service = await startBenchService({ workDir: dir, isoUrl, ...(nodeOptions !== undefined && { env: { NODE_OPTIONS: nodeOptions } }) });
   try {
     const measurement = await watchSync(service, spawnedAt, CASE_TIMEOUT_MS);
     log(`  ${name}: ${iso.size} bytes in ${measurement.downloadS.toFixed(2)} s, peak RSS ${(measurement.peakSampledRssBytes / MB).toFixed(1)} MB`);
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   const iso = await buildBenchIso(work, rootfsBytes);
-  log(`fixture ${iso.path}: ${iso.size} bytes (${quick ? 'quick' : 'full'} mode); ${hostLoad()}`);
+  log(`fixture ${iso.path}: ${iso.size} bytes (${quick ? 'quick' : 'full'} mode); ${hostLoad()}` + (nodeOptions === undefined ? '' : `; service NODE_OPTIONS=${nodeOptions}`));
   const mirror = await startBaseline(iso.path, work, process.argv.includes('--node-mirror'));
   onCleanup(() => mirror.stop());
 
@@ -67,8 +69,8 @@ async function main(): Promise<void> {
   cases['file://'] = await measureCase('file', `file://${iso.path}`, iso, work);
 
   log(`\n${report(cases, iso.size)}`);
-  log(`\nMB = 10^6 bytes. Download = fetch + sha256 + write to DATA_DIR; /health 200 comes after the ISO checks.\nAt the end: ${hostLoad()}.`);
-  await writeFile(path.join(WORK, 'sync-results.json'), `${JSON.stringify({ date: new Date().toISOString(), host: hostLoad(), isoBytes: iso.size, cases }, null, 2)}\n`);
+  log(`\nMB = 10^6 bytes. Download = fetch (+ sha256 when the catalog gives one) + write to DATA_DIR; /health 200 comes after the ISO checks.\nAt the end: ${hostLoad()}.`);
+  await writeFile(path.join(WORK, 'sync-results.json'), `${JSON.stringify({ date: new Date().toISOString(), host: hostLoad(), isoBytes: iso.size, nodeOptions: nodeOptions ?? null, cases }, null, 2)}\n`);
   log(`results written to ${path.join(WORK, 'sync-results.json')}`);
 }
 

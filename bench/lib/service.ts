@@ -24,6 +24,8 @@ export interface BenchServiceOptions {
   /** The catalog entry's `url`. */
   readonly isoUrl: string;
   readonly assistedUrl?: string;
+  /** Extra environment, e.g. `NODE_OPTIONS` for a profiling run. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startBenchService(options: BenchServiceOptions): Promise<BenchService> {
@@ -42,6 +44,7 @@ export async function startBenchService(options: BenchServiceOptions): Promise<B
     ASSISTED_SERVICE_URL: options.assistedUrl ?? 'http://127.0.0.1:1',
     IMAGE_SERVICE_BASE_URL: `http://127.0.0.1:${port}`,
     LOG_LEVEL: 'info',
+    ...options.env,
   });
   killOnExit(service.child);
   const stop = async (): Promise<void> => {

@@ -7,7 +7,7 @@ import { waitUntilReady, type BenchService } from './service.js';
 export interface SyncMeasurement {
   /** From spawning to the service's "listening on port" log line. */
   readonly listeningAfterS: number;
-  /** From the "downloading … from" log line to the ": downloaded" one: fetch, sha256 and write to DATA_DIR. */
+  /** From the "downloading … from" log line to the ": downloaded" one: fetch (and sha256 when the catalog gives one) and write to DATA_DIR. */
   readonly downloadS: number;
   /** What the service itself logged for the download, e.g. "downloaded 1027.0 MiB in 2.1 s (512.3 MB/s)". */
   readonly serviceReport: string;

@@ -26,7 +26,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const context = host.switchToHttp();
     const response = context.getResponse<Response>();
     const request = context.getRequest<Request>();
-    if (isAbortError(error) || response.destroyed || request.destroyed) {
+    if (isAbortError(error) || clientGone(request, response)) {
       this.logger.debug(`client went away: ${request.method} ${request.originalUrl}`, 'AllExceptionsFilter');
       return;
     }
@@ -61,6 +61,14 @@ function httpExceptionMessage(error: HttpException): string {
   const message = (body as { message?: unknown }).message;
   if (Array.isArray(message)) return message.map(String).join('; ');
   return typeof message === 'string' ? message : error.message;
+}
+
+/**
+ * Whether the connection is gone. Not `request.destroyed`: a request whose body the body parser read to the end is
+ * destroyed too (streams auto-destroy after 'end'), and taking that for a gone client left such requests unanswered.
+ */
+function clientGone(request: Request, response: Response): boolean {
+  return response.destroyed || request.socket?.destroyed === true;
 }
 
 function describe(error: unknown): string {

@@ -32,8 +32,8 @@ const DOES_NOT_FIT = [IgnitionTooLargeError, KargsTooLongError, KargsNotSupporte
  */
 @Injectable()
 export class ImageDownloadService {
-  /** Patches derived from one cached customisation, so repeated Range requests do not gzip again. */
-  private readonly patchMemo = new WeakMap<Customization, Map<LiveIsoLayout, Patch[]>>();
+  /** Files built from one cached customisation, so repeated Range requests neither gzip nor validate patches again. */
+  private readonly fileMemo = new WeakMap<Customization, Map<LiveIsoLayout, VirtualFile>>();
 
   constructor(
     private readonly readyImages: ReadyImages,
@@ -48,7 +48,7 @@ export class ImageDownloadService {
     const minimal = request.type === 'minimal-iso';
     const customization = await this.customizations.get(request.infraEnvId, request.type, request.credential, { ramdisk: minimal, kernelArguments: true }, signal);
     // A ramdisk is fetched for the minimal ISO only; without one (204) its area stays zero as in the template.
-    const file = VirtualFile.overlay({ path: layout.isoPath, size: layout.size }, this.patches(customization, layout));
+    const file = this.customizedFile(customization, layout);
     return {
       file,
       size: file.size,
@@ -64,16 +64,23 @@ export class ImageDownloadService {
     throw new ServiceError(503, `${image.fileName} is not ready`, { 'Retry-After': '30' });
   }
 
-  /** Keyed by the cached customisation object itself: a new fetch is a new object, so the memo never goes stale. */
-  private patches(customization: Customization, layout: LiveIsoLayout): Patch[] {
-    const memo = this.patchMemo.get(customization) ?? new Map<LiveIsoLayout, Patch[]>();
-    this.patchMemo.set(customization, memo);
+  /**
+   * Keyed by the cached customisation object itself: a new fetch is a new object, so the memo never goes stale. A
+   * VirtualFile is immutable and opens its file per stream, so one serves every request.
+   */
+  private customizedFile(customization: Customization, layout: LiveIsoLayout): VirtualFile {
+    const memo = this.fileMemo.get(customization) ?? new Map<LiveIsoLayout, VirtualFile>();
+    this.fileMemo.set(customization, memo);
     const known = memo.get(layout);
     if (known !== undefined) return known;
+    const file = VirtualFile.overlay({ path: layout.isoPath, size: layout.size }, this.patches(customization, layout));
+    memo.set(layout, file);
+    return file;
+  }
+
+  private patches(customization: Customization, layout: LiveIsoLayout): Patch[] {
     try {
-      const patches = customizationPatches(layout, customization);
-      memo.set(layout, patches);
-      return patches;
+      return customizationPatches(layout, customization);
     } catch (error) {
       if (DOES_NOT_FIT.some((kind) => error instanceof kind)) throw new ServiceError(400, (error as Error).message);
       throw error;

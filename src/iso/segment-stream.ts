@@ -4,6 +4,7 @@
  * start of a range is located by binary search instead of reading and discarding.
  */
 import { Readable } from 'node:stream';
+import { StreamBuffers, type ChunkBufferPool } from './segment-stream-buffers.js';
 import { FileHandlePool, asError, readExactly } from './segment-stream-files.js';
 
 export type Segment =
@@ -50,7 +51,15 @@ export interface SegmentStreamPlan {
   /** Exclusive. */
   readonly end: number;
   readonly chunkSize: number;
+  /** Where file chunks are read when the consumer gives them back (`consumerRecycles`); fresh buffers otherwise. */
+  readonly buffers?: ChunkBufferPool;
 }
+
+/**
+ * Pooled buffers one stream may have out at once. A consumer that gives chunks back holds about three: one in the
+ * stream's buffer, one being written, one being read. Past this the stream reads into fresh buffers.
+ */
+const MAX_LENT_BUFFERS = 4;
 
 type Chunk =
   | { readonly kind: 'bytes'; readonly data: Buffer }
@@ -58,10 +67,11 @@ type Chunk =
 
 export class SegmentStream extends Readable {
   private readonly files = new FileHandlePool();
+  private readonly buffers: StreamBuffers;
   private position: number;
   private index: number;
   private reading = false;
-  /** The current file read; `_destroy` waits for it so a late handle or buffer is never lost. */
+  /** The current file read; `_destroy` waits for it so that no descriptor is closed under a pending read. */
   private inFlight: Promise<void> = Promise.resolve();
 
   constructor(private readonly plan: SegmentStreamPlan) {
@@ -70,6 +80,24 @@ export class SegmentStream extends Readable {
     super({ highWaterMark: plan.chunkSize });
     this.position = plan.start;
     this.index = plan.start < plan.end ? findSegmentIndex(plan.starts, plan.start) : 0;
+    this.buffers = new StreamBuffers(plan.buffers, MAX_LENT_BUFFERS);
+  }
+
+  /**
+   * The consumer promises to call `recycle(chunk)` for the chunks it gets, once nothing uses them any more (for a
+   * socket: in the write callback). File chunks are then read into pooled buffers that come back that way.
+   */
+  consumerRecycles(): this {
+    this.buffers.startLending();
+    return this;
+  }
+
+  /**
+   * Gives a chunk of this stream back for its buffer to be read into again. Only call it when nothing refers to
+   * the chunk's bytes any more. Chunks of in-memory segments, fresh buffers and unknown chunks are ignored.
+   */
+  recycle(chunk: Uint8Array): void {
+    this.buffers.giveBack(chunk);
   }
 
   override _read(): void {
@@ -111,16 +139,21 @@ export class SegmentStream extends Readable {
   }
 
   private async readFileChunk(chunk: Chunk & { kind: 'file' }): Promise<void> {
+    const buffer = this.buffers.take(chunk.length);
+    let handedOut = false;
     try {
-      const handle = await this.files.get(chunk.path);
-      if (this.destroyed) return;
-      const data = await readExactly(handle, chunk.path, chunk.position, chunk.length);
+      const fd = this.files.get(chunk.path);
+      await readExactly(fd, chunk.path, chunk.position, buffer, chunk.length);
       if (this.destroyed) return;
       // Cleared before push: push may call _read synchronously, which must not be ignored.
       this.reading = false;
-      this.push(data);
+      handedOut = true;
+      this.push(buffer.length === chunk.length ? buffer : buffer.subarray(0, chunk.length));
     } catch (error) {
       this.destroy(asError(error));
+    } finally {
+      // The read has settled either way, so nothing else writes into a buffer that was not handed out.
+      if (!handedOut) this.buffers.unused(buffer);
     }
   }
 

@@ -1,5 +1,6 @@
 /** Test-only helpers shared by the virtual-file and segment-stream specs. */
-import { mkdtemp, open, readdir, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import fs from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -59,13 +60,6 @@ export async function openFdCount(): Promise<number> {
   return (await readdir('/proc/self/fd')).length;
 }
 
-/** The FileHandle prototype, so tests can observe every positioned read. */
-export async function fileHandlePrototype(): Promise<FileHandle> {
-  const handle = await open(os.tmpdir(), 'r');
-  await handle.close();
-  return Object.getPrototypeOf(handle) as FileHandle;
-}
-
 export interface ReadProbe {
   readonly calls: number;
   readonly maxConcurrent: number;
@@ -76,30 +70,31 @@ export interface ReadProbe {
   restore(): void;
 }
 
-/** Wraps FileHandle.prototype.read to count calls and the most reads in flight at once. */
-export async function probeFileReads(): Promise<ReadProbe> {
-  const prototype = await fileHandlePrototype();
-  const original = prototype.read;
+type ReadCallback = (error: NodeJS.ErrnoException | null, bytesRead: number, buffer: Buffer) => void;
+type PositionedRead = (fd: number, buffer: Buffer, offset: number, length: number, position: number, callback: ReadCallback) => void;
+
+/** Wraps `fs.read` (which segment streams call for every positioned read) to count calls and reads in flight. */
+export function probeFileReads(): ReadProbe {
+  const original = fs.read;
   const probe: ReadProbe & { calls: number; maxConcurrent: number; active: number } = {
     calls: 0,
     maxConcurrent: 0,
     active: 0,
     fds: new Set<number>(),
-    restore: () => void (prototype.read = original),
+    restore: () => void (fs.read = original),
   };
-  prototype.read = async function (this: FileHandle, ...args: unknown[]) {
+  const probing: PositionedRead = (fd, buffer, offset, length, position, callback) => {
     probe.calls += 1;
-    probe.fds.add(this.fd);
+    probe.fds.add(fd);
     probe.active += 1;
     probe.maxConcurrent = Math.max(probe.maxConcurrent, probe.active);
-    try {
-      const read = (original as (...a: unknown[]) => ReturnType<FileHandle['read']>).apply(this, args);
-      probe.onRead?.();
-      return await read;
-    } finally {
+    (original as unknown as PositionedRead)(fd, buffer, offset, length, position, (error, bytesRead, data) => {
       probe.active -= 1;
-    }
-  } as FileHandle['read'];
+      callback(error, bytesRead, data);
+    });
+    probe.onRead?.();
+  };
+  fs.read = probing as unknown as typeof fs.read;
   return probe;
 }
 

@@ -1,5 +1,6 @@
 import type { LoggerService, LogLevel as NestLogLevel } from '@nestjs/common';
 import type { LogLevel } from '../config/environment.js';
+import { batchedStdout } from './batched-lines.js';
 import { redactSecrets } from './redact.js';
 
 const SEVERITY: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -27,7 +28,7 @@ export interface LogFields {
 export class JsonLogger implements LoggerService {
   constructor(
     private readonly level: LogLevel,
-    private readonly write: LogWriter = (line) => process.stdout.write(`${line}\n`),
+    private readonly write: LogWriter = (line) => batchedStdout().write(line),
     private readonly secretLiterals: readonly string[] = [],
   ) {}
 
@@ -74,11 +75,13 @@ export class JsonLogger implements LoggerService {
     this.writeLine({ level, context, msg: toText(message), stack: stack ?? errorStack(message) });
   }
 
+  /** Fields are flat (strings, numbers, booleans, null): every string among them is redacted, the time is not. */
   private writeLine(fields: Record<string, unknown>): void {
-    const line = JSON.stringify({ time: new Date().toISOString(), ...fields }, (_key, value: unknown) =>
-      typeof value === 'string' ? redactSecrets(value, this.secretLiterals) : value,
-    );
-    this.write(line);
+    const line: Record<string, unknown> = { time: new Date().toISOString() };
+    for (const [key, value] of Object.entries(fields)) {
+      line[key] = typeof value === 'string' ? redactSecrets(value, this.secretLiterals) : value;
+    }
+    this.write(JSON.stringify(line));
   }
 }
 

@@ -14,6 +14,14 @@ describe('redactSecrets', () => {
     ['token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.sig in text', 'token REDACTED in text'],
     ['fetching https://user:pass@mirror.example.com/x.iso', 'fetching https://REDACTED@mirror.example.com/x.iso'],
     ['nothing secret here: version=4.18', 'nothing secret here: version=4.18'],
+    // Every pattern is case-insensitive but the Bearer and JWT ones: the quick pre-check must let all of these through.
+    ['GET /x?API_KEY=abc123', 'GET /x?API_KEY=REDACTED'],
+    ['/BYAPIKEY/secretkey/4.18', '/BYAPIKEY/REDACTED/4.18'],
+    ['/ByToken/secret/4.18', '/ByToken/REDACTED/4.18'],
+    ['COOKIE: session=1', 'COOKIE: REDACTED'],
+    ['X-Auth-Token: abc', 'X-Auth-Token: REDACTED'],
+    ['Password=hunter2', 'Password=REDACTED'],
+    ['HTTPS://u:p@host/x', 'HTTPS://REDACTED@host/x'],
   ])('%s', (input, expected) => {
     expect(redactSecrets(input)).toBe(expected);
   });

@@ -14,12 +14,19 @@ const SECRET_PATTERNS: readonly [RegExp, string][] = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, `$1${REDACTED}@`],
 ];
 
+/**
+ * Text every pattern above needs, case-insensitive: text without any of it is left alone without running them all
+ * (most log strings: paths without credentials, numbers as text, messages). Keep in step with SECRET_PATTERNS.
+ */
+const MIGHT_HOLD_SECRET = /token|api_?key|password|secret|authorization|cookie|bearer|eyJ|@/i;
+
 /** Redacts credentials in free text; `literals` are exact values known to be secret (configured header values). */
 export function redactSecrets(text: string, literals: readonly string[] = []): string {
   let result = text;
   for (const literal of literals) {
-    if (literal.length >= 4) result = result.split(literal).join(REDACTED);
+    if (literal.length >= 4 && result.includes(literal)) result = result.split(literal).join(REDACTED);
   }
+  if (!MIGHT_HOLD_SECRET.test(result)) return result;
   for (const [pattern, replacement] of SECRET_PATTERNS) result = result.replace(pattern, replacement);
   return result;
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ServerConfig } from '../config/app-config.js';
 import { plainHttpGate } from './plain-http-gate.js';
+import { answerProtocolErrorsInJson } from './protocol-errors.js';
 
 export interface Listeners {
   /** LISTEN_PORT: HTTPS when TLS is configured, else HTTP; serves every route. */
@@ -18,12 +19,15 @@ export interface Listeners {
  * one, as tests do).
  */
 export async function listen(app: NestExpressApplication, server: ServerConfig, ports: { main?: number; plain?: number } = {}): Promise<Listeners> {
-  await app.listen(ports.main ?? server.listenPort);
   const main = app.getHttpServer() as Server;
+  // Before listening, so no request can meet Node's bare defaults.
+  answerProtocolErrorsInJson(main);
+  await app.listen(ports.main ?? server.listenPort);
   const plainPort = ports.plain ?? server.httpListenPort;
   if (plainPort === undefined) return { main, all: [main] };
   const handler: RequestListener = app.getHttpAdapter().getInstance();
   const plain = createServer(server.tls ? plainHttpGate(handler) : handler);
+  answerProtocolErrorsInJson(plain);
   // Same idle behaviour as the main server, so keep-alive clients are treated alike on both.
   plain.keepAliveTimeout = main.keepAliveTimeout;
   plain.headersTimeout = main.headersTimeout;

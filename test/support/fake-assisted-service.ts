@@ -34,6 +34,8 @@ export interface RecordedCall {
   readonly kind: CallKind;
   readonly method: string;
   readonly path: string;
+  /** The request-target exactly as it arrived, before any URL parsing normalised it. */
+  readonly target: string;
   readonly query: URLSearchParams;
   readonly headers: IncomingMessage['headers'];
 }
@@ -97,7 +99,7 @@ export class FakeAssistedService {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const route = parseRoute(url.pathname);
-    this.calls.push({ kind: route.kind, method: request.method ?? '', path: url.pathname, query: url.searchParams, headers: request.headers });
+    this.calls.push({ kind: route.kind, method: request.method ?? '', path: url.pathname, target: request.url ?? '', query: url.searchParams, headers: request.headers });
     response.once('close', () => {
       if (!response.writableFinished) this.abandoned.push(route.kind);
     });

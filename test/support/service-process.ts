@@ -15,9 +15,15 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+export interface SpawnOptions {
+  /** A command to run the service under, e.g. strace: it gets `node dist/main.js` appended as its arguments. */
+  readonly wrapper?: readonly string[];
+}
+
 /** Runs the built service as production does: `node dist/main.js`, configured only by the environment. */
-export function spawnService(env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [MAIN_JS], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnService(env: Record<string, string>, options: SpawnOptions = {}): ServiceProcess {
+  const [command = process.execPath, ...args] = [...(options.wrapper ?? []), process.execPath, MAIN_JS];
+  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
