@@ -43,6 +43,7 @@ function report(cases: Record<string, SyncMeasurement>, isoBytes: number): strin
     ['service listening after s', ...pick((m) => m.listeningAfterS)],
     ['download s (log: downloading -> downloaded)', ...pick((m) => m.downloadS)],
     ['download MB/s', ...pick((m) => isoBytes / MB / m.downloadS)],
+    ['minimal ISO template build s (log)', ...pick((m) => m.templateS)],
     ['until /health 200 s (from listening)', ...pick((m) => m.untilReadyS)],
     ['RSS at start MB (listening)', ...pick((m) => m.rssAtListenBytes / MB)],
     ['RSS at end MB (/health 200)', ...pick((m) => m.rssAtReadyBytes / MB)],

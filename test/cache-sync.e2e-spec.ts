@@ -13,6 +13,8 @@ const VERSION = '418.94.202501010000-0';
 const FILE_NAME = `rhcos-full-iso-${VERSION}-x86_64.iso`;
 /** OpenShift 4.18 images also cache their nmstatectl (reference §6). */
 const NMSTATE_NAME = `nmstate-${VERSION}-x86_64.img`;
+/** The size each cached ISO was verified with, checked at the next start. */
+const VERIFIED_NAME = `${FILE_NAME}.verified.json`;
 
 let work: string;
 let good: FixtureIso;
@@ -120,7 +122,7 @@ describe('cache sync from a real mirror on loopback', () => {
     const ready = await health(app);
     expect(ready.code).toBe(200);
     expect(ready.body.status).toBe('ok');
-    expect((await readdir(dir)).sort()).toEqual([FILE_NAME, NMSTATE_NAME].sort());
+    expect((await readdir(dir)).sort()).toEqual([FILE_NAME, NMSTATE_NAME, VERIFIED_NAME].sort());
     expect(await sha256Of(join(dir, FILE_NAME))).toBe(goodSha);
   });
 
@@ -165,6 +167,8 @@ describe('cache sync from a real mirror on loopback', () => {
     expect(state.reason).toMatch(reason);
     await expectNoPartialFiles(dir);
     expect((await health(app)).code).toBe(503);
+    // The failure is the image's, not the service's.
+    expect((await fetch(`${app.baseUrl}/live`)).status).toBe(200);
   });
 
   it('fails on a sha256 mismatch and removes the download', async () => {
@@ -251,7 +255,7 @@ describe('the data directory at start', () => {
     await mkdir(join(dir, 'lost+found'));
     const app = await start({ DATA_DIR: dir, OS_IMAGES: catalog({ url: source.url('/x.iso') }) });
     expect(await settled(app)).toMatchObject({ status: 'ready' });
-    expect((await readdir(dir)).sort()).toEqual(['.keep', 'lost+found', FILE_NAME, NMSTATE_NAME].sort());
+    expect((await readdir(dir)).sort()).toEqual(['.keep', 'lost+found', FILE_NAME, NMSTATE_NAME, VERIFIED_NAME].sort());
     expect(app.logs.some((line) => line.includes('removed rhcos-full-iso-old-x86_64.iso'))).toBe(true);
   });
 

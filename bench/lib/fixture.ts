@@ -2,9 +2,9 @@
 import path from 'node:path';
 import { DEFAULT_FIXTURE_VOLUME_ID, buildFixtureIso } from '../../test/fixtures/iso-fixture.js';
 
-/** Below 4.18 on purpose: from 4.18.0-ec.0 the sync extracts nmstatectl from rootfs.img (reference §6), and
- * the sparse rootfs of zeros that makes a 1 GiB fixture cheap holds no cpio to extract it from. */
-export const OPENSHIFT_VERSION = '4.17';
+/** 4.18: the sync also extracts nmstatectl (reference §6) and builds the minimal ISO template, as production does.
+ * The sparse rootfs of a 1 GiB fixture starts with a real rootfs cpio, so there is something to extract. */
+export const OPENSHIFT_VERSION = '4.18';
 /** The RHCOS version the fixture's volume ID names, used as the catalog `version` and the request's `version`. */
 export const RHCOS_VERSION = DEFAULT_FIXTURE_VOLUME_ID.replace(/^rhcos-/, '');
 export const ARCH = 'x86_64';

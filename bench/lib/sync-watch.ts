@@ -19,17 +19,20 @@ export interface SyncMeasurement {
   /** The kernel's own high-water mark for the process's whole life. */
   readonly hwmBytes: number;
   readonly samples: number;
+  /** The minimal ISO template build, as the service logged it. */
+  readonly templateS: number;
 }
 
 const LISTENING_LINE = /"msg":"listening on port /;
 const STARTED_LINE = /"msg":"downloading \S+ from /;
 const DOWNLOADED_LINE = /"msg":"[^"]*: downloaded [^"]*"/;
+const TEMPLATE_LINE = /"msg":"[^"]*: minimal ISO template built in ([\d.]+) s"/;
 
 /** Call right after spawning: times count from `spawnedAt` (performance.now()). */
 export async function watchSync(service: BenchService, spawnedAt: number, timeoutMs: number): Promise<SyncMeasurement> {
   const sampler = new RssSampler(async () => [service.pid], 100).start();
   const since = (): number => (performance.now() - spawnedAt) / 1000;
-  const marks: { listening?: number; rssAtListen?: number; started?: number; downloaded?: number; report?: string } = {};
+  const marks: { listening?: number; rssAtListen?: number; started?: number; downloaded?: number; report?: string; templateS?: number } = {};
   const follow = (pattern: RegExp, onLine: (line: string) => void): void =>
     void service.process.waitForLine(pattern, timeoutMs).then(onLine, () => undefined);
   follow(LISTENING_LINE, () => {
@@ -37,6 +40,7 @@ export async function watchSync(service: BenchService, spawnedAt: number, timeou
     marks.rssAtListen = sampler.latest()?.rssBytes;
   });
   follow(STARTED_LINE, () => (marks.started = since()));
+  follow(TEMPLATE_LINE, (line) => (marks.templateS = Number(TEMPLATE_LINE.exec(line)?.[1])));
   follow(DOWNLOADED_LINE, (line) => {
     marks.downloaded = since();
     marks.report = /: (downloaded [^"]*)"/.exec(line)?.[1];
@@ -54,6 +58,7 @@ export async function watchSync(service: BenchService, spawnedAt: number, timeou
     listeningAfterS: listening,
     downloadS: (marks.downloaded ?? Number.NaN) - (marks.started ?? Number.NaN),
     serviceReport: marks.report ?? 'no "downloaded" log line',
+    templateS: marks.templateS ?? Number.NaN,
     untilReadyS: ready - listening,
     rssAtListenBytes: marks.rssAtListen ?? summary.firstBytes,
     rssAtReadyBytes: memory?.rssBytes ?? summary.lastBytes,

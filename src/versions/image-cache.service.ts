@@ -1,14 +1,12 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CatalogConfig, ImageSourceConfig, StorageConfig } from '../config/app-config.js';
 import { Semaphore } from '../common/semaphore.js';
-import { validateBaseImage } from './base-image-validator.js';
+import { BaseIsoStore } from './base-iso-store.js';
+import { cacheFileNames } from './cache-records.js';
 import { removeUnexpectedFiles } from './data-dir-cleaner.js';
-import { describeUrl } from './describe-url.js';
 import { ImageFetcher } from './image-fetcher.js';
 import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './image-preparation.js';
-import { ProgressLog } from './progress-log.js';
 import { describeState, type ImageState } from './image-state.js';
 import { OsImageCatalog, type CatalogImage } from './os-image-catalog.js';
 import { SYNC_OPTIONS, retryDelayMs, type SyncOptions } from './sync-options.js';
@@ -32,6 +30,7 @@ export class ImageCacheService implements OnApplicationShutdown {
   private readonly shutdown = new AbortController();
   private readonly slots: Semaphore;
   private readonly fetcher: ImageFetcher;
+  private readonly store: BaseIsoStore;
   private syncStarted: Promise<void> | undefined;
 
   constructor(
@@ -44,6 +43,7 @@ export class ImageCacheService implements OnApplicationShutdown {
     this.catalog = new OsImageCatalog(catalogConfig.entries);
     this.slots = new Semaphore(options.parallelism);
     this.fetcher = new ImageFetcher(source, { idleMs: options.idleTimeoutMs, maxRedirects: options.maxRedirects });
+    this.store = new BaseIsoStore(storage.dataDir, this.fetcher, this.logger, options.progressLogIntervalMs);
     for (const image of this.catalog.images) this.states.set(image.key, { status: 'pending' });
   }
 
@@ -95,7 +95,7 @@ export class ImageCacheService implements OnApplicationShutdown {
   }
 
   private expectedFiles(): Set<string> {
-    const names = this.catalog.images.flatMap((image) => [image.fileName, ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? [])]);
+    const names = this.catalog.images.flatMap((image) => [...cacheFileNames(image.fileName), ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? [])]);
     return new Set(names);
   }
 
@@ -103,7 +103,8 @@ export class ImageCacheService implements OnApplicationShutdown {
     const signal = this.shutdown.signal;
     try {
       await this.slots.run(async () => {
-        const verified = (await this.reuseCachedFile(image)) ?? (await this.download(image));
+        this.setState(image, { status: 'verifying' });
+        const verified = (await this.store.reuse(image)) ?? (await this.download(image));
         for (const step of this.steps) {
           this.setState(image, { status: 'preparing', step: step.name });
           await step.prepare(verified, signal);
@@ -114,56 +115,18 @@ export class ImageCacheService implements OnApplicationShutdown {
       }, signal);
     } catch (error) {
       if (signal.aborted) return;
-      this.fail(image, message(error));
+      this.fail(image, failureReason(error));
     }
   }
 
-  /** A file left by an earlier run is served again only if it still validates. */
-  private async reuseCachedFile(image: CatalogImage): Promise<VerifiedImage | undefined> {
-    const path = join(this.storage.dataDir, image.fileName);
-    const stats = await stat(path).catch(() => undefined);
-    if (stats === undefined) return undefined;
-    this.setState(image, { status: 'verifying' });
-    try {
-      const index = await validateBaseImage(path, image.entry.cpuArchitecture);
-      this.logger.log(`using cached ${image.fileName}`);
-      return { image, path, sizeBytes: stats.size, mtime: stats.mtime, index };
-    } catch (error) {
-      this.logger.warn(`cached ${image.fileName} is unusable (${message(error)}); fetching it again`);
-      await rm(path, { force: true });
-      return undefined;
-    }
-  }
-
-  private async download(image: CatalogImage): Promise<VerifiedImage> {
-    const path = join(this.storage.dataDir, image.fileName);
-    const partial = `${path}.part`;
-    const source = describeUrl(image.entry.url);
-    const progress = new ProgressLog(this.logger, image.fileName, this.options.progressLogIntervalMs);
+  private download(image: CatalogImage): Promise<VerifiedImage> {
     this.setState(image, { status: 'downloading', bytesDone: 0, bytesTotal: undefined });
-    this.logger.log(`downloading ${image.fileName} from ${source}`);
-    try {
-      await rm(partial, { force: true });
-      const result = await this.fetcher.fetch({
-        url: image.entry.url,
-        destination: partial,
-        ...(image.entry.sha256 === undefined ? {} : { expectedSha256: image.entry.sha256 }),
-        signal: this.shutdown.signal,
-        onProgress: (bytesDone, bytesTotal) => {
-          this.setState(image, { status: 'downloading', bytesDone, bytesTotal });
-          progress.update(bytesDone, bytesTotal);
-        },
-      });
-      this.setState(image, { status: 'verifying' });
-      const index = await validateBaseImage(partial, image.entry.cpuArchitecture);
-      await rename(partial, path);
-      const { mtime } = await stat(path);
-      progress.done(result.bytes);
-      return { image, path, sizeBytes: result.bytes, mtime, index };
-    } catch (error) {
-      await rm(partial, { force: true }).catch(() => undefined);
-      throw error;
-    }
+    return this.store.download(
+      image,
+      this.shutdown.signal,
+      (bytesDone, bytesTotal) => this.setState(image, { status: 'downloading', bytesDone, bytesTotal }),
+      () => this.setState(image, { status: 'verifying' }),
+    );
   }
 
   private fail(image: CatalogImage, reason: string): void {
@@ -190,4 +153,14 @@ export class ImageCacheService implements OnApplicationShutdown {
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The reason shown for a failed image; a full disk says so first, whichever step ran out of space. */
+export function failureReason(error: unknown): string {
+  const text = message(error);
+  const causes: unknown[] = [];
+  for (let cause: unknown = error; cause instanceof Error && causes.length < 5; cause = cause.cause) causes.push(cause);
+  // xorriso checks the free space before writing and words it its own way.
+  const noSpace = causes.some((cause) => (cause as NodeJS.ErrnoException).code === 'ENOSPC' || /ENOSPC|no space left|exceeds free space/i.test(message(cause)));
+  return noSpace && !/^no space/i.test(text) ? `no space left on device: ${text}` : text;
 }

@@ -1,16 +1,13 @@
-import { createHash, type Hash } from 'node:crypto';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import type { ImageSourceConfig } from '../config/app-config.js';
 import { describeUrl } from './describe-url.js';
+import { ImageFetchError, TransferAbortedError, copyResponse, openFileSource, type OpenedSource } from './download-sources.js';
+import { BlockWriter, ByteMeter, type ProgressListener } from './download-writer.js';
 
-/** A download that did not produce the expected bytes; the message is the reason shown in the image state. */
-export class ImageFetchError extends Error {
-  override name = 'ImageFetchError';
-}
+export { ImageFetchError } from './download-sources.js';
 
 export interface FetchTimeouts {
   /** Longest silence (connecting, waiting for headers, or between body bytes) before the download is abandoned. */
@@ -18,32 +15,44 @@ export interface FetchTimeouts {
   readonly maxRedirects: number;
 }
 
+/** A partial file an earlier run left, and what its source said about the content then. */
+export interface ResumeFrom {
+  readonly bytes: number;
+  readonly total: number;
+  readonly validator: string;
+}
+
+/** Where a body starts once the source answered, and what a later resume would need. */
+export interface DownloadStart {
+  readonly offset: number;
+  readonly total: number | undefined;
+  readonly validator: string | undefined;
+}
+
 export interface FetchRequest {
   readonly url: string;
   readonly destination: string;
   readonly expectedSha256?: string;
-  readonly onProgress: (bytesDone: number, bytesTotal: number | undefined) => void;
+  readonly onProgress: ProgressListener;
   readonly signal: AbortSignal;
+  /** Continue this partial file with a Range request, if the source still has the same content (If-Range). */
+  readonly resumeFrom?: ResumeFrom;
+  /** Called once the source answered, before the first byte is written. */
+  readonly onStart?: (start: DownloadStart) => Promise<void>;
 }
 
 export interface FetchResult {
   readonly bytes: number;
   /** Computed only when the catalog gives one to check: hashing every byte otherwise costs CPU for nothing. */
   readonly sha256?: string;
-}
-
-/** An opened source: its length when known, and how to copy its body through a writer. */
-interface OpenedSource {
-  readonly total: number | undefined;
-  copyTo(writer: BlockWriter, signal: AbortSignal): Promise<void>;
+  /** Bytes that were already on disk from an earlier run. */
+  readonly resumedFrom: number;
 }
 
 /**
- * Streams one catalog URL (http, https or file) into a file, checking length and checksum on the way. Bytes go
- * to disk through two 1 MiB blocks used again and again, and a file:// source is read straight into them, so its
- * copy leaves no dead buffers behind (a fresh 1 MiB buffer per read did, up to tens of MB before V8 collected
- * them). An HTTP body still arrives in buffers Node allocates per socket read; only the garbage collector frees
- * those. The sha256 is computed only when the catalog gives one to check.
+ * Streams one catalog URL (http, https or file) into a file, checking length and checksum on the way; a partial
+ * file from an earlier run is continued with a Range request when the source supports it, and the checksum still
+ * covers the whole file. Bytes go to disk through two reused 1 MiB blocks (see download-writer.ts).
  */
 export class ImageFetcher {
   private readonly httpsAgent: https.Agent;
@@ -59,27 +68,19 @@ export class ImageFetcher {
 
   async fetch(request: FetchRequest): Promise<FetchResult> {
     const url = new URL(request.url);
-    const destination = await open(request.destination, 'w');
+    const opened = url.protocol === 'file:' ? await openFileSource(url) : await this.openHttp(this.withQueryParams(url), request.signal, request.resumeFrom);
+    await request.onStart?.({ offset: opened.offset, total: opened.total, validator: opened.validator });
+    const destination = await open(request.destination, opened.offset > 0 ? 'r+' : 'w');
     try {
-      const opened = url.protocol === 'file:' ? await openFile(url) : await this.openHttp(this.withQueryParams(url), request.signal);
-      const meter = new ByteMeter(opened.total, request.onProgress, request.expectedSha256 !== undefined);
-      await this.transfer(opened, new BlockWriter(destination, meter), meter, request);
+      const meter = new ByteMeter(opened.total, request.onProgress, request.expectedSha256 !== undefined, opened.offset);
+      await meter.hashExisting(destination, opened.offset);
+      await this.transfer(opened, new BlockWriter(destination, meter, opened.offset), meter, request);
       const result = checkedResult(meter, opened.total, request.expectedSha256);
       // On disk before the caller renames the file into place, so a crash cannot leave a short file under the final name.
       await destination.sync();
-      return result;
+      return { ...result, resumedFrom: opened.offset };
     } finally {
       await destination.close();
-    }
-  }
-
-  private async transfer(opened: OpenedSource, writer: BlockWriter, meter: ByteMeter, request: FetchRequest): Promise<void> {
-    try {
-      await opened.copyTo(writer, request.signal);
-      await writer.finish();
-    } catch (error) {
-      await writer.settle();
-      throw this.transferError(error, meter, opened.total, request.url);
     }
   }
 
@@ -88,33 +89,57 @@ export class ImageFetcher {
     this.httpAgent.destroy();
   }
 
+  private async transfer(opened: OpenedSource, writer: BlockWriter, meter: ByteMeter, request: FetchRequest): Promise<void> {
+    try {
+      await opened.copyTo(writer, request.signal);
+      await writer.finish();
+    } catch (error) {
+      await writer.settle();
+      throw transferError(error, meter, opened.total, request.url);
+    }
+  }
+
   private withQueryParams(url: URL): URL {
     const withParams = new URL(url);
     for (const [key, value] of Object.entries(this.source.requestQueryParams)) withParams.searchParams.append(key, value);
     return withParams;
   }
 
-  private async openHttp(url: URL, signal: AbortSignal, redirectsLeft = this.timeouts.maxRedirects, origin = url.origin): Promise<OpenedSource> {
-    const response = await this.get(url, signal, url.origin === origin);
+  /** A resume the source cannot honour (no range, changed content, another length) starts over from byte 0. */
+  private async openHttp(url: URL, signal: AbortSignal, resume?: ResumeFrom): Promise<OpenedSource> {
+    const response = await this.follow(url, signal, resume && { range: `bytes=${resume.bytes}-`, 'if-range': resume.validator });
     const status = response.statusCode ?? 0;
-    const location = response.headers.location;
-    if (status >= 300 && status < 400 && location !== undefined) {
-      response.resume();
-      if (redirectsLeft === 0) throw new ImageFetchError(`too many redirects from ${describeUrl(url)}`);
-      return this.openHttp(new URL(location, url), signal, redirectsLeft - 1, origin);
+    if (resume !== undefined && (status === 206 || status === 416)) {
+      const range = status === 206 ? parseContentRange(response.headers['content-range']) : undefined;
+      if (range?.start === resume.bytes && range.total === resume.total) {
+        return { offset: resume.bytes, total: range.total, validator: resume.validator, copyTo: (writer, abort) => copyResponse(response, writer, abort) };
+      }
+      response.destroy();
+      return this.openHttp(url, signal);
     }
-    if (status < 200 || status > 299) {
+    if (status < 200 || status > 299 || status === 206) {
       response.resume();
       throw new ImageFetchError(`HTTP ${status} from ${describeUrl(url)}`);
     }
     const length = response.headers['content-length'];
-    return { total: length === undefined ? undefined : Number(length), copyTo: (writer, abort) => copyResponse(response, writer, abort) };
+    const total = length === undefined ? undefined : Number(length);
+    return { offset: 0, total, validator: validatorOf(response), copyTo: (writer, abort) => copyResponse(response, writer, abort) };
+  }
+
+  private async follow(url: URL, signal: AbortSignal, extra: Record<string, string> | undefined, redirectsLeft = this.timeouts.maxRedirects, origin = url.origin): Promise<IncomingMessage> {
+    const response = await this.get(url, signal, url.origin === origin, extra);
+    const location = response.headers.location;
+    const status = response.statusCode ?? 0;
+    if (status < 300 || status >= 400 || location === undefined) return response;
+    response.resume();
+    if (redirectsLeft === 0) throw new ImageFetchError(`too many redirects from ${describeUrl(url)}`);
+    return this.follow(new URL(location, url), signal, extra, redirectsLeft - 1, origin);
   }
 
   /** Custom headers often carry credentials: they go only to the catalog URL's own origin, not across redirects. */
-  private get(url: URL, signal: AbortSignal, sameOrigin: boolean): Promise<IncomingMessage> {
+  private get(url: URL, signal: AbortSignal, sameOrigin: boolean, extra: Record<string, string> | undefined): Promise<IncomingMessage> {
     const secure = url.protocol === 'https:';
-    const headers = sameOrigin ? { ...this.source.requestHeaders } : {};
+    const headers = { ...(sameOrigin ? this.source.requestHeaders : {}), ...extra };
     return new Promise((resolve, reject) => {
       let response: IncomingMessage | undefined;
       const request = (secure ? https : http).get(url, { agent: secure ? this.httpsAgent : this.httpAgent, headers, signal }, (incoming) => {
@@ -131,14 +156,26 @@ export class ImageFetcher {
       request.on('error', (error) => reject(connectError(error, url)));
     });
   }
+}
 
-  private transferError(error: unknown, meter: ByteMeter, total: number | undefined, url: string): Error {
-    if (error instanceof ImageFetchError || error instanceof TransferAbortedError) return error;
-    if (error instanceof Error && error.name === 'AbortError') return error;
-    const detail = error instanceof Error ? error.message : String(error);
-    const expected = total === undefined ? '' : ` of ${total}`;
-    return new ImageFetchError(`download of ${describeUrl(new URL(url))} broke off after ${meter.bytes}${expected} bytes: ${detail}`);
-  }
+/** A strong ETag, else Last-Modified: what If-Range may carry (weak ETags may not). */
+function validatorOf(response: IncomingMessage): string | undefined {
+  const etag = response.headers.etag;
+  if (etag !== undefined && !etag.startsWith('W/')) return etag;
+  return response.headers['last-modified'];
+}
+
+function parseContentRange(header: string | undefined): { start: number; total: number } | undefined {
+  const match = /^bytes (\d+)-\d+\/(\d+)$/.exec(header ?? '');
+  return match ? { start: Number(match[1]), total: Number(match[2]) } : undefined;
+}
+
+function transferError(error: unknown, meter: ByteMeter, total: number | undefined, url: string): Error {
+  if (error instanceof ImageFetchError || error instanceof TransferAbortedError) return error;
+  if (error instanceof Error && error.name === 'AbortError') return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  const expected = total === undefined ? '' : ` of ${total}`;
+  return new ImageFetchError(`download of ${describeUrl(new URL(url))} broke off after ${meter.bytes}${expected} bytes: ${detail}`);
 }
 
 function connectError(error: Error, url: URL): Error {
@@ -147,7 +184,7 @@ function connectError(error: Error, url: URL): Error {
   return new ImageFetchError(`cannot fetch ${describeUrl(url)}: ${code === undefined ? error.message : `${code} ${error.message}`}`);
 }
 
-function checkedResult(meter: ByteMeter, total: number | undefined, expectedSha256: string | undefined): FetchResult {
+function checkedResult(meter: ByteMeter, total: number | undefined, expectedSha256: string | undefined): Omit<FetchResult, 'resumedFrom'> {
   if (total !== undefined && meter.bytes !== total) {
     throw new ImageFetchError(`received ${meter.bytes} bytes but Content-Length announced ${total}`);
   }
@@ -156,147 +193,4 @@ function checkedResult(meter: ByteMeter, total: number | undefined, expectedSha2
     throw new ImageFetchError(`sha256 mismatch: expected ${expectedSha256}, got ${sha256}`);
   }
   return { bytes: meter.bytes, ...(sha256 !== undefined && { sha256 }) };
-}
-
-/** The download was stopped through its signal (the service is shutting down). */
-class TransferAbortedError extends Error {
-  override name = 'AbortError';
-}
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new TransferAbortedError('the download was stopped');
-}
-
-/** The body, chunk by chunk into the writer; the request's signal and idle timeout also end it by destroying the response. */
-async function copyResponse(response: IncomingMessage, writer: BlockWriter, signal: AbortSignal): Promise<void> {
-  try {
-    for await (const chunk of response) {
-      throwIfAborted(signal);
-      await writer.append(chunk as Buffer);
-    }
-  } finally {
-    // Leaving the loop early (an error) destroys the response; this covers an error thrown by the writer too.
-    response.destroy();
-  }
-}
-
-async function openFile(url: URL): Promise<OpenedSource> {
-  const path = fileURLToPath(url);
-  try {
-    const { size } = await stat(path);
-    return { total: size, copyTo: (writer, signal) => copyFile(path, writer, signal) };
-  } catch (error) {
-    throw new ImageFetchError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-/** Reads the file straight into the writer's blocks: no buffer per chunk. */
-async function copyFile(path: string, writer: BlockWriter, signal: AbortSignal): Promise<void> {
-  const source = await open(path, 'r');
-  try {
-    for (let position = 0; ; ) {
-      throwIfAborted(signal);
-      const space = writer.space();
-      const { bytesRead } = await source.read(space, 0, space.length, position);
-      if (bytesRead === 0) return;
-      await writer.commit(bytesRead);
-      position += bytesRead;
-    }
-  } finally {
-    await source.close();
-  }
-}
-
-/** Size of each of the writer's two blocks: big enough for few system calls, small enough to keep. */
-const BLOCK_SIZE = 1024 * 1024;
-
-/** Counts (and, when there is a checksum to verify, hashes) the bytes on their way to disk, and reports progress. */
-class ByteMeter {
-  bytes = 0;
-  private readonly hash: Hash | undefined;
-
-  constructor(
-    private readonly total: number | undefined,
-    private readonly onProgress: FetchRequest['onProgress'],
-    hashing: boolean,
-  ) {
-    this.hash = hashing ? createHash('sha256') : undefined;
-  }
-
-  add(bytes: Buffer): void {
-    this.bytes += bytes.length;
-    this.hash?.update(bytes);
-    this.onProgress(this.bytes, this.total);
-  }
-
-  digest(): string | undefined {
-    return this.hash?.digest('hex');
-  }
-}
-
-/**
- * Writes a download to its file in blocks from two buffers: one is filled (or read into) while the other is being
- * written. A block is filled again only after its previous write finished.
- */
-class BlockWriter {
-  private readonly blocks = [Buffer.allocUnsafeSlow(BLOCK_SIZE), Buffer.allocUnsafeSlow(BLOCK_SIZE)] as const;
-  private current: 0 | 1 = 0;
-  private filled = 0;
-  private position = 0;
-  private pendingWrite: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly file: FileHandle,
-    private readonly meter: ByteMeter,
-  ) {}
-
-  /** The free part of the current block, to read into; then `commit` how much was put there. */
-  space(): Buffer {
-    return this.blocks[this.current].subarray(this.filled);
-  }
-
-  async commit(length: number): Promise<void> {
-    const block = this.blocks[this.current];
-    this.meter.add(block.subarray(this.filled, this.filled + length));
-    this.filled += length;
-    if (this.filled === BLOCK_SIZE) await this.writeBlock();
-  }
-
-  /** Copies a chunk in; the chunk is not kept. */
-  async append(chunk: Buffer): Promise<void> {
-    for (let offset = 0; offset < chunk.length; ) {
-      const copied = chunk.copy(this.space(), 0, offset);
-      offset += copied;
-      await this.commit(copied);
-    }
-  }
-
-  /** Writes what is left and waits for every write. */
-  async finish(): Promise<void> {
-    if (this.filled > 0) await this.writeBlock();
-    await this.pendingWrite;
-  }
-
-  /** After a failure: waits for a write in flight, so the file is not closed under it. */
-  async settle(): Promise<void> {
-    await this.pendingWrite.catch(() => undefined);
-  }
-
-  private async writeBlock(): Promise<void> {
-    const [block, length, position] = [this.blocks[this.current], this.filled, this.position];
-    // The other block's write must be done before it is filled again; waiting here also keeps writes in order.
-    await this.pendingWrite;
-    this.pendingWrite = writeFully(this.file, block, length, position);
-    this.pendingWrite.catch(() => undefined); // observed by the next writeBlock, finish or settle
-    this.position += length;
-    this.filled = 0;
-    this.current = this.current === 0 ? 1 : 0;
-  }
-}
-
-async function writeFully(file: FileHandle, block: Buffer, length: number, position: number): Promise<void> {
-  for (let written = 0; written < length; ) {
-    const { bytesWritten } = await file.write(block, written, length - written, position + written);
-    written += bytesWritten;
-  }
 }

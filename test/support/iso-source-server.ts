@@ -8,12 +8,13 @@ import { pipeline } from 'node:stream/promises';
 
 /** How the stand-in mirror answers a path. */
 export type SourceBehaviour =
-  | { kind: 'file'; path: string }
+  /** With `ranges`, answers `Range` (honouring `If-Range`) with 206 and sends an ETag, as a real mirror does. */
+  | { kind: 'file'; path: string; ranges?: boolean }
   /** Announces `extraBytes` more than it sends, then closes the connection. */
   | { kind: 'short-body'; path: string; extraBytes: number }
   | { kind: 'status'; status: number }
   /** Sends at most `bytesPerSecond`. */
-  | { kind: 'slow'; path: string; bytesPerSecond: number }
+  | { kind: 'slow'; path: string; bytesPerSecond: number; ranges?: boolean }
   /** Sends headers and `afterBytes` bytes, then nothing more, keeping the connection open. */
   | { kind: 'stall'; path: string; afterBytes: number }
   | { kind: 'redirect'; location: string };
@@ -70,14 +71,14 @@ export class IsoSourceServer {
     this.requests.push({ path: url.pathname, url: request.url ?? '', headers: request.headers });
     const behaviour = this.routes.get(url.pathname);
     try {
-      await serve(behaviour, response);
+      await serve(behaviour, request, response);
     } catch {
       response.destroy();
     }
   }
 }
 
-async function serve(behaviour: SourceBehaviour | undefined, response: ServerResponse): Promise<void> {
+async function serve(behaviour: SourceBehaviour | undefined, request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (behaviour === undefined) return void response.writeHead(404).end('not found');
   switch (behaviour.kind) {
     case 'status':
@@ -85,9 +86,8 @@ async function serve(behaviour: SourceBehaviour | undefined, response: ServerRes
     case 'redirect':
       return void response.writeHead(302, { location: behaviour.location }).end();
     case 'file': {
-      const { size } = await stat(behaviour.path);
-      response.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
-      return pipeline(createReadStream(behaviour.path), response);
+      const { start, end } = await answerRange(behaviour.path, behaviour.ranges === true, request, response);
+      return pipeline(createReadStream(behaviour.path, { start, end }), response);
     }
     case 'short-body': {
       const { size } = await stat(behaviour.path);
@@ -96,9 +96,8 @@ async function serve(behaviour: SourceBehaviour | undefined, response: ServerRes
       return void response.socket?.destroy();
     }
     case 'slow': {
-      const { size } = await stat(behaviour.path);
-      response.writeHead(200, { 'content-length': size });
-      return pipeline(createReadStream(behaviour.path, { highWaterMark: 16 * 1024 }), new Throttle(behaviour.bytesPerSecond), response);
+      const { start, end } = await answerRange(behaviour.path, behaviour.ranges === true, request, response);
+      return pipeline(createReadStream(behaviour.path, { start, end, highWaterMark: 16 * 1024 }), new Throttle(behaviour.bytesPerSecond), response);
     }
     case 'stall': {
       const { size } = await stat(behaviour.path);
@@ -107,6 +106,22 @@ async function serve(behaviour: SourceBehaviour | undefined, response: ServerRes
       return;
     }
   }
+}
+
+/** Writes the head of a 200 or (for `bytes=N-` with a matching If-Range) a 206, and says which bytes to send. */
+async function answerRange(path: string, ranges: boolean, request: IncomingMessage, response: ServerResponse): Promise<{ start: number; end: number }> {
+  const { size, mtimeMs } = await stat(path);
+  const etag = `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+  const match = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
+  const ifRange = request.headers['if-range'];
+  const headers = { 'content-type': 'application/octet-stream', ...(ranges && { etag, 'accept-ranges': 'bytes' }) };
+  if (ranges && match && (ifRange === undefined || ifRange === etag) && Number(match[1]) < size) {
+    const start = Number(match[1]);
+    response.writeHead(206, { ...headers, 'content-length': size - start, 'content-range': `bytes ${start}-${size - 1}/${size}` });
+    return { start, end: size - 1 };
+  }
+  response.writeHead(200, { ...headers, 'content-length': size });
+  return { start: 0, end: Math.max(size - 1, 0) };
 }
 
 class Throttle extends Transform {
