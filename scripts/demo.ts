@@ -7,6 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildFixtureIso } from '../test/fixtures/iso-fixture.js';
 import { FakeAssistedService } from '../test/support/fake-assisted-service.js';
+import { buildRamdisk } from '../test/support/ramdisk.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(ROOT, '.demo');
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       ignition: DEMO_IGNITION,
       lastModified: new Date(),
       kernelArguments: JSON.stringify([{ operation: 'append', value: 'demo.karg=1' }]),
+      ramdisk: await buildRamdisk({ 'etc/assisted/network/eth0.nmconnection': '[connection]\nid=eth0\ntype=ethernet\n' }),
     })
     .listen();
   step(`stand-in assisted-service on ${assisted.url} (infra-env ${INFRA_ENV_ID})`);
@@ -92,12 +94,19 @@ async function showReadiness(baseUrl: string): Promise<void> {
 }
 
 function printTryLines(baseUrl: string): void {
+  const image = `${baseUrl}/images/${INFRA_ENV_ID}`;
   const lines = [
+    `curl -o full.iso "${image}?version=${OPENSHIFT_VERSION}&arch=x86_64&type=full-iso"`,
+    `xorriso -osirrox on -indev full.iso -extract /images/ignition.img ign.img 2>/dev/null && gzip -dc < ign.img | cpio -i --quiet --to-stdout config.ign; echo`,
+    `xorriso -osirrox on -indev full.iso -extract /EFI/redhat/grub.cfg grub.cfg 2>/dev/null && grep demo.karg grub.cfg`,
+    `curl -o minimal.iso "${baseUrl}/byid/${INFRA_ENV_ID}/${OPENSHIFT_VERSION}/x86_64/minimal.iso"`,
+    `curl -I "${image}?version=${RHCOS_VERSION}"                        # exact length, no body`,
+    `curl -s -r 0-65535 "${image}?version=${OPENSHIFT_VERSION}" | wc -c    # one 64 KiB range, as a BMC reads`,
+    `curl -o initrd.img "${image}/pxe-initrd?version=${OPENSHIFT_VERSION}"`,
+    `curl -o vmlinuz "${baseUrl}/boot-artifacts/kernel?version=${OPENSHIFT_VERSION}"`,
     `curl -i ${baseUrl}/health`,
-    `curl -i ${baseUrl}/live`,
-    `curl -s ${baseUrl}/metrics | grep assisted_image_service_cache`,
-    `curl -s ${baseUrl}/openapi.json | head -c 400; echo`,
-    `open ${baseUrl}/docs in a browser for the interactive API page`,
+    `curl -s ${baseUrl}/metrics | grep -E 'assisted_image_service_(cache_images|http_requests_inflight)'`,
+    `open ${baseUrl}/docs in a browser for the interactive API page (${baseUrl}/openapi.json for the document)`,
   ];
   step('\nTry:');
   for (const line of lines) step(`  ${line}`);
