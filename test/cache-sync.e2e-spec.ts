@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { makeCertificates, type CertificateFiles } from './support/certificates.js';
+import { freePort } from './support/free-port.js';
 import { IsoSourceServer } from './support/iso-source-server.js';
 import { startTestApp, waitFor, type TestApp } from './support/test-app.js';
 
@@ -182,7 +182,8 @@ describe('cache sync from a real mirror on loopback', () => {
   });
 
   it('fails when the connection is refused', async () => {
-    const port = await closedPort();
+    // A port nothing listens on: free a moment ago.
+    const port = await freePort();
     const dir = await dataDir();
     const app = await start({ DATA_DIR: dir, OS_IMAGES: catalog({ url: `http://127.0.0.1:${port}/x.iso` }) });
     const state = await settled(app);
@@ -277,14 +278,6 @@ describe('the data directory at start', () => {
   });
 });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
 
 async function sha256Of(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');
