@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { spawnService } from './support/service-process.js';
+import { freePort } from './support/free-port.js';
+import { waitFor } from './support/test-app.js';
 
 let work: string;
 let iso: FixtureIso;
@@ -37,7 +39,7 @@ describe('the built service as a process', () => {
   });
 
   it('serves the seed configuration (PORT, RHCOS_VERSIONS map form), logs JSON lines, and exits 0 on SIGTERM', async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const service = spawnService({
       PORT: String(port),
       DATA_DIR: join(work, 'data'),
@@ -45,8 +47,8 @@ describe('the built service as a process', () => {
       ASSISTED_SERVICE_URL: 'http://127.0.0.1:1',
     });
     await service.waitForLine(/"msg":"rhcos-full-iso-4\.6-x86_64\.iso: downloaded/);
-    const health = await fetch(`http://127.0.0.1:${port}/health`);
-    expect(health.status).toBe(200);
+    // Readiness follows the download once the image is prepared (layout, template step).
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined), 20_000, 'readiness');
     for (const line of service.stdout) expect(() => JSON.parse(line) as unknown).not.toThrow();
 
     // A keep-alive connection held open by a client must not hold up the exit.
