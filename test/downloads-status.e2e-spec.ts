@@ -60,6 +60,7 @@ const ROWS: Row[] = [
   { name: 'the RHCOS version', path: `/images/${OK}?version=418.94.1-0&type=full-iso`, status: 200 },
   { name: 'a disconnected ISO', path: `/images/${OK}?version=4.18&type=disconnected-iso`, status: 200 },
   { name: 'a missing version', path: `/images/${OK}`, status: 400, message: /version is required/ },
+  { name: 'a repeated version', path: `/images/${OK}?version=4.18&version=4.17`, status: 400, message: /version must be given once, as a string/ },
   { name: 'an unknown type', path: `/images/${OK}?version=4.18&type=floppy`, status: 400, message: /type must be one of full-iso, minimal-iso, disconnected-iso/ },
   { name: 'an id that is not a lowercase UUID', path: `/images/${FAULTY.toUpperCase()}?version=4.18`, status: 400, message: /lowercase UUID/ },
   { name: 'an unknown version', path: `/images/${OK}?version=4.99`, status: 404, message: /no full-iso image for version "4\.99"/ },

@@ -8,7 +8,7 @@ const ARCHITECTURES = ['x86_64', 'amd64', 'arm64', 'aarch64', 'ppc64le', 's390x'
 class VersionQuery {
   @ApiProperty({ description: 'RHCOS version or OpenShift version of the base image', example: '4.18' })
   @IsDefined({ message: 'version is required' })
-  @IsString({ message: 'version must be a string' })
+  @IsString({ message: 'version must be given once, as a string' })
   @IsNotEmpty({ message: 'version is required' })
   @MaxLength(100, { message: 'version is too long' })
   version!: string;
@@ -17,7 +17,7 @@ class VersionQuery {
 class ArchQuery {
   @ApiPropertyOptional({ description: 'CPU architecture (aliases amd64, aarch64 accepted)', enum: ARCHITECTURES, default: 'x86_64' })
   @IsOptional()
-  @IsString({ message: 'arch must be a string' })
+  @IsString({ message: 'arch must be given once, as a string' })
   @MaxLength(32, { message: 'arch is too long' })
   arch = 'x86_64';
 }

@@ -76,7 +76,8 @@ export const queryValidationPipe = new RememberingValidationPipe({
   forbidNonWhitelisted: false,
   validationError: { target: false, value: false },
   exceptionFactory: (errors) => {
-    const messages = errors.map((error) => error.constraints?.isDefined ?? Object.values(error.constraints ?? {})[0] ?? `${error.property} is invalid`);
+    // A missing value and a repeated one (an array) fail every rule: name the first cause, not a length limit.
+    const messages = errors.map((error) => error.constraints?.isDefined ?? error.constraints?.isString ?? Object.values(error.constraints ?? {})[0] ?? `${error.property} is invalid`);
     return new BadRequestException(messages.join('; ') || 'invalid query');
   },
 });
