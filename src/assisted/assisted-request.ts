@@ -1,8 +1,8 @@
+import { isLowercaseUuid } from '../common/uuid.js';
 import { InvalidInfraEnvIdError } from './assisted.errors.js';
 import type { Credential } from './credentials.js';
 
 const INFRA_ENVS_PATH = '/api/assisted-install/v2/infra-envs/';
-const LOWERCASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** One of the three calls of reference §8. */
 export interface UpstreamCall {
@@ -24,7 +24,7 @@ export interface BuiltRequest {
 
 /** Throws unless `id` is a lowercase UUID: an id never shapes an upstream path unless it is one. */
 export function assertInfraEnvId(id: string): void {
-  if (!LOWERCASE_UUID.test(id)) throw new InvalidInfraEnvIdError();
+  if (!isLowercaseUuid(id)) throw new InvalidInfraEnvIdError();
 }
 
 /** The URL and headers of `call` for one infra-env, with the credential placed as reference §8 says. */

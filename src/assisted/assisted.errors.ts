@@ -77,7 +77,3 @@ export class AssistedRequestAbortedError extends Error {
     super('the request to assisted-service was abandoned because the client went away', { cause });
   }
 }
-
-export function isAbortError(error: unknown): boolean {
-  return error instanceof Error && error.name === 'AbortError';
-}

@@ -6,7 +6,7 @@ import { ignitionPatch } from './ignition-area.js';
 import { buildIgnitionPayload } from './ignition-payload.js';
 import { kargsPatches } from './kargs.js';
 import type { LiveIsoLayout } from './live-iso-layout.js';
-import { VirtualFile, type Patch } from './virtual-file.js';
+import type { Patch } from './virtual-file.js';
 
 /** Extra kernel arguments were asked for an image that has nowhere to put them. */
 export class KargsNotSupportedError extends Error {
@@ -36,10 +36,6 @@ export function customizationPatches(layout: LiveIsoLayout, customization: IsoCu
   }
   if (customization.ramdisk !== undefined) patches.push(ramdiskPatch(layout, customization.ramdisk));
   return patches.sort((a, b) => a.offset - b.offset);
-}
-
-export function customizedIso(layout: LiveIsoLayout, customization: IsoCustomization): VirtualFile {
-  return VirtualFile.overlay({ path: layout.isoPath, size: layout.size }, customizationPatches(layout, customization));
 }
 
 /** The ramdisk followed by zeros over the whole area, so nothing of an earlier layout shows through. */

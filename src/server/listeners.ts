@@ -1,5 +1,4 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ServerConfig } from '../config/app-config.js';
 import { plainHttpGate } from './plain-http-gate.js';
@@ -39,8 +38,4 @@ export async function listen(app: NestExpressApplication, server: ServerConfig, 
     });
   });
   return { main, plain, all: [main, plain] };
-}
-
-export function portOf(server: Server): number {
-  return (server.address() as AddressInfo).port;
 }
