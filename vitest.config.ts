@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { SkipGateReporter } from './test/support/skip-gate.reporter.js';
 
 export default defineConfig({
   test: {
@@ -8,5 +10,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
+    // The default output, then the skipped cases; a skip test/expected-skips.json does not list fails the run.
+    reporters: ['default', new SkipGateReporter({ listFile: fileURLToPath(new URL('./test/expected-skips.json', import.meta.url)) })],
   },
 });

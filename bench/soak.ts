@@ -14,7 +14,8 @@ import { LagCanary } from './lib/soak-canary.js';
 import { runSoakLoad } from './lib/soak-load.js';
 import { SoakMonitor, countFds, scrape } from './lib/soak-monitor.js';
 import { soakPlan, type SoakPlan } from './lib/soak-plan.js';
-import { errorsTable, readingNotes, requestsTable, seriesTable, summaryTable } from './lib/soak-report.js';
+import { HostileTally, assignHostileRoles, type OversizedTargets } from './lib/soak-hostile.js';
+import { errorsTable, hostileTable, readingNotes, requestsTable, seriesTable, summaryTable } from './lib/soak-report.js';
 import { assignRoles } from './lib/soak-roles.js';
 import { IDLE_FD_SLACK, summarize, type IdleSnapshot, type SummaryInput } from './lib/soak-summary.js';
 import { SoakTally } from './lib/soak-tally.js';
@@ -29,7 +30,7 @@ function planOrExit(): SoakPlan {
   try {
     return soakPlan(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`bench:soak: ${error instanceof Error ? error.message : String(error)}\nflags: --quick, --seconds=N, --clients=N, --rootfs-mib=N\n`);
+    process.stderr.write(`bench:soak: ${error instanceof Error ? error.message : String(error)}\nflags: --quick, --seconds=N, --clients=N, --hostile=N, --no-hostile, --rootfs-mib=N\n`);
     process.exit(1);
   }
 }
@@ -49,6 +50,17 @@ async function settledIdle(pid: number, fdsBefore: number): Promise<IdleSnapshot
     if ((await countFds(pid)) <= fdsBefore + IDLE_FD_SLACK) break;
   }
   return idleSnapshot(pid);
+}
+
+/** After the load the in-flight gauge must come back to 0 once the connections are gone: wait (≤ 10 s) for it. */
+async function settledInflight(baseUrl: string): Promise<number | undefined> {
+  let last: number | undefined;
+  for (let tries = 0; tries < 20; tries++) {
+    last = (await scrape(new URL(`${baseUrl}/metrics`)))?.inflight;
+    if (last === 0) return 0;
+    await sleep(500);
+  }
+  return last;
 }
 
 /** The first scrape resets the histogram; the second covers one idle second. */
@@ -75,6 +87,7 @@ async function startService(work: string, isoPath: string, assistedUrl: string):
 interface Setup {
   readonly service: BenchService;
   readonly targets: SoakTargets;
+  readonly oversized: OversizedTargets;
   readonly assistedCalls: () => Record<CallKind, number>;
 }
 
@@ -84,7 +97,7 @@ async function setUp(work: string): Promise<Setup> {
   const service = await startService(work, iso.path, assisted.url);
   const targets = await probeTargets(service.baseUrl, assisted.infraEnvId);
   log(`full ISO ${targets.fullSize} bytes, minimal ISO ${targets.minimalSize} bytes`);
-  return { service, targets, assistedCalls: assisted.callCounts };
+  return { service, targets, oversized: assisted.oversized, assistedCalls: assisted.callCounts };
 }
 
 /** One line every 10 s, so a long run shows it is alive and how it is going. */
@@ -96,9 +109,12 @@ function progressLine(tally: SoakTally, monitor: SoakMonitor, startedAt: number)
   return `  ${((performance.now() - startedAt) / 1000).toFixed(0)} s: ${totals.done} requests done, ${tally.unexpectedCount()} unexpected${resources}`;
 }
 
-async function measure({ service, targets }: Setup): Promise<SummaryInput & { readonly roles: Record<string, number> }> {
+async function measure({ service, targets, oversized }: Setup): Promise<SummaryInput & { readonly roles: Record<string, number> }> {
   const roles = assignRoles(plan.clients);
+  const hostileRoles = assignHostileRoles(plan.hostileClients);
   log(`clients: ${Object.entries(countBy(roles)).map(([role, count]) => `${count} ${role}`).join(', ')}`);
+  if (hostileRoles.length > 0) log(`hostile clients: ${Object.entries(countBy(hostileRoles)).map(([role, count]) => `${count} ${role}`).join(', ')}`);
+  const hostile = new HostileTally();
   await sleep(1000);
   const idleBefore = await idleSnapshot(service.pid);
   const idleLagP99Ms = await idleLag(service.baseUrl);
@@ -117,12 +133,33 @@ async function measure({ service, targets }: Setup): Promise<SummaryInput & { re
   const startedAt = performance.now();
   const progress = setInterval(() => log(progressLine(tally, monitor, startedAt)), 10_000);
   const apiKeys = Array.from({ length: plan.apiKeys }, (_, index) => `soak-key-${index}`);
-  const load = await runSoakLoad({ roles, targets, apiKeys, durationMs: plan.seconds * 1000, counter, tally, abort: endLoad.signal }).finally(() => clearInterval(progress));
+  const load = await runSoakLoad({
+    roles,
+    targets,
+    apiKeys,
+    durationMs: plan.seconds * 1000,
+    counter,
+    tally,
+    abort: endLoad.signal,
+    hostile: { roles: hostileRoles, context: { targets, oversized, tally: hostile } },
+  }).finally(() => clearInterval(progress));
   const samples = await monitor.stop();
   canary.stop();
   if (serviceExit !== undefined) tally.addError('service', 'service exited during the load', serviceExit);
+  const inflightAfter = serviceExit !== undefined ? undefined : await settledInflight(service.baseUrl);
   const idleAfter = serviceExit !== undefined ? undefined : await settledIdle(service.pid, idleBefore.fds);
-  return { load, samples, idleBefore, idleAfter, idleLagP99Ms, seriesEverySeconds: plan.seriesEverySeconds, roles: countBy(roles) };
+  return {
+    load,
+    samples,
+    idleBefore,
+    idleAfter,
+    idleLagP99Ms,
+    seriesEverySeconds: plan.seriesEverySeconds,
+    roles: { ...countBy(roles), ...countBy(hostileRoles.map((role) => `hostile-${role}`)) },
+    hostile,
+    hostileClients: hostileRoles.length,
+    inflightAfter,
+  };
 }
 
 async function main(): Promise<void> {
@@ -138,7 +175,7 @@ async function main(): Promise<void> {
   const summary = summarize(input);
   const hostAtEnd = hostLoad();
   const calls = setup.assistedCalls();
-  log(`\n${requestsTable(summary, input.load.wallSeconds)}\n\n${errorsTable(summary)}\n\n${seriesTable(summary)}\n\n${summaryTable(summary)}`);
+  log(`\n${requestsTable(summary, input.load.wallSeconds)}\n\n${errorsTable(summary)}\n\n${hostileTable(summary)}\n\n${seriesTable(summary)}\n\n${summaryTable(summary)}`);
   for (const note of readingNotes(summary, input.load.wallSeconds)) log(`note: ${note}`);
   log(`\nstand-in assisted-service calls (customisation-cache misses): ${calls.ignition} ignition, ${calls['minimal-initrd']} minimal-initrd, ${calls['infra-env']} infra-env`);
   log(`MB = 10^6 bytes. Samples every ${plan.sampleEveryMs} ms; trends over the second half of the run.\nat end: ${hostAtEnd}`);

@@ -9,6 +9,7 @@ import { ImagesModule } from './images/images.module.js';
 import type { LogWriter } from './logging/json-logger.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import type { ServerTimeouts } from './server/http-servers.js';
 import type { SyncOptions } from './versions/sync-options.js';
 import { VersionsModule } from './versions/versions.module.js';
 
@@ -19,6 +20,10 @@ export interface AppOptions {
   readonly logWriter?: LogWriter;
   /** How long in-flight responses may run on after SIGTERM before their connections are closed. */
   readonly shutdownGraceMs?: number;
+  /** The listeners' timeouts (server/http-servers.ts has the values and why); tests shorten them. */
+  readonly serverTimeouts?: Partial<ServerTimeouts>;
+  /** How often the HTTPS certificate and key files are checked for a new pair; 10 s unless given. */
+  readonly tlsReloadIntervalMs?: number;
 }
 
 @Module({})

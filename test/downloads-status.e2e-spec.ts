@@ -7,7 +7,7 @@ import { httpGet, jsonOf } from './support/http-client.js';
 import { fakeJwt } from './support/jwt.js';
 import { openDownload, readAtLeast } from './support/raw-download.js';
 import { IsoSourceServer } from './support/iso-source-server.js';
-import { startTestApp } from './support/test-app.js';
+import { startTestApp, waitFor } from './support/test-app.js';
 
 const OK = '11111111-2222-4333-8444-555555555555';
 const KARGS = '22222222-3333-4444-8555-666666666666';
@@ -167,19 +167,29 @@ describe('status codes of the image routes', () => {
 });
 
 describe('before the cache is ready, and when the cached file breaks', () => {
-  it('answers 503 with Retry-After while images are still downloading', async () => {
+  it('answers 503 with Retry-After and the image\'s progress while it is still downloading', async () => {
     const mirror = await new IsoSourceServer().listen();
     mirror.route('/slow.iso', { kind: 'stall', path: env.isos.x86?.path ?? '', afterBytes: 1024 });
-    const app = await startTestApp({
-      DATA_DIR: join(env.work, 'data-not-ready'),
-      OS_IMAGES: JSON.stringify([{ openshift_version: '4.18', cpu_architecture: 'x86_64', url: mirror.url('/slow.iso'), version: '418.94.1-0' }]),
-      ASSISTED_SERVICE_URL: env.assisted.url,
-    });
+    const app = await startTestApp(
+      {
+        DATA_DIR: join(env.work, 'data-not-ready'),
+        OS_IMAGES: JSON.stringify([{ openshift_version: '4.18', cpu_architecture: 'x86_64', url: mirror.url('/slow.iso'), version: '418.94.1-0' }]),
+        ASSISTED_SERVICE_URL: env.assisted.url,
+      },
+      // The stalled download must stay a download for as long as the test looks at it.
+      { syncOptions: { idleTimeoutMs: 120_000 } },
+    );
     try {
+      const file = 'rhcos-full-iso-418.94.1-0-x86_64.iso';
+      const bytesDone = async (): Promise<number> => {
+        const body = (await (await fetch(`${app.baseUrl}/health`)).json()) as { details: { images: Record<string, { bytesDone?: number }> } };
+        return body.details.images[file]?.bytesDone ?? 0;
+      };
+      await waitFor(async () => ((await bytesDone()) > 0 ? true : undefined), 20_000, 'the first bytes of the download');
       const response = await httpGet(`${app.baseUrl}/images/${OK}?version=4.18`);
       expect(response.status).toBe(503);
       expect(response.headers['retry-after']).toBe('30');
-      expect(jsonOf(response).message).toMatch(/not ready yet \(0 of 1 images ready\)/);
+      expect(jsonOf(response).message).toBe(`${file} is not ready: it is downloading (0 %)`);
     } finally {
       await app.close();
       await mirror.close();

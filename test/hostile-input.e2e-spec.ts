@@ -150,6 +150,9 @@ function allowedOutsideData(servicePid: number): readonly string[] {
     // body-parser decodes a body with a non-UTF-8 charset (`charset=utf-16`) through iconv-lite, which loads its
     // encoding tables on first use.
     join(repository, 'node_modules/iconv-lite/encodings'),
+    // glibc's malloc reads the number of CPUs when a thread first allocates in an arena of its own: the thread pool
+    // threads do when they compress an Ignition payload.
+    '/sys/devices/system/cpu/online',
     // /metrics: prom-client's default process metrics read these; strace -y names the opened files by the pid.
     // Exact files, not /proc/self: /proc/self/environ or /proc/self/cwd/... must still count as escapes.
     ...['self', String(servicePid)].flatMap((proc) => ['stat', 'status', 'fd', 'limits'].map((file) => `/proc/${proc}/${file}`)),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +11,15 @@ import { waitFor } from './support/test-app.js';
 
 const VERSION = '418.94.1-0';
 const FILE_NAME = `rhcos-full-iso-${VERSION}-x86_64.iso`;
+const TEMPLATE_NAME = `rhcos-minimal-iso-${VERSION}-x86_64.iso`;
 
 let work: string;
 let iso: FixtureIso;
 let isoSha: string;
 const running: ServiceProcess[] = [];
 const mirrors: IsoSourceServer[] = [];
+/** Processes a test started outside the service (a stand-in tool the service left running). */
+const strays: number[] = [];
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'restart-'));
@@ -30,6 +33,7 @@ afterEach(async () => {
     await service.exited;
   }
   for (const mirror of mirrors.splice(0)) await mirror.close();
+  for (const pid of strays.splice(0)) killIfRunning(pid);
 });
 
 afterAll(async () => {
@@ -41,17 +45,26 @@ interface Started {
   readonly url: string;
 }
 
-async function start(dataDir: string, mirror: IsoSourceServer): Promise<Started> {
+interface StartOptions {
+  readonly tempDir?: string;
+  /** Gives the image a minimal ISO template to build. */
+  readonly rootfsUrl?: string;
+  readonly env?: Record<string, string>;
+}
+
+async function start(dataDir: string, mirror: IsoSourceServer, options: StartOptions = {}): Promise<Started> {
   const port = await freePort();
+  const entry = { openshift_version: '4.17', cpu_architecture: 'x86_64', url: mirror.url('/rhcos.iso'), version: VERSION, sha256: isoSha };
   const service = spawnService({
     LISTEN_PORT: String(port),
     DATA_DIR: dataDir,
-    DATA_TEMP_DIR: join(work, 'tmp'),
-    OS_IMAGES: JSON.stringify([{ openshift_version: '4.17', cpu_architecture: 'x86_64', url: mirror.url('/rhcos.iso'), version: VERSION, sha256: isoSha }]),
+    DATA_TEMP_DIR: options.tempDir ?? join(work, 'tmp'),
+    OS_IMAGES: JSON.stringify([{ ...entry, ...(options.rootfsUrl !== undefined && { rootfs_url: options.rootfsUrl }) }]),
+    ...options.env,
   });
   running.push(service);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => ((await fetch(`${url}/live`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, 'the service to listen');
+  await waitFor(async () => ((await fetch(`${url}/live`).catch(() => undefined))?.status === 200 ? true : undefined), 60_000, 'the service to listen');
   return { service, url };
 }
 
@@ -68,7 +81,7 @@ async function downloadedBytes(url: string): Promise<number | undefined> {
 }
 
 async function ready(url: string): Promise<void> {
-  await waitFor(async () => ((await fetch(`${url}/health`)).status === 200 ? true : undefined), 30_000, 'readiness');
+  await waitFor(async () => ((await fetch(`${url}/health`)).status === 200 ? true : undefined), 60_000, 'readiness');
 }
 
 async function sha256Of(path: string): Promise<string> {
@@ -79,7 +92,7 @@ async function sha256Of(path: string): Promise<string> {
 async function killMidDownload(dataDir: string, source: IsoSourceServer, bytes: number): Promise<number> {
   source.route('/rhcos.iso', { kind: 'slow', path: iso.path, bytesPerSecond: 3 * 1024 * 1024, ranges: true });
   const first = await start(dataDir, source);
-  await waitFor(async () => ((await downloadedBytes(first.url)) ?? 0) >= bytes ? true : undefined, 20_000, 'the download to get going');
+  await waitFor(async () => ((await downloadedBytes(first.url)) ?? 0) >= bytes ? true : undefined, 60_000, 'the download to get going');
   first.service.kill('SIGKILL');
   expect(await first.service.exited).toBe('SIGKILL');
   const names = await readdir(dataDir);
@@ -89,7 +102,43 @@ async function killMidDownload(dataDir: string, source: IsoSourceServer, bytes: 
   return (await stat(join(dataDir, `${FILE_NAME}.part`))).size;
 }
 
-describe('restart safety', () => {
+/**
+ * A stand-in `xorriso` that starts writing the template (some bytes to the file after `-outdev stdio:`), records
+ * its pid in `pidFile` and then hangs: the service is always killed mid-build.
+ */
+async function hangingXorriso(pidFile: string): Promise<string> {
+  const bin = await mkdtemp(join(work, 'bin-'));
+  const script = [
+    '#!/bin/sh',
+    'out=""; previous=""',
+    'for arg in "$@"; do',
+    '  if [ "$previous" = "-outdev" ]; then out="${arg#stdio:}"; fi',
+    '  previous="$arg"',
+    'done',
+    'head -c 1048576 /dev/zero > "$out"',
+    `echo $$ > '${pidFile}.new' && mv '${pidFile}.new' '${pidFile}'`,
+    'exec sleep 600',
+    '',
+  ].join('\n');
+  await writeFile(join(bin, 'xorriso'), script);
+  await chmod(join(bin, 'xorriso'), 0o755);
+  return bin;
+}
+
+function killIfRunning(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+async function ownerPid(scratchDir: string): Promise<unknown> {
+  return (JSON.parse(await readFile(join(scratchDir, 'owner.json'), 'utf8')) as { pid?: unknown }).pid;
+}
+
+// Each case starts the built service at least twice; on two busy cores that takes a while.
+describe('restart safety', { timeout: 180_000 }, () => {
   it('resumes a download killed with SIGKILL with a Range request, and still checks the whole file', async () => {
     const dataDir = join(work, 'data-resume');
     const source = await mirror(true);
@@ -136,5 +185,39 @@ describe('restart safety', () => {
     expect(second.service.stdout.some((line) => line.includes('its size changed since it was verified'))).toBe(true);
     expect(source.requests).toHaveLength(2);
     expect(await sha256Of(join(dataDir, FILE_NAME))).toBe(isoSha);
+  });
+
+  it('leaves no files behind after a SIGKILL during a template build and a restart', async () => {
+    const dataDir = join(work, 'data-template-kill');
+    const tempDir = join(work, 'tmp-template-kill');
+    await mkdir(tempDir, { recursive: true });
+    const pidFile = join(work, 'xorriso.pid');
+    const source = await mirror(true);
+    const rootfsUrl = 'https://mirror.example.com/rootfs.img';
+    const bin = await hangingXorriso(pidFile);
+    const first = await start(dataDir, source, { tempDir, rootfsUrl, env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    const xorrisoPid = await waitFor(async () => Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || undefined, 60_000, 'xorriso to start');
+    strays.push(xorrisoPid);
+    const during = await readdir(dataDir);
+    expect(during.filter((name) => name.startsWith(`.${TEMPLATE_NAME}.`) && name.endsWith('.tmp'))).toHaveLength(1);
+    const [firstScratch = ''] = await readdir(tempDir);
+    expect(await readdir(join(tempDir, firstScratch))).toEqual(expect.arrayContaining(['owner.json', expect.stringMatching(/^minimal-template-/)]));
+    first.service.kill('SIGKILL');
+    expect(await first.service.exited).toBe('SIGKILL');
+    process.kill(xorrisoPid, 'SIGKILL');
+
+    const second = await start(dataDir, source, { tempDir, rootfsUrl });
+    await ready(second.url);
+    expect((await readdir(dataDir)).sort()).toEqual([FILE_NAME, `${FILE_NAME}.verified.json`, TEMPLATE_NAME].sort());
+    const scratchDirs = await readdir(tempDir);
+    expect(scratchDirs).toHaveLength(1);
+    expect(scratchDirs).not.toContain(firstScratch);
+    expect(await ownerPid(join(tempDir, scratchDirs[0] ?? ''))).toBe(second.service.child.pid);
+    expect(second.service.stdout.some((line) => line.includes(`removed ${join(tempDir, firstScratch)}: its process ${first.service.child.pid} is gone`))).toBe(true);
+    expect(source.requests).toHaveLength(1);
+
+    second.service.kill('SIGTERM');
+    expect(await second.service.exited).toBe(0);
+    expect(await readdir(tempDir)).toEqual([]);
   });
 });

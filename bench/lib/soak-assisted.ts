@@ -1,13 +1,20 @@
 // The stand-in assisted-service for the soak: one infra-env answering all three calls normally (an Ignition of a
 // few KiB, kernel_arguments with one append, a small static-network ramdisk), whatever api_key a request carries.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { FakeAssistedService, type CallKind } from '../../test/support/fake-assisted-service.js';
 import { buildRamdisk } from '../../test/support/ramdisk.js';
 import { onCleanup } from './lifetime.js';
+import type { OversizedTargets } from './soak-hostile.js';
+
+/** The hostile share's oversized answers: an Ignition that cannot compress into 256 KiB, a ramdisk over 1 MiB. */
+const HUGE_IGNITION_BYTES = 50e6;
+const HUGE_RAMDISK_BYTES = 2 * 1024 * 1024;
 
 export interface SoakAssisted {
   readonly url: string;
   readonly infraEnvId: string;
+  /** Infra-envs whose answers do not fit the image, for the hostile share. */
+  readonly oversized: OversizedTargets;
   /** Calls received so far, per kind: each one is a customisation-cache miss in the service. */
   callCounts(): Record<CallKind, number>;
 }
@@ -39,10 +46,14 @@ export async function startSoakAssisted(): Promise<SoakAssisted> {
     })
     .listen();
   onCleanup(() => fake.close());
+  const oversized = { hugeIgnitionId: randomUUID(), hugeRamdiskId: randomUUID() };
+  // Random bytes, base64'd: text that gzip cannot shrink much, as a config stuffed with certificates and blobs.
+  fake.addInfraEnv({ id: oversized.hugeIgnitionId, ignition: randomBytes((HUGE_IGNITION_BYTES * 3) / 4).toString('base64'), lastModified: new Date() });
+  fake.addInfraEnv({ id: oversized.hugeRamdiskId, ignition: soakIgnition(), lastModified: new Date(), ramdisk: randomBytes(HUGE_RAMDISK_BYTES) });
   const callCounts = (): Record<CallKind, number> => {
     const counts: Record<CallKind, number> = { ignition: 0, 'minimal-initrd': 0, 'infra-env': 0, other: 0 };
     for (const call of fake.calls) counts[call.kind] += 1;
     return counts;
   };
-  return { url: fake.url, infraEnvId, callCounts };
+  return { url: fake.url, infraEnvId, oversized, callCounts };
 }

@@ -3,6 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import { sleep } from './lifetime.js';
+import { runHostileClient, type HostileContext, type HostileRole } from './soak-hostile.js';
 import { runRole, type Role } from './soak-roles.js';
 import type { ByteCounter } from './soak-request.js';
 import type { SoakTally } from './soak-tally.js';
@@ -23,6 +24,8 @@ export interface LoadOptions {
   readonly tally: SoakTally;
   /** Ends the load early (the service exited, the bench is stopping). */
   readonly abort: AbortSignal;
+  /** Misbehaving clients run next to the honest ones, until the same end. */
+  readonly hostile?: { readonly roles: readonly HostileRole[]; readonly context: Omit<HostileContext, 'stop'> };
 }
 
 export interface LoadResult {
@@ -40,14 +43,19 @@ export async function runSoakLoad(options: LoadOptions): Promise<LoadResult> {
   const onAbort = (): void => controller.abort();
   options.abort.addEventListener('abort', onAbort, { once: true });
   // Every in-flight request listens on the one stop signal; that many listeners is by design.
-  setMaxListeners(options.roles.length + 10, stop);
+  setMaxListeners(options.roles.length + (options.hostile?.roles.length ?? 0) + 10, stop);
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: options.roles.length });
   const { tally } = options;
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
   try {
     const context = { targets: options.targets, keepAlive, counter: options.counter, stop };
-    await Promise.all(options.roles.map(async (role, index) => {
+    const hostile = options.hostile;
+    const hostileClients = (hostile?.roles ?? []).map(async (role, index) => {
+      await sleep(index * STAGGER_MS);
+      if (hostile !== undefined) await runHostileClient(role, index, { ...hostile.context, stop });
+    });
+    await Promise.all([...hostileClients, ...options.roles.map(async (role, index) => {
       await sleep(index * STAGGER_MS);
       for (let iteration = 0; !stop.aborted; iteration++) {
         // Each client has its own key and moves on to the next per request: the cache sees both hits and misses.
@@ -56,7 +64,7 @@ export async function runSoakLoad(options: LoadOptions): Promise<LoadResult> {
         tally.add(verdict);
         if (verdict.result === 'unexpected' && !stop.aborted) await sleep(ERROR_BACKOFF_MS);
       }
-    }));
+    })]);
   } finally {
     clearTimeout(timer);
     options.abort.removeEventListener('abort', onAbort);

@@ -15,6 +15,8 @@ export interface ScrapedFigures {
   readonly externalBytes: number;
   /** How long /metrics took to answer: itself a responsiveness figure under load. */
   readonly scrapeMs: number;
+  /** Requests the service counts as in flight, the scrape itself left out. */
+  readonly inflight: number;
 }
 
 export interface SoakSample {
@@ -40,6 +42,7 @@ export async function countFds(pid: number): Promise<number> {
 
 /** The figures of a /metrics text, without the scrape time. */
 export function parseMetrics(metrics: string): Omit<ScrapedFigures, 'scrapeMs'> | undefined {
+  const inflight = inflightRequests(metrics);
   const read = (name: string): number | undefined => {
     const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1];
     return value === undefined ? undefined : Number(value);
@@ -49,7 +52,15 @@ export function parseMetrics(metrics: string): Omit<ScrapedFigures, 'scrapeMs'> 
   const heapUsedBytes = read('nodejs_heap_size_used_bytes');
   const externalBytes = read('nodejs_external_memory_bytes');
   if (p99 === undefined || max === undefined || heapUsedBytes === undefined || externalBytes === undefined) return undefined;
-  return { lagP99Ms: p99 * 1000, lagMaxMs: max * 1000, heapUsedBytes, externalBytes };
+  return { lagP99Ms: p99 * 1000, lagMaxMs: max * 1000, heapUsedBytes, externalBytes, inflight };
+}
+
+/** The sum of the in-flight gauge over every method and route group but `metrics` (the scrape asking). */
+export function inflightRequests(metrics: string): number {
+  const lines = metrics.matchAll(/^assisted_image_service_http_requests_inflight\{([^}]*)\} (\S+)$/gm);
+  let sum = 0;
+  for (const [, labels, value] of lines) if (!/group="metrics"/.test(labels ?? '')) sum += Number(value);
+  return sum;
 }
 
 export function scrape(metricsUrl: URL): Promise<ScrapedFigures | undefined> {

@@ -9,6 +9,8 @@ export interface SoakPlan {
   readonly quick: boolean;
   readonly seconds: number;
   readonly clients: number;
+  /** Misbehaving clients next to the honest ones (pipelining and vanishing, slowloris, oversized upstream answers). */
+  readonly hostileClients: number;
   readonly rootfsBytes: number;
   /** Distinct api_key values the clients rotate through, so the customisation cache sees hits and misses. */
   readonly apiKeys: number;
@@ -42,6 +44,7 @@ export function soakPlan(argv: readonly string[]): SoakPlan {
     quick,
     seconds,
     clients: positiveInteger(argv, 'clients', quick ? 40 : 100),
+    hostileClients: argv.includes('--no-hostile') ? 0 : positiveInteger(argv, 'hostile', quick ? 8 : 20),
     rootfsBytes: positiveInteger(argv, 'rootfs-mib', quick ? 256 : GiB / MiB) * MiB,
     apiKeys: 50,
     sampleEveryMs: 1000,

@@ -29,6 +29,20 @@ export function errorsTable(summary: SoakSummary): string {
   return `unexpected errors:\n${renderTable(['kind', 'reason', 'count', 'first at', 'first detail'], rows)}`;
 }
 
+/** What each hostile role tried, and whether the service stopped it where it should. */
+export function hostileTable(summary: SoakSummary): string {
+  const { hostile } = summary;
+  if (hostile.clients === 0) return 'hostile clients: none (--no-hostile)';
+  const rows = Object.entries(hostile.roles).map(([role, counts]) => [role, String(counts.attempts), String(counts.expected), String(counts.cut), String(counts.findings)]);
+  const table = renderTable(['hostile role', 'attempts', 'stopped as expected', 'cut at end', 'findings'], rows);
+  if (hostile.findingRows.length === 0) return `${table}
+hostile findings: none`;
+  const findings = hostile.findingRows.map((row) => [row.role, row.finding, String(row.count), row.detail.slice(0, 70)]);
+  return `${table}
+hostile findings:
+${renderTable(['role', 'finding', 'count', 'first detail'], findings)}`;
+}
+
 export function seriesTable(summary: SoakSummary): string {
   const rows = summary.series.map((row) => [
     row.atS.toFixed(0), formatNumber(row.rssMB), formatNumber(row.heapUsedMB), formatNumber(row.externalMB), String(row.fds),
@@ -70,6 +84,9 @@ export function summaryTable(summary: SoakSummary): string {
     ['idle canary process lag p99 ms: max / median', `${formatNumber(lagP99Ms.canaryMax)} / ${formatNumber(lagP99Ms.canaryMedian)}`, '', ''],
     ['/metrics scrapes: done (ticks skipped) / ms p50, max', `${lagP99Ms.samples} (${lagP99Ms.missedScrapes}) / ${formatNumber(lagP99Ms.scrapeMedianMs)}, ${formatNumber(lagP99Ms.scrapeMaxMs)}`, '', ''],
     ['CPU cores: service / client', `${formatNumber(summary.serverCores)} / ${formatNumber(summary.clientCores)}`, '', ''],
+    ['in-flight requests after the load', String(summary.inflightAfter ?? 'n/a'), '0', summary.inflightAfter === undefined ? '' : verdict(summary.inflightAfter === 0)],
+    ['hostile clients: findings', `${summary.hostile.findings} (${summary.hostile.clients} clients)`, '0', summary.hostile.clients === 0 ? '' : verdict(summary.hostile.findings === 0)],
+    ['slowloris connections closed by the service: count / s held median, max', `${summary.hostile.slowlorisHeldS.count} / ${formatNumber(summary.hostile.slowlorisHeldS.median)}, ${formatNumber(summary.hostile.slowlorisHeldS.max)}`, '', ''],
   ];
   return renderTable(['figure', 'value', 'target', 'verdict'], rows);
 }

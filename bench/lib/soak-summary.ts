@@ -5,6 +5,7 @@ import type { SoakSample } from './soak-monitor.js';
 import type { RequestKind } from './soak-roles.js';
 import { seriesOf, seriesRows, seriesStats, type SeriesRow, type SeriesStats } from './soak-series.js';
 import { median } from './soak-stats.js';
+import type { HostileCounts, HostileRole, HostileTally } from './soak-hostile.js';
 import type { ErrorGroup, KindCounts } from './soak-tally.js';
 import { MB, percentile } from './table.js';
 
@@ -59,6 +60,18 @@ export interface SoakSummary {
     readonly canaryMedian: number;
   };
   readonly series: readonly SeriesRow[];
+  readonly hostile: HostileSummary;
+  /** The in-flight gauge once the clients had gone; undefined when it could not be scraped. */
+  readonly inflightAfter: number | undefined;
+}
+
+export interface HostileSummary {
+  readonly clients: number;
+  readonly roles: Partial<Record<HostileRole, HostileCounts>>;
+  readonly findings: number;
+  readonly findingRows: readonly { readonly finding: string; readonly role: HostileRole; readonly count: number; readonly detail: string }[];
+  /** How long the service let a slowloris connection live, median and worst, in seconds. */
+  readonly slowlorisHeldS: { readonly median: number; readonly max: number; readonly count: number };
 }
 
 export interface SummaryInput {
@@ -68,6 +81,20 @@ export interface SummaryInput {
   readonly idleAfter: IdleSnapshot | undefined;
   readonly idleLagP99Ms: number | undefined;
   readonly seriesEverySeconds: number;
+  readonly hostile: HostileTally;
+  readonly hostileClients: number;
+  readonly inflightAfter: number | undefined;
+}
+
+function hostileFigures(tally: HostileTally, clients: number): HostileSummary {
+  const held = tally.slowlorisHeldS;
+  return {
+    clients,
+    roles: Object.fromEntries(tally.roles),
+    findings: tally.findingCount(),
+    findingRows: [...tally.findings].map(([finding, { count, role, detail }]) => ({ finding, role, count, detail })),
+    slowlorisHeldS: { median: median(held), max: held.length === 0 ? Number.NaN : Math.max(...held), count: held.length },
+  };
 }
 
 function lagFigures(samples: readonly SoakSample[], idle: number | undefined): SoakSummary['lagP99Ms'] {
@@ -88,7 +115,8 @@ function lagFigures(samples: readonly SoakSample[], idle: number | undefined): S
   };
 }
 
-export function summarize({ load, samples, idleBefore, idleAfter, idleLagP99Ms, seriesEverySeconds }: SummaryInput): SoakSummary {
+export function summarize(input: SummaryInput): SoakSummary {
+  const { load, samples, idleBefore, idleAfter, idleLagP99Ms, seriesEverySeconds } = input;
   const totals = load.tally.totals();
   const first = samples[0];
   const last = samples.at(-1);
@@ -111,5 +139,7 @@ export function summarize({ load, samples, idleBefore, idleAfter, idleLagP99Ms, 
     idleAfter,
     lagP99Ms: lagFigures(samples, idleLagP99Ms),
     series: seriesRows(samples, seriesEverySeconds),
+    hostile: hostileFigures(input.hostile, input.hostileClients),
+    inflightAfter: input.inflightAfter,
   };
 }

@@ -2,15 +2,18 @@
 export interface AssistedClientOptions {
   /** Longest a call may take, from connecting to the last body byte, before it fails with 504. */
   readonly timeoutMs: number;
-  /** Largest response body accepted; Ignition configs and ramdisks are small, so anything bigger is refused. */
-  readonly maxResponseBytes: number;
+  /**
+   * Bytes of assisted-service response bodies held at once, summed over every call in flight. Each body is bounded
+   * by what can fit where it goes; this bounds them together. A body that finds no room fails its request with 503.
+   */
+  readonly maxBodyBytesInFlight: number;
 }
 
 export const ASSISTED_CLIENT_OPTIONS = Symbol('ASSISTED_CLIENT_OPTIONS');
 
 export const DEFAULT_ASSISTED_CLIENT_OPTIONS: AssistedClientOptions = {
   timeoutMs: 30_000,
-  maxResponseBytes: 64 * 1024 * 1024,
+  maxBodyBytesInFlight: 128 * 1024 * 1024,
 };
 
 /** Bounds of the customisation cache. */

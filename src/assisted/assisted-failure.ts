@@ -17,7 +17,6 @@ export interface TransportFailure {
   readonly error: unknown;
   readonly timedOut: boolean;
   readonly timeoutMs: number;
-  readonly maxResponseBytes: number;
 }
 
 /** The error for a non-2xx answer: the same status, plus assisted-service's `reason`/`message` when it sent JSON. */
@@ -40,11 +39,6 @@ export function transportError(call: UpstreamCall, failure: TransportFailure, cr
     return new AssistedTimeoutError(`assisted-service did not answer the request for ${call.what} within ${failure.timeoutMs} ms`);
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (message.includes('maxContentLength')) {
-    return new AssistedInvalidResponseError(
-      `assisted-service's response for ${call.what} is larger than the ${failure.maxResponseBytes}-byte limit; refusing it`,
-    );
-  }
   const detail = scrubSecrets(code === undefined || message.includes(code) ? message : `${code}: ${message}`, credential);
   return new AssistedUnreachableError(`could not get ${call.what} from assisted-service: ${truncate(detail)}`);
 }

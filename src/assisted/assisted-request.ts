@@ -1,8 +1,11 @@
 import { isLowercaseUuid } from '../common/uuid.js';
-import { InvalidInfraEnvIdError } from './assisted.errors.js';
+import { InvalidCredentialError, InvalidInfraEnvIdError } from './assisted.errors.js';
 import type { Credential } from './credentials.js';
 
 const INFRA_ENVS_PATH = '/api/assisted-install/v2/infra-envs/';
+
+/** What a header value may hold: printable ASCII, space and tab (no control characters, nothing to re-encode). */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 /** One of the three calls of reference §8. */
 export interface UpstreamCall {
@@ -38,15 +41,20 @@ export function buildRequest(baseUrl: string, infraEnvId: string, call: Upstream
       url.searchParams.set('api_key', credential.value);
       break;
     case 'image-token':
-      headers['image-token'] = credential.value;
+      headers['image-token'] = headerValue(credential.value, 'image token');
       break;
     case 'authorization':
-      headers.authorization = credential.value;
+      headers.authorization = headerValue(credential.value, 'Authorization header');
       break;
     case 'none':
       break;
   }
   return { url: url.href, path: url.pathname, headers };
+}
+
+function headerValue(value: string, what: string): string {
+  if (!HEADER_VALUE.test(value)) throw new InvalidCredentialError(what);
+  return value;
 }
 
 export const IGNITION_CALL = (isoType: string | undefined): UpstreamCall => ({

@@ -10,26 +10,40 @@ import {
   AssistedUpstreamError,
 } from './assisted.errors.js';
 import type { AssistedClient } from './assisted.client.js';
-import { createAssistedTestModule, INFRA_ENV_A, INFRA_ENV_B, INFRA_ENV_C, rejectionOf, until, type AssistedTestContext } from './assisted.test-helpers.js';
+import {
+  createAssistedTestModule,
+  IGNITION_AREA,
+  INFRA_ENV_A,
+  INFRA_ENV_B,
+  INFRA_ENV_C,
+  RAMDISK_AREA,
+  rejectionOf,
+  until,
+  type AssistedTestContext,
+} from './assisted.test-helpers.js';
 import type { Credential } from './credentials.js';
 
 const API_KEY = 'api-key-error-case-0a1b2c3d';
 const CREDENTIAL: Credential = { kind: 'api-key', value: API_KEY };
+/** The timeout of `timing`, the client that sees only answers that never come (hang, stall): they take this long. */
 const TIMEOUT_MS = 300;
-const MAX_BYTES = 4096;
+/** The timeout of every other client here: far beyond any answer, so no outcome races the clock on a busy machine. */
+const PATIENT_MS = 30_000;
 
 let fake: FakeAssistedService;
 let context: AssistedTestContext;
 let client: AssistedClient;
+let timing: AssistedTestContext;
 
 beforeAll(async () => {
   fake = await new FakeAssistedService()
-    .addInfraEnv({ id: INFRA_ENV_A, ignition: '{"ignition":{}}', ramdisk: Buffer.alloc(MAX_BYTES + 1, 7) })
-    .addInfraEnv({ id: INFRA_ENV_B, ignition: 'x'.repeat(MAX_BYTES + 1), kernelArguments: '[{"operation":"replace","value":"p1"}]' })
+    .addInfraEnv({ id: INFRA_ENV_A, ignition: '{"ignition":{}}', ramdisk: Buffer.alloc(3000, 7) })
+    .addInfraEnv({ id: INFRA_ENV_B, ignition: '{}', kernelArguments: '[{"operation":"replace","value":"p1"}]' })
     .addInfraEnv({ id: INFRA_ENV_C, ignition: '{}', kernelArguments: 'append p1' })
     .listen();
-  context = await createAssistedTestModule({ baseUrl: fake.url, client: { timeoutMs: TIMEOUT_MS, maxResponseBytes: MAX_BYTES } });
+  context = await createAssistedTestModule({ baseUrl: fake.url, client: { timeoutMs: PATIENT_MS } });
   client = context.client;
+  timing = await createAssistedTestModule({ baseUrl: fake.url, client: { timeoutMs: TIMEOUT_MS } });
 });
 
 afterEach(() => {
@@ -38,13 +52,14 @@ afterEach(() => {
 
 afterAll(async () => {
   await context.close();
+  await timing.close();
   await fake.close();
 });
 
-const CALLS: [CallKind, (signal?: AbortSignal) => Promise<unknown>][] = [
-  ['ignition', (signal) => client.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'minimal-iso', signal)],
-  ['minimal-initrd', (signal) => client.fetchMinimalInitrd(INFRA_ENV_A, CREDENTIAL, signal)],
-  ['infra-env', (signal) => client.fetchKernelArguments(INFRA_ENV_A, CREDENTIAL, signal)],
+const CALLS: [CallKind, (signal?: AbortSignal, using?: AssistedClient) => Promise<unknown>][] = [
+  ['ignition', (signal, using = client) => using.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'minimal-iso', IGNITION_AREA, signal)],
+  ['minimal-initrd', (signal, using = client) => using.fetchMinimalInitrd(INFRA_ENV_A, CREDENTIAL, RAMDISK_AREA, signal)],
+  ['infra-env', (signal, using = client) => using.fetchKernelArguments(INFRA_ENV_A, CREDENTIAL, signal)],
 ];
 
 describe.each(CALLS)('the %s call', (kind, run) => {
@@ -59,7 +74,7 @@ describe.each(CALLS)('the %s call', (kind, run) => {
 
   it('turns a hang into 504 within the configured timeout', async () => {
     fake.setFault(kind, { kind: 'hang' });
-    const error = await rejectionOf(run());
+    const error = await rejectionOf(run(undefined, timing.client));
     expect(error).toBeInstanceOf(AssistedTimeoutError);
     expect((error as AssistedTimeoutError).status).toBe(504);
     expect(error.message).toContain(`${TIMEOUT_MS} ms`);
@@ -67,7 +82,7 @@ describe.each(CALLS)('the %s call', (kind, run) => {
 
   it('turns a body that stalls after the headers into 504', async () => {
     fake.setFault(kind, { kind: 'stall' });
-    expect(await rejectionOf(run())).toBeInstanceOf(AssistedTimeoutError);
+    expect(await rejectionOf(run(undefined, timing.client))).toBeInstanceOf(AssistedTimeoutError);
   });
 
   it('turns a connection reset mid-body into 502', async () => {
@@ -114,9 +129,9 @@ describe.each(CALLS)('the %s call', (kind, run) => {
 describe('AssistedClient failures', () => {
   it('turns a closed port into 502', async () => {
     const port = await closedPort();
-    const closed = await createAssistedTestModule({ baseUrl: `http://127.0.0.1:${port}` });
+    const closed = await createAssistedTestModule({ baseUrl: `http://127.0.0.1:${port}`, client: { timeoutMs: PATIENT_MS } });
     try {
-      const error = await rejectionOf(closed.client.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'full-iso'));
+      const error = await rejectionOf(closed.client.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'full-iso', IGNITION_AREA));
       expect(error).toBeInstanceOf(AssistedUnreachableError);
       expect((error as AssistedUnreachableError).status).toBe(502);
       expect(error.message).toContain('ECONNREFUSED');
@@ -154,18 +169,16 @@ describe('AssistedClient failures', () => {
     expect(error.message).toContain('kernel_arguments is not valid JSON');
   });
 
-  it.each([
-    ['Ignition', () => client.fetchIgnition(INFRA_ENV_B, CREDENTIAL, 'full-iso')],
-    ['ramdisk', () => client.fetchMinimalInitrd(INFRA_ENV_A, CREDENTIAL)],
-  ])('refuses a%s over the size cap', async (_what, run) => {
-    const error = await rejectionOf(run());
+  it('refuses an infra-env over 1 MiB as an invalid response, without reading past the limit', async () => {
+    fake.setFault('infra-env', { kind: 'body', body: `{"kernel_arguments": "${'x'.repeat(1024 * 1024)}"}` });
+    const error = await rejectionOf(client.fetchKernelArguments(INFRA_ENV_A, CREDENTIAL));
     expect(error).toBeInstanceOf(AssistedInvalidResponseError);
-    expect(error.message).toContain(`${MAX_BYTES}-byte limit`);
+    expect(error.message).toBe("assisted-service's response for the infra-env is larger than the 1048576-byte limit; refusing it");
   });
 
   it('truncates a long upstream reason and removes the credential it echoes', async () => {
     fake.setFault('ignition', { kind: 'status', status: 401, body: `invalid api key ${API_KEY}: ${'x'.repeat(2000)}` });
-    const error = await rejectionOf(client.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'full-iso'));
+    const error = await rejectionOf(client.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'full-iso', IGNITION_AREA));
     expect((error as AssistedUpstreamError).status).toBe(401);
     expect(error.message).toContain('invalid api key');
     expect(error.message).not.toContain(API_KEY);
@@ -174,7 +187,8 @@ describe('AssistedClient failures', () => {
 
   it('never logs the credential, whatever failed', () => {
     expect(context.logs.length).toBeGreaterThan(0);
-    expect(context.logs.join('\n')).not.toContain(API_KEY);
+    expect(timing.logs.length).toBeGreaterThan(0);
+    expect([...context.logs, ...timing.logs].join('\n')).not.toContain(API_KEY);
   });
 });
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAssistedService, type CallKind, type RecordedCall } from '../../test/support/fake-assisted-service.js';
-import { AssistedNotConfiguredError, AssistedUpstreamError, InvalidInfraEnvIdError } from './assisted.errors.js';
+import { AssistedNotConfiguredError, AssistedUpstreamError, InvalidCredentialError, InvalidInfraEnvIdError } from './assisted.errors.js';
 import type { AssistedClient } from './assisted.client.js';
-import { createAssistedTestModule, INFRA_ENV_A, INFRA_ENV_B, rejectionOf, type AssistedTestContext } from './assisted.test-helpers.js';
+import { configOf, createAssistedTestModule, IGNITION_AREA, INFRA_ENV_A, INFRA_ENV_B, RAMDISK_AREA, rejectionOf, type AssistedTestContext } from './assisted.test-helpers.js';
 import type { Credential } from './credentials.js';
 
 const API_KEY = 'api-key-5f1d2c9e7a';
@@ -65,9 +65,9 @@ const CREDENTIALS: [string, Credential, (call: RecordedCall) => void][] = [
 ];
 
 describe.each(CREDENTIALS)('with an %s', (_name, credential, placedCorrectly) => {
-  it('fetches the Ignition with its Last-Modified, the credential in the right place', async () => {
-    const result = await client.fetchIgnition(INFRA_ENV_A, credential, 'full-iso');
-    expect(result.ignition.toString('utf8')).toBe(IGNITION);
+  it('fetches the Ignition as its payload, with its Last-Modified, the credential in the right place', async () => {
+    const result = await client.fetchIgnition(INFRA_ENV_A, credential, 'full-iso', IGNITION_AREA);
+    expect((await configOf(result.payload)).toString('utf8')).toBe(IGNITION);
     expect(result.lastModified?.getTime()).toBe(LAST_MODIFIED.getTime());
     const call = lastCall('ignition');
     expect(call.method).toBe('GET');
@@ -78,7 +78,7 @@ describe.each(CREDENTIALS)('with an %s', (_name, credential, placedCorrectly) =>
   });
 
   it('fetches the minimal initrd, the credential in the right place', async () => {
-    const ramdisk = await client.fetchMinimalInitrd(INFRA_ENV_A, credential);
+    const ramdisk = await client.fetchMinimalInitrd(INFRA_ENV_A, credential, RAMDISK_AREA);
     expect(ramdisk?.equals(RAMDISK)).toBe(true);
     expect(lastCall('minimal-initrd').path).toBe(`/api/assisted-install/v2/infra-envs/${INFRA_ENV_A}/downloads/minimal-initrd`);
     placedCorrectly(lastCall('minimal-initrd'));
@@ -93,7 +93,7 @@ describe.each(CREDENTIALS)('with an %s', (_name, credential, placedCorrectly) =>
 
 describe('AssistedClient', () => {
   it('sends no credential for kind none, and assisted-service\'s 401 reaches the caller', async () => {
-    const error = await rejectionOf(client.fetchIgnition(INFRA_ENV_A, { kind: 'none' }, 'full-iso'));
+    const error = await rejectionOf(client.fetchIgnition(INFRA_ENV_A, { kind: 'none' }, 'full-iso', IGNITION_AREA));
     expect(error).toBeInstanceOf(AssistedUpstreamError);
     expect((error as AssistedUpstreamError).status).toBe(401);
     const call = lastCall('ignition');
@@ -104,16 +104,16 @@ describe('AssistedClient', () => {
 
   it('passes each ISO type as discovery_iso_type, and none for the PXE initrd', async () => {
     for (const isoType of ['full-iso', 'minimal-iso', 'disconnected-iso'] as const) {
-      await client.fetchIgnition(INFRA_ENV_B, { kind: 'none' }, isoType);
+      await client.fetchIgnition(INFRA_ENV_B, { kind: 'none' }, isoType, IGNITION_AREA);
       expect(lastCall('ignition').query.get('discovery_iso_type')).toBe(isoType);
     }
-    const pxe = await client.fetchIgnition(INFRA_ENV_B, { kind: 'none' }, undefined);
+    const pxe = await client.fetchIgnition(INFRA_ENV_B, { kind: 'none' }, undefined, IGNITION_AREA);
     expect(lastCall('ignition').query.has('discovery_iso_type')).toBe(false);
     expect(pxe.lastModified).toBeUndefined();
   });
 
   it('returns undefined for a 204 ramdisk and no arguments when the infra-env has none', async () => {
-    expect(await client.fetchMinimalInitrd(INFRA_ENV_B, { kind: 'none' })).toBeUndefined();
+    expect(await client.fetchMinimalInitrd(INFRA_ENV_B, { kind: 'none' }, RAMDISK_AREA)).toBeUndefined();
     expect(fake.callsOf('minimal-initrd').at(-1)?.path).toContain(INFRA_ENV_B);
     expect(await client.fetchKernelArguments(INFRA_ENV_B, { kind: 'none' })).toEqual([]);
   });
@@ -122,11 +122,25 @@ describe('AssistedClient', () => {
     'refuses the id %j before any call is made',
     async (id) => {
       const before = fake.calls.length;
-      const error = await rejectionOf(client.fetchIgnition(id, { kind: 'none' }, 'full-iso'));
+      const error = await rejectionOf(client.fetchIgnition(id, { kind: 'none' }, 'full-iso', IGNITION_AREA));
       expect(error).toBeInstanceOf(InvalidInfraEnvIdError);
       expect(fake.calls.length).toBe(before);
     },
   );
+
+  it.each([
+    ['image token', { kind: 'image-token', value: '€hdr.payload.sig€' }],
+    ['image token', { kind: 'image-token', value: 'hdr\u0000.payload.sig' }],
+    ['Authorization header', { kind: 'authorization', value: 'Bearer a\r\nX-Injected: 1' }],
+  ] as const)('refuses an %s no HTTP header can carry with 400, before any call, instead of altering it', async (what, credential) => {
+    const before = fake.calls.length;
+    const error = await rejectionOf(client.fetchIgnition(INFRA_ENV_B, credential, 'full-iso', IGNITION_AREA));
+    expect(error).toBeInstanceOf(InvalidCredentialError);
+    expect((error as InvalidCredentialError).status).toBe(400);
+    expect(error.message).toContain(`the ${what} cannot be passed to assisted-service`);
+    expect(error.message).not.toContain('payload');
+    expect(fake.calls.length).toBe(before);
+  });
 
   it('fails with 500 and a clear message when assisted-service is not configured', async () => {
     const unconfigured = await createAssistedTestModule({ baseUrl: undefined });

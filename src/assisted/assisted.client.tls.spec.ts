@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCertificates, type CertificateFiles } from '../../test/support/certificates.js';
 import { FakeAssistedService } from '../../test/support/fake-assisted-service.js';
 import { AssistedUnreachableError } from './assisted.errors.js';
-import { createAssistedTestModule, INFRA_ENV_A, rejectionOf } from './assisted.test-helpers.js';
+import { configOf, createAssistedTestModule, IGNITION_AREA, INFRA_ENV_A, rejectionOf } from './assisted.test-helpers.js';
 
 const IMAGE_TOKEN = 'tls-image-token-77c1e9';
 
@@ -31,8 +31,8 @@ afterAll(async () => {
 async function fetchWithCa(trustedCaPem: string | undefined): Promise<Buffer> {
   const context = await createAssistedTestModule({ baseUrl: fake.url, ...(trustedCaPem !== undefined && { trustedCaPem }) });
   try {
-    const result = await context.client.fetchIgnition(INFRA_ENV_A, { kind: 'image-token', value: IMAGE_TOKEN }, 'full-iso');
-    return result.ignition;
+    const result = await context.client.fetchIgnition(INFRA_ENV_A, { kind: 'image-token', value: IMAGE_TOKEN }, 'full-iso', IGNITION_AREA);
+    return await configOf(result.payload);
   } finally {
     await context.close();
   }

@@ -67,6 +67,20 @@ export class InvalidInfraEnvIdError extends AssistedServiceError {
 }
 
 /**
+ * The request's image token or Authorization value holds characters an HTTP header cannot carry (a token from the
+ * query string may hold anything percent-encoded): it is refused rather than altered on its way to assisted-service.
+ * 400: it is the request that is wrong.
+ */
+export class InvalidCredentialError extends AssistedServiceError {
+  override readonly name = 'InvalidCredentialError';
+  readonly status = 400;
+
+  constructor(what: string) {
+    super(`the ${what} cannot be passed to assisted-service: it holds characters an HTTP header cannot carry (only printable ASCII)`);
+  }
+}
+
+/**
  * The caller's signal fired (the client went away). Named `AbortError` like the platform's, so the global filter
  * and the request log treat it as a client abort, not a failure.
  */

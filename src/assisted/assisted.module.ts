@@ -1,4 +1,3 @@
-import { HttpModule } from '@nestjs/axios';
 import { Module, type DynamicModule } from '@nestjs/common';
 import {
   ASSISTED_CLIENT_OPTIONS,
@@ -11,6 +10,7 @@ import {
 import { assistedCallMetricProviders } from './assisted-call-metrics.js';
 import { AssistedClient } from './assisted.client.js';
 import { CustomizationService } from './customization.service.js';
+import { UpstreamBodyBudget } from './upstream-budget.js';
 
 export interface AssistedModuleOptions {
   readonly client?: Partial<AssistedClientOptions>;
@@ -25,18 +25,19 @@ export interface AssistedModuleOptions {
 @Module({})
 export class AssistedModule {
   static forRoot(options: AssistedModuleOptions = {}): DynamicModule {
+    const clientOptions: AssistedClientOptions = { ...DEFAULT_ASSISTED_CLIENT_OPTIONS, ...options.client };
     return {
       module: AssistedModule,
       global: true,
-      imports: [HttpModule],
       providers: [
         AssistedClient,
         CustomizationService,
         ...assistedCallMetricProviders,
-        { provide: ASSISTED_CLIENT_OPTIONS, useValue: { ...DEFAULT_ASSISTED_CLIENT_OPTIONS, ...options.client } },
+        { provide: ASSISTED_CLIENT_OPTIONS, useValue: clientOptions },
+        { provide: UpstreamBodyBudget, useValue: new UpstreamBodyBudget(clientOptions.maxBodyBytesInFlight) },
         { provide: CUSTOMIZATION_CACHE_OPTIONS, useValue: { ...DEFAULT_CUSTOMIZATION_CACHE_OPTIONS, ...options.cache } },
       ],
-      exports: [AssistedClient, CustomizationService],
+      exports: [AssistedClient, CustomizationService, UpstreamBodyBudget],
     };
   }
 }

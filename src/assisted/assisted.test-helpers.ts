@@ -1,16 +1,22 @@
 import 'reflect-metadata';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
+import { unpackWithSystemTools } from '../../test/support/payload-tools.js';
 import { AssistedServiceConfig } from '../config/app-config.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import type { AssistedClientOptions, CustomizationCacheOptions } from './assisted-client.options.js';
 import { AssistedClient } from './assisted.client.js';
 import { AssistedModule } from './assisted.module.js';
 import { CustomizationService } from './customization.service.js';
+import { UpstreamBodyBudget } from './upstream-budget.js';
 
 export const INFRA_ENV_A = '0b8a4d4e-3c3e-4f5a-9d1e-2f6c7a8b9c0d';
 export const INFRA_ENV_B = '1c9b5e5f-4d4f-4a6b-8e2f-3a7d8b9c0d1e';
 export const INFRA_ENV_C = '2dac6f60-5e50-4b7c-9f30-4b8e9cad1e2f';
+
+/** The Ignition area of the RHCOS live ISOs, and the minimal ISO's ramdisk area. */
+export const IGNITION_AREA = 256 * 1024;
+export const RAMDISK_AREA = 1024 * 1024;
 
 /** A clock the test moves by hand. */
 export class FakeClock {
@@ -33,6 +39,7 @@ export interface AssistedTestContext {
   readonly module: TestingModule;
   readonly client: AssistedClient;
   readonly customizations: CustomizationService;
+  readonly budget: UpstreamBodyBudget;
   readonly clock: FakeClock;
   /** Every JSON line the module logged (at debug). */
   readonly logs: string[];
@@ -67,6 +74,7 @@ export async function createAssistedTestModule(setup: AssistedTestSetup): Promis
     module,
     client: module.get(AssistedClient),
     customizations: module.get(CustomizationService),
+    budget: module.get(UpstreamBodyBudget),
     clock,
     logs,
     close: () => module.close(),
@@ -91,4 +99,11 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
     throw new Error(`rejected with a non-Error: ${String(error)}`);
   }
   throw new Error('expected a rejection, but the promise resolved');
+}
+
+/** The config.ign inside an Ignition payload, unpacked with the system gzip and cpio. */
+export async function configOf(payload: Buffer): Promise<Buffer> {
+  const config = (await unpackWithSystemTools(payload)).get('config.ign');
+  if (config === undefined) throw new Error('the payload holds no config.ign');
+  return config.data;
 }

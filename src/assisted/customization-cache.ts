@@ -4,19 +4,30 @@ export interface CustomizationCacheSettings<V> {
   /** How long a loaded value is reused; 0 disables caching and coalescing (every get loads). */
   readonly ttlMs: number;
   readonly maxEntries: number;
+  /** Bound on the bytes of every entry together, values, remembered failures and derived values alike. */
   readonly maxBytes: number;
   /** Milliseconds since the epoch. */
   readonly now: () => number;
   /** Approximate memory held by a value, for the byte bound. */
   readonly sizeOf: (value: V) => number;
+  /**
+   * Failures that would come out the same for the whole TTL (content that cannot fit the image): they are
+   * remembered like values, so they cost no further loads. Other failures are not cached.
+   */
+  readonly remembers: (error: unknown) => boolean;
 }
 
 export type Loader<V> = (signal: AbortSignal) => Promise<V>;
 
+type Outcome<V> = { readonly value: V } | { readonly failure: Error };
+
 interface Entry<V> {
-  readonly value: V;
-  readonly bytes: number;
+  readonly outcome: Outcome<V>;
+  /** The outcome's bytes plus those of the values derived from it; grows as they are added. */
+  bytes: number;
   readonly expiresAt: number;
+  /** Values computed from the cached value (e.g. a patched file per ISO layout), by slot. */
+  readonly derived: Map<object, unknown>;
 }
 
 /** One upstream load shared by every request that missed the same key while it ran. */
@@ -27,16 +38,22 @@ interface SharedLoad<V> {
   waiters: number;
 }
 
+/** Bookkeeping of a remembered failure on top of its message. */
+const FAILURE_OVERHEAD_BYTES = 512;
+
 /**
  * A TTL cache with LRU eviction bounded by entry count and bytes, that coalesces concurrent misses: requests for a
  * key that is being loaded wait for that load instead of starting their own. A waiter whose signal fires stops
  * waiting without disturbing the others; the load itself is aborted only when every waiter has left. Failed loads
- * are not cached, so the next request retries.
+ * are not cached, so the next request retries, except failures `remembers` picks. Values derived from a cached
+ * value live and are counted in its entry, so the byte bound covers everything a customisation holds.
  */
-export class CustomizationCache<V> {
+export class CustomizationCache<V extends object> {
   /** Map order is recency order: the first key is the least recently used. */
   private readonly entries = new Map<string, Entry<V>>();
   private readonly loads = new Map<string, SharedLoad<V>>();
+  /** The key each cached value was stored under, to find its entry from the value. */
+  private readonly keys = new WeakMap<V, string>();
   private totalBytes = 0;
 
   constructor(private readonly settings: CustomizationCacheSettings<V>) {}
@@ -53,9 +70,29 @@ export class CustomizationCache<V> {
     if (signal?.aborted) return Promise.reject(new AssistedRequestAbortedError(signal.reason));
     if (this.settings.ttlMs <= 0) return load(signal ?? new AbortController().signal);
     const hit = this.fresh(key);
-    if (hit !== undefined) return Promise.resolve(hit.value);
+    if (hit !== undefined) return 'value' in hit.outcome ? Promise.resolve(hit.outcome.value) : Promise.reject(hit.outcome.failure);
     const shared = this.loads.get(key) ?? this.startLoad(key, load);
     return this.waitFor(key, shared, signal);
+  }
+
+  /**
+   * `build()`, computed once per `slot` for as long as `value` stays cached and charged to its entry (evicting
+   * least recently used entries when the bytes pass the bound). For a value that is not cached (any more), `build`
+   * runs every time: nothing is held that the bound does not see.
+   */
+  derive<T>(value: V, slot: object, build: () => T, sizeOf: (derived: T) => number): T {
+    const key = this.keys.get(value);
+    const entry = key === undefined ? undefined : this.entries.get(key);
+    if (entry === undefined || !('value' in entry.outcome) || entry.outcome.value !== value) return build();
+    // Only this method writes into `derived`, always with what `build` of the same slot returned.
+    if (entry.derived.has(slot)) return entry.derived.get(slot) as T;
+    const derived = build();
+    const bytes = sizeOf(derived);
+    entry.derived.set(slot, derived);
+    entry.bytes += bytes;
+    this.totalBytes += bytes;
+    this.evict();
+    return derived;
   }
 
   private fresh(key: string): Entry<V> | undefined {
@@ -63,8 +100,7 @@ export class CustomizationCache<V> {
     if (entry === undefined) return undefined;
     this.remove(key);
     if (this.settings.now() >= entry.expiresAt) return undefined;
-    this.entries.set(key, entry);
-    this.totalBytes += entry.bytes;
+    this.insert(key, entry);
     return entry;
   }
 
@@ -73,10 +109,18 @@ export class CustomizationCache<V> {
     // Started on a later tick, so `shared` exists before any callback below can run.
     const promise = Promise.resolve()
       .then(() => load(controller.signal))
-      .then((value) => {
-        if (!controller.signal.aborted) this.store(key, value);
-        return value;
-      })
+      .then(
+        (value) => {
+          if (!controller.signal.aborted) this.store(key, { value }, this.settings.sizeOf(value));
+          return value;
+        },
+        (error: unknown) => {
+          if (!controller.signal.aborted && error instanceof Error && this.settings.remembers(error)) {
+            this.store(key, { failure: error }, FAILURE_OVERHEAD_BYTES + 2 * error.message.length);
+          }
+          throw error;
+        },
+      )
       .finally(() => {
         if (this.loads.get(key) === shared) this.loads.delete(key);
       });
@@ -116,12 +160,11 @@ export class CustomizationCache<V> {
     shared.controller.abort();
   }
 
-  private store(key: string, value: V): void {
-    const bytes = this.settings.sizeOf(value);
+  private store(key: string, outcome: Outcome<V>, bytes: number): void {
     this.remove(key);
     if (bytes > this.settings.maxBytes) return;
-    this.entries.set(key, { value, bytes, expiresAt: this.settings.now() + this.settings.ttlMs });
-    this.totalBytes += bytes;
+    if ('value' in outcome) this.keys.set(outcome.value, key);
+    this.insert(key, { outcome, bytes, expiresAt: this.settings.now() + this.settings.ttlMs, derived: new Map() });
     this.evict();
   }
 
@@ -137,6 +180,11 @@ export class CustomizationCache<V> {
 
   private withinBounds(): boolean {
     return this.entries.size <= this.settings.maxEntries && this.totalBytes <= this.settings.maxBytes;
+  }
+
+  private insert(key: string, entry: Entry<V>): void {
+    this.entries.set(key, entry);
+    this.totalBytes += entry.bytes;
   }
 
   private remove(key: string): void {

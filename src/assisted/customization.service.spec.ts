@@ -3,17 +3,20 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeAssistedService } from '../../test/support/fake-assisted-service.js';
 import { AssistedUpstreamError } from './assisted.errors.js';
 import {
+  configOf,
   createAssistedTestModule,
+  IGNITION_AREA,
   INFRA_ENV_A,
   INFRA_ENV_B,
   INFRA_ENV_C,
+  RAMDISK_AREA,
   rejectionOf,
   until,
   type AssistedTestContext,
   type AssistedTestSetup,
 } from './assisted.test-helpers.js';
 import type { Credential } from './credentials.js';
-import type { CustomizationNeeds } from './customization.service.js';
+import { customizationBytes, DoesNotFitError, type CustomizationNeeds } from './customization.service.js';
 
 const KEY_A_VALUE = 'key-for-a-1f2e3d';
 const TOKEN_A_VALUE = 'token-for-a-9c8b7a';
@@ -21,11 +24,17 @@ const WRONG_VALUE = 'key-wrong-000000';
 const KEY_A: Credential = { kind: 'api-key', value: KEY_A_VALUE };
 const TOKEN_A: Credential = { kind: 'image-token', value: TOKEN_A_VALUE };
 const WRONG: Credential = { kind: 'api-key', value: WRONG_VALUE };
-const FULL: CustomizationNeeds = { ramdisk: false, kernelArguments: true };
-const MINIMAL: CustomizationNeeds = { ramdisk: true, kernelArguments: true };
-const PXE: CustomizationNeeds = { ramdisk: true, kernelArguments: false };
+const FULL: CustomizationNeeds = { ignitionAreaBytes: IGNITION_AREA, kernelArguments: true };
+const MINIMAL: CustomizationNeeds = { ignitionAreaBytes: IGNITION_AREA, ramdiskAreaBytes: RAMDISK_AREA, kernelArguments: true };
+const PXE: CustomizationNeeds = { ignitionAreaBytes: IGNITION_AREA, ramdiskAreaBytes: RAMDISK_AREA, kernelArguments: false };
+
+/** An infra-env whose Ignition (random, so incompressible) cannot fit a 256 KiB area, and whose ramdisk is 5,000 bytes. */
+const TOO_BIG = '3ebd7071-6f61-4c8d-8a41-5c9f0dbe2f30';
 
 const RAMDISK = randomBytes(2048);
+/** 10,000 bytes that stay ~7,600 once compressed, so entry sizes are known roughly. */
+const IGNITION_B = randomBytes(7500).toString('base64');
+const IGNITION_C = randomBytes(7500).toString('base64');
 
 let fake: FakeAssistedService;
 let context: AssistedTestContext | undefined;
@@ -40,8 +49,9 @@ beforeEach(async () => {
       kernelArguments: '[{"operation":"append","value":"ip=dhcp"}]',
       credentials: { apiKey: KEY_A_VALUE, imageToken: TOKEN_A_VALUE },
     })
-    .addInfraEnv({ id: INFRA_ENV_B, ignition: Buffer.alloc(10_000, 'b') })
-    .addInfraEnv({ id: INFRA_ENV_C, ignition: Buffer.alloc(10_000, 'c') })
+    .addInfraEnv({ id: INFRA_ENV_B, ignition: IGNITION_B })
+    .addInfraEnv({ id: INFRA_ENV_C, ignition: IGNITION_C })
+    .addInfraEnv({ id: TOO_BIG, ignition: randomBytes(400 * 1024).toString('base64'), ramdisk: randomBytes(5000) })
     .listen();
 });
 
@@ -73,7 +83,7 @@ describe('CustomizationService', () => {
     for (let index = 0; index < 1000; index += 1) await customizations.get(INFRA_ENV_A, 'minimal-iso', KEY_A, MINIMAL);
     expect(callCounts()).toEqual({ ignition: 1, 'minimal-initrd': 1, 'infra-env': 1 });
     const first = concurrent[0];
-    expect(first?.ignition.toString()).toBe('{"for":"a"}');
+    expect((await configOf(first?.ignitionPayload ?? Buffer.alloc(0))).toString()).toBe('{"for":"a"}');
     expect(first?.ramdisk?.equals(RAMDISK)).toBe(true);
     expect(first?.kernelArguments).toEqual(['ip=dhcp']);
     expect(first?.lastModified?.toISOString()).toBe('2025-01-02T03:04:05.000Z');
@@ -157,7 +167,7 @@ describe('CustomizationService', () => {
     await until(() => fake.callsOf('ignition').length === 1, 'the shared call');
     leaving.abort();
     expect((await left).name).toBe('AbortError');
-    expect((await staying).ignition.length).toBe(10_000);
+    expect((await configOf((await staying).ignitionPayload)).toString()).toBe(IGNITION_B);
     expect(callCounts().ignition).toBe(1);
     expect(fake.abandoned).toEqual([]);
   });
@@ -173,7 +183,7 @@ describe('CustomizationService', () => {
     await until(() => fake.abandoned.includes('ignition'), 'the shared call to be closed');
     fake.setFault('ignition', undefined);
     const customization = await customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL);
-    expect(customization.ignition.length).toBe(10_000);
+    expect((await configOf(customization.ignitionPayload)).toString()).toBe(IGNITION_B);
     expect(callCounts().ignition).toBe(2);
   });
 
@@ -194,8 +204,8 @@ describe('CustomizationService', () => {
   });
 
   it('evicts the least recently used entries beyond the byte bound', async () => {
-    // B and C carry 10,000-byte Ignitions: two fit in 25,000 bytes, three do not.
-    const { customizations } = await start({ cache: { maxBytes: 25_000 } });
+    // B and C carry Ignitions whose payloads are ~7,600 bytes: two entries fit in 20,000 bytes, three do not.
+    const { customizations } = await start({ cache: { maxBytes: 20_000 } });
     const none: Credential = { kind: 'none' };
     const get = (id: string, type: 'full-iso' | 'disconnected-iso') => customizations.get(id, type, none, FULL);
     await get(INFRA_ENV_B, 'full-iso');
@@ -207,6 +217,81 @@ describe('CustomizationService', () => {
     expect(callCounts().ignition).toBe(3);
     await get(INFRA_ENV_C, 'full-iso');
     expect(callCounts().ignition).toBe(4);
+  });
+
+  it('remembers an Ignition that cannot fit for the TTL: one call, the same 400 for every request', async () => {
+    const { customizations, clock } = await start({ ttlSeconds: 30 });
+    const none: Credential = { kind: 'none' };
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const error = await rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL));
+      expect(error).toBeInstanceOf(DoesNotFitError);
+      expect((error as DoesNotFitError).status).toBe(400);
+      expect(error.message).toBe("Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area");
+    }
+    const concurrent = await Promise.all([1, 2, 3].map(() => rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL))));
+    for (const error of concurrent) expect(error).toBeInstanceOf(DoesNotFitError);
+    expect(callCounts().ignition).toBe(1);
+    clock.advance(30_000);
+    await rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL));
+    expect(callCounts().ignition).toBe(2);
+  });
+
+  it('keys entries by the area sizes: the same Ignition fits a larger area', async () => {
+    const { customizations } = await start();
+    const none: Credential = { kind: 'none' };
+    expect(await rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL))).toBeInstanceOf(DoesNotFitError);
+    const roomy = await customizations.get(TOO_BIG, 'full-iso', none, { ...FULL, ignitionAreaBytes: 1024 * 1024 });
+    expect(roomy.ignitionPayload.length).toBeGreaterThan(IGNITION_AREA);
+    expect(roomy.ignitionPayload.length).toBeLessThanOrEqual(1024 * 1024);
+    expect(callCounts().ignition).toBe(2);
+  });
+
+  it('remembers a ramdisk larger than its area, with its declared size, and keeps no Ignition for it', async () => {
+    const { customizations } = await start();
+    const none: Credential = { kind: 'none' };
+    const needs: CustomizationNeeds = { ignitionAreaBytes: 1024 * 1024, ramdiskAreaBytes: 4096, kernelArguments: false };
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const error = await rejectionOf(customizations.get(TOO_BIG, 'pxe-initrd', none, needs));
+      expect(error).toBeInstanceOf(DoesNotFitError);
+      expect(error.message).toBe('the static network ramdisk is 5000 bytes, larger than the 4096-byte ramdisk area');
+    }
+    expect(callCounts()['minimal-initrd']).toBe(1);
+    expect(customizations.usage.bytes).toBeLessThan(4096);
+  });
+
+  it('counts what is derived from a customisation in its entry, and computes it once while cached', async () => {
+    const { customizations } = await start();
+    const none: Credential = { kind: 'none' };
+    const customization = await customizations.get(INFRA_ENV_B, 'full-iso', none, FULL);
+    expect(customizations.usage.bytes).toBe(customizationBytes(customization));
+    const slot = {};
+    let builds = 0;
+    const build = (): string => `built ${(builds += 1)}`;
+    expect(customizations.derive(customization, slot, build, () => 50_000)).toBe('built 1');
+    expect(customizations.derive(customization, slot, build, () => 50_000)).toBe('built 1');
+    expect(customizations.usage.bytes).toBe(customizationBytes(customization) + 50_000);
+    expect(customizations.derive(customization, {}, build, () => 1_000)).toBe('built 2');
+    expect(customizations.usage.bytes).toBe(customizationBytes(customization) + 51_000);
+  });
+
+  it('evicts least recently used entries when a derived value passes the byte bound, and holds nothing it cannot count', async () => {
+    const { customizations } = await start({ cache: { maxBytes: 40_000 } });
+    const none: Credential = { kind: 'none' };
+    const b = await customizations.get(INFRA_ENV_B, 'full-iso', none, FULL);
+    const c = await customizations.get(INFRA_ENV_C, 'full-iso', none, FULL);
+    expect(customizations.usage.entries).toBe(2);
+    customizations.derive(c, {}, () => 'file of c', () => 30_000);
+    // B was the least recently used: it went so that C and what was derived from it fit.
+    expect(customizations.usage).toEqual({ entries: 1, bytes: customizationBytes(c) + 30_000, maxBytes: 40_000 });
+    let builds = 0;
+    const slot = {};
+    customizations.derive(b, slot, () => (builds += 1), () => 1);
+    customizations.derive(b, slot, () => (builds += 1), () => 1);
+    expect(builds).toBe(2);
+    expect(customizations.usage.bytes).toBe(customizationBytes(c) + 30_000);
+    // Alone past the bound, an entry goes too.
+    customizations.derive(c, {}, () => 'huge', () => 40_000);
+    expect(customizations.usage).toEqual({ entries: 0, bytes: 0, maxBytes: 40_000 });
   });
 
   it('logs none of the credentials it used', async () => {

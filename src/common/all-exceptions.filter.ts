@@ -3,6 +3,7 @@ import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '
 import type { Request, Response } from 'express';
 import { AssistedServiceError } from '../assisted/assisted.errors.js';
 import { JsonLogger } from '../logging/json-logger.js';
+import { describeRequest } from '../logging/request-description.js';
 import { ServiceError, isAbortError } from './service-error.js';
 
 interface HttpError {
@@ -27,7 +28,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const response = context.getResponse<Response>();
     const request = context.getRequest<Request>();
     if (isAbortError(error) || clientGone(request, response)) {
-      this.logger.debug(`client went away: ${request.method} ${request.originalUrl}`, 'AllExceptionsFilter');
+      this.logger.debug(`client went away: ${describeRequest(request).text}`, 'AllExceptionsFilter');
       return;
     }
     if (response.headersSent) {
@@ -36,8 +37,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     const http = toHttpError(error);
-    if (http.status >= 500 && !(error instanceof ServiceError || error instanceof AssistedServiceError)) {
-      this.logger.error(`${request.method} ${request.originalUrl}: ${describe(error)}`, error instanceof Error ? error.stack : undefined, 'AllExceptionsFilter');
+    // Errors the code raised on purpose (a 503 readiness answer, an upstream 502) are answers, not failures: only
+    // the unexpected ones are logged, with their stack.
+    const deliberate = error instanceof ServiceError || error instanceof AssistedServiceError || error instanceof HttpException;
+    if (http.status >= 500 && !deliberate) {
+      // A space, not a colon, after the request: the redactor reads a query value up to whitespace.
+      this.logger.error(`${describeRequest(request).text} failed: ${describe(error)}`, error instanceof Error ? error.stack : undefined, 'AllExceptionsFilter');
     }
     response.status(http.status).set(http.headers).json(http.body ?? { statusCode: http.status, error: STATUS_CODES[http.status] ?? 'Error', message: http.message });
   }

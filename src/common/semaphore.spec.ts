@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Semaphore, SemaphoreAbortedError } from './semaphore.js';
+import { Semaphore, SemaphoreAbortedError, SemaphoreQueueFullError, SemaphoreWaitTimeoutError } from './semaphore.js';
 
 describe('Semaphore', () => {
   it('grants up to the limit and queues the rest in order', async () => {
@@ -49,6 +49,54 @@ describe('Semaphore', () => {
   it('run releases the slot when the task throws', async () => {
     const semaphore = new Semaphore(1);
     await expect(semaphore.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(semaphore.inUse).toBe(0);
+  });
+
+  it('refuses a waiter at once when the queue is full, and takes one again when a place frees', async () => {
+    const semaphore = new Semaphore(1, { maxWaiting: 1 });
+    const held = await semaphore.acquire();
+    const queued = semaphore.acquire();
+    await expect(semaphore.acquire()).rejects.toBeInstanceOf(SemaphoreQueueFullError);
+    expect(semaphore.waiting).toBe(1);
+    held();
+    const release = await queued;
+    const next = semaphore.acquire();
+    expect(semaphore.waiting).toBe(1);
+    release();
+    (await next)();
+    expect(semaphore.inUse).toBe(0);
+  });
+
+  it('with maxWaiting 0, refuses anyone who would have to wait', async () => {
+    const semaphore = new Semaphore(1, { maxWaiting: 0 });
+    const held = await semaphore.acquire();
+    await expect(semaphore.acquire()).rejects.toBeInstanceOf(SemaphoreQueueFullError);
+    held();
+    (await semaphore.acquire())();
+  });
+
+  it('refuses a waiter that waited maxWaitMs, and the slot it never got goes to the next', async () => {
+    const semaphore = new Semaphore(1, { maxWaitMs: 20 });
+    const held = await semaphore.acquire();
+    const expired = semaphore.acquire();
+    await expect(expired).rejects.toBeInstanceOf(SemaphoreWaitTimeoutError);
+    expect(semaphore.waiting).toBe(0);
+    const next = semaphore.acquire();
+    held();
+    (await next)();
+    expect(semaphore.inUse).toBe(0);
+  });
+
+  it('tryAcquire takes a free slot without a promise and never jumps the queue', async () => {
+    const semaphore = new Semaphore(1);
+    const first = semaphore.tryAcquire();
+    expect(first).toBeTypeOf('function');
+    expect(semaphore.tryAcquire()).toBeUndefined();
+    const queued = semaphore.acquire();
+    first?.();
+    // The freed slot went to the waiter, so there is none for a newcomer.
+    expect(semaphore.tryAcquire()).toBeUndefined();
+    (await queued)();
     expect(semaphore.inUse).toBe(0);
   });
 });

@@ -13,6 +13,12 @@ export class ServerConfig {
     readonly allowedDomains: readonly string[],
     /** Image downloads served at once; 0 means no limit. */
     readonly maxConcurrentRequests: number,
+    /** Downloads that may wait for a slot; one more is answered 503 at once. */
+    readonly maxQueuedRequests: number,
+    /** Longest a download waits for a slot before it is answered 503. */
+    readonly maxQueueWaitSeconds: number,
+    /** A download whose client takes no bytes for this long is cut. */
+    readonly downloadStallSeconds: number,
     /** Public base URL of this service, used to build rootfs URLs for minimal ISOs. */
     readonly publicBaseUrl: string | undefined,
   ) {}
@@ -21,7 +27,10 @@ export class ServerConfig {
 export class StorageConfig {
   constructor(
     readonly dataDir: string,
+    /** Where the service makes its private scratch directory (created with mkdtemp, mode 0700). */
     readonly dataTempDir: string,
+    /** Longest an external tool (xorriso, unsquashfs, erofs-utils) may run before it is killed. */
+    readonly toolTimeoutSeconds: number,
   ) {}
 }
 

@@ -7,6 +7,7 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const PORT_MESSAGE = 'must be a TCP port number between 1 and 65535';
+const SECONDS_MESSAGE = 'must be a whole number of seconds, at least 1';
 
 /**
  * The environment of reference §2 under its canonical names (aliases are resolved before this class sees
@@ -114,6 +115,33 @@ export class EnvironmentVariables {
   @IsInt({ message: 'must be a whole number (0 means no limit)' })
   @Min(0, { message: 'must be a whole number (0 means no limit)' })
   MAX_CONCURRENT_REQUESTS?: number;
+
+  @Transform(toInteger)
+  @IsOptional()
+  @IsInt({ message: 'must be a whole number (0 means no queue: busy answers 503 at once)' })
+  @Min(0, { message: 'must be a whole number (0 means no queue: busy answers 503 at once)' })
+  MAX_QUEUED_REQUESTS?: number;
+
+  @Transform(toInteger)
+  @IsOptional()
+  @IsInt({ message: SECONDS_MESSAGE })
+  @Min(1, { message: SECONDS_MESSAGE })
+  @Max(3_600, { message: 'must be at most 3600 seconds' })
+  MAX_QUEUE_WAIT_SECONDS?: number;
+
+  @Transform(toInteger)
+  @IsOptional()
+  @IsInt({ message: SECONDS_MESSAGE })
+  @Min(1, { message: SECONDS_MESSAGE })
+  @Max(86_400, { message: 'must be at most 86400 seconds' })
+  DOWNLOAD_STALL_SECONDS?: number;
+
+  @Transform(toInteger)
+  @IsOptional()
+  @IsInt({ message: SECONDS_MESSAGE })
+  @Min(1, { message: SECONDS_MESSAGE })
+  @Max(86_400, { message: 'must be at most 86400 seconds' })
+  TOOL_TIMEOUT_SECONDS?: number;
 
   @Transform(toInteger)
   @IsOptional()

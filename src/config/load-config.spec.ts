@@ -43,9 +43,14 @@ describe('loadConfig defaults', () => {
     expect(config.server.httpListenPort).toBeUndefined();
     expect(config.server.tls).toBeUndefined();
     expect(config.server.maxConcurrentRequests).toBe(400);
+    expect(config.server.maxQueuedRequests).toBe(400);
+    expect(config.server.maxQueueWaitSeconds).toBe(30);
+    expect(config.server.downloadStallSeconds).toBe(120);
+    expect(config.storage.toolTimeoutSeconds).toBe(600);
     expect(config.server.allowedDomains).toEqual([]);
     expect(config.storage.dataDir).toBe(resolve('./data'));
-    expect(config.storage.dataTempDir).toBe(resolve(tmpdir(), 'assisted-image-service'));
+    // The parent of the private scratch directory the service makes with mkdtemp: no predictable name in a shared /tmp.
+    expect(config.storage.dataTempDir).toBe(resolve(tmpdir()));
     expect(config.catalog.source).toBe('built-in default');
     expect(config.catalog.entries).toEqual(DEFAULT_CATALOG);
     expect(config.imageSource.insecureSkipVerify).toBe(false);
@@ -133,6 +138,26 @@ const variableCases = (): VariableCase[] => [
     variable: 'MAX_CONCURRENT_REQUESTS',
     good: [['10', (c) => c.server.maxConcurrentRequests, 10], ['0', (c) => c.server.maxConcurrentRequests, 0]],
     bad: ['-5', 'many', '1.5'],
+  },
+  {
+    variable: 'MAX_QUEUED_REQUESTS',
+    good: [['7', (c) => c.server.maxQueuedRequests, 7], ['0', (c) => c.server.maxQueuedRequests, 0]],
+    bad: ['-1', 'lots', '2.5'],
+  },
+  {
+    variable: 'MAX_QUEUE_WAIT_SECONDS',
+    good: [['5', (c) => c.server.maxQueueWaitSeconds, 5]],
+    bad: ['0', '-3', 'forever', '3601'],
+  },
+  {
+    variable: 'DOWNLOAD_STALL_SECONDS',
+    good: [['45', (c) => c.server.downloadStallSeconds, 45]],
+    bad: ['0', 'never', '86401'],
+  },
+  {
+    variable: 'TOOL_TIMEOUT_SECONDS',
+    good: [['90', (c) => c.storage.toolTimeoutSeconds, 90]],
+    bad: ['0', '1e3', '86401'],
   },
   {
     variable: 'CUSTOMIZATION_CACHE_TTL_SECONDS',

@@ -26,6 +26,9 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 const DEFAULT_LISTEN_PORT = 8080;
 const DEFAULT_MAX_CONCURRENT_REQUESTS = 400;
 const DEFAULT_CUSTOMIZATION_CACHE_TTL_SECONDS = 30;
+const DEFAULT_MAX_QUEUE_WAIT_SECONDS = 30;
+const DEFAULT_DOWNLOAD_STALL_SECONDS = 120;
+const DEFAULT_TOOL_TIMEOUT_SECONDS = 600;
 
 /** Validates the environment of reference §2 and builds the typed configuration; throws `ConfigError`. */
 export function loadConfig(env: Environment): AppConfig {
@@ -87,12 +90,17 @@ function serverConfig(vars: EnvironmentVariables, names: Record<string, string>)
   if (vars.IMAGE_SERVICE_BASE_URL !== undefined && /[$\\]/.test(vars.IMAGE_SERVICE_BASE_URL)) {
     throw new ConfigError('IMAGE_SERVICE_BASE_URL', 'must not contain "$" or "\\" (it is written into boot configurations)');
   }
+  const maxConcurrentRequests = vars.MAX_CONCURRENT_REQUESTS ?? DEFAULT_MAX_CONCURRENT_REQUESTS;
   return new ServerConfig(
     listenPort,
     vars.HTTP_LISTEN_PORT,
     tls,
     parseAllowedDomains(vars.ALLOWED_DOMAINS ?? []),
-    vars.MAX_CONCURRENT_REQUESTS ?? DEFAULT_MAX_CONCURRENT_REQUESTS,
+    maxConcurrentRequests,
+    // As many may wait as may be served: a full queue means the replica is saturated, and waiting longer helps nobody.
+    vars.MAX_QUEUED_REQUESTS ?? maxConcurrentRequests,
+    vars.MAX_QUEUE_WAIT_SECONDS ?? DEFAULT_MAX_QUEUE_WAIT_SECONDS,
+    vars.DOWNLOAD_STALL_SECONDS ?? DEFAULT_DOWNLOAD_STALL_SECONDS,
     vars.IMAGE_SERVICE_BASE_URL?.replace(/\/+$/, ''),
   );
 }
@@ -108,7 +116,7 @@ function tlsFiles(vars: EnvironmentVariables): ServerConfig['tls'] {
 
 function storageConfig(vars: EnvironmentVariables): StorageConfig {
   const dataDir = resolve(vars.DATA_DIR ?? './data');
-  const dataTempDir = resolve(vars.DATA_TEMP_DIR ?? `${tmpdir()}/assisted-image-service`);
+  const dataTempDir = resolve(vars.DATA_TEMP_DIR ?? tmpdir());
   refuseNonDirectory('DATA_DIR', dataDir);
   refuseNonDirectory('DATA_TEMP_DIR', dataTempDir);
   const inside = relative(dataDir, dataTempDir);
@@ -116,7 +124,7 @@ function storageConfig(vars: EnvironmentVariables): StorageConfig {
     // Files in DATA_DIR that the catalog does not name are removed at start, scratch space included.
     throw new ConfigError('DATA_TEMP_DIR', `must be outside DATA_DIR (${dataDir})`);
   }
-  return new StorageConfig(dataDir, dataTempDir);
+  return new StorageConfig(dataDir, dataTempDir, vars.TOOL_TIMEOUT_SECONDS ?? DEFAULT_TOOL_TIMEOUT_SECONDS);
 }
 
 /** The directories are created on demand; a path that already exists must be a directory. */

@@ -12,7 +12,7 @@ export function ApiDownloadResponses(extra: { status: number; description: strin
     { status: 400, description: 'Bad request: a missing or malformed parameter, or content that does not fit the image' },
     { status: 404, description: 'No such image, version, architecture or infra-env' },
     { status: 416, description: 'The Range cannot be satisfied' },
-    { status: 503, description: 'The image cache is not ready yet' },
+    { status: 503, description: 'The requested image is not ready yet: the message gives its state, Retry-After when to ask again' },
     ...extra,
   ];
   return applyDecorators(

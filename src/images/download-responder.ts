@@ -1,11 +1,13 @@
 import { Injectable, StreamableFile } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { ServiceError } from '../common/service-error.js';
 import { JsonLogger } from '../logging/json-logger.js';
+import { describeRequest } from '../logging/request-description.js';
 import { pumpSegments } from '../iso/segment-stream-pump.js';
+import { requestEnd } from '../server/request-end.js';
+import { StalledDownloadSweep } from '../server/stalled-download-sweep.js';
 import type { SegmentStream } from '../iso/segment-stream.js';
 import type { VirtualFile } from '../iso/virtual-file.js';
 import { planDownloadResponse, type DownloadResource } from './download-response.js';
@@ -19,14 +21,16 @@ export interface Downloadable extends DownloadResource {
  * with a callback per write, which hands each read buffer back to the stream once the socket has taken its bytes:
  * a download reuses a few buffers instead of leaving one per chunk to the garbage collector. The Express adapter's
  * StreamableFile path pipes without callbacks, so it is kept for HEAD only (where it reads nothing); its two
- * guarantees for bodies are kept here: the source is destroyed (its file closed) as soon as the response closes or
- * the client goes away, and a failure before the first byte is a JSON error, after it a cut connection.
+ * guarantees for bodies are kept here: the source is destroyed (its file closed) as soon as the request ends (see
+ * RequestEnd), and a failure before the first byte is a JSON error, after it a cut connection. A body whose client
+ * stops taking bytes is cut by the StalledDownloadSweep.
  */
 @Injectable()
 export class DownloadResponder {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly logger: JsonLogger,
+    private readonly stalls: StalledDownloadSweep,
   ) {}
 
   send(request: Request, response: Response, download: Downloadable): void {
@@ -52,18 +56,20 @@ export class DownloadResponder {
 
   private stream(request: Request, response: Response, source: SegmentStream): void {
     source.on('error', (error: Error) => this.onStreamError(error, response, request));
-    onResponseGone(request, response, () => {
+    const body = this.stalls.watch(request);
+    requestEnd(response).onEnd(() => {
+      this.stalls.forget(body);
       if (!source.readableEnded) source.destroy();
     });
     // A failed socket write also closes the response, which destroys the source: nothing more to do here.
     response.on('error', () => undefined);
-    pumpSegments(source, response);
+    pumpSegments(source, response, body);
   }
 
   /** Before headers the client gets a JSON 500; after them the connection is cut so the download shows as broken. */
   private onStreamError(error: Error, response: Response, request: Request): void {
     if (response.destroyed) return;
-    this.logger.error(`download ${request.method} ${request.originalUrl} failed: ${error.message}`, 'DownloadResponder');
+    this.logger.error(`download ${describeRequest(request).text} failed: ${error.message}`, 'DownloadResponder');
     if (response.headersSent) {
       response.destroy();
       return;
@@ -73,35 +79,4 @@ export class DownloadResponder {
     response.removeHeader('Content-Range');
     response.status(500).json({ statusCode: 500, error: 'Internal Server Error', message: `reading the image failed: ${error.message}` });
   }
-}
-
-/** The callbacks waiting for each connection to close: responses pipelined on one connection share one listener. */
-const connectionWaiters = new WeakMap<Socket, Set<() => void>>();
-
-/**
- * Calls `listener` once, when the response closes (complete, failed or cut off) or its connection does: a response
- * queued behind others pipelined on its connection has no socket yet and hears nothing of the connection closing.
- */
-function onResponseGone(request: Request, response: Response, listener: () => void): void {
-  const connection = request.socket;
-  let gone = false;
-  const settle = (): void => {
-    if (gone) return;
-    gone = true;
-    connectionWaiters.get(connection)?.delete(settle);
-    listener();
-  };
-  response.once('close', settle);
-  if (connection.destroyed) return void process.nextTick(settle);
-  let waiters = connectionWaiters.get(connection);
-  if (waiters === undefined) {
-    const created = new Set<() => void>();
-    connectionWaiters.set(connection, created);
-    connection.once('close', () => {
-      connectionWaiters.delete(connection);
-      for (const notify of created) notify();
-    });
-    waiters = created;
-  }
-  waiters.add(settle);
 }

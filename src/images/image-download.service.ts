@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { Credential } from '../assisted/credentials.js';
-import { CustomizationService, type Customization } from '../assisted/customization.service.js';
+import { CustomizationService, DoesNotFitError, type Customization, type CustomizationNeeds } from '../assisted/customization.service.js';
 import { ServiceError } from '../common/service-error.js';
 import { KargsNotSupportedError, RamdiskAreaError, customizationPatches } from '../iso/customized-iso.js';
 import { IgnitionTooLargeError } from '../iso/ignition-area.js';
 import { KargsTooLongError } from '../iso/kargs.js';
 import type { LiveIsoLayout } from '../iso/live-iso-layout.js';
-import { VirtualFile, type Patch } from '../iso/virtual-file.js';
+import { RAMDISK_AREA_SIZE } from '../iso/minimal-template-plan.js';
+import { VirtualFile } from '../iso/virtual-file.js';
 import { ImageLayouts } from '../versions/image-layouts.js';
 import { MinimalTemplates } from '../versions/minimal-templates.js';
 import type { CatalogImage } from '../versions/os-image-catalog.js';
@@ -25,6 +26,13 @@ export interface ImageRequest {
 /** Errors of "the infra-env's content does not fit this image": the request cannot succeed as it is. */
 const DOES_NOT_FIT = [IgnitionTooLargeError, KargsTooLongError, KargsNotSupportedError, RamdiskAreaError];
 
+/** The customised file for one (customisation, layout), or why the customisation does not fit that layout. */
+type CustomizedFile = { readonly file: VirtualFile } | { readonly refusal: DoesNotFitError };
+
+/** Bookkeeping of a memoised file: the object itself, its map slot, one frozen object per segment. */
+const MEMO_OVERHEAD_BYTES = 256;
+const SEGMENT_OVERHEAD_BYTES = 96;
+
 /**
  * Turns an ISO request into the bytes to serve: finds the cached base (or minimal template), asks
  * assisted-service (through the customisation cache) for the infra-env's Ignition, kernel arguments and, for the
@@ -32,9 +40,6 @@ const DOES_NOT_FIT = [IgnitionTooLargeError, KargsTooLongError, KargsNotSupporte
  */
 @Injectable()
 export class ImageDownloadService {
-  /** Files built from one cached customisation, so repeated Range requests neither gzip nor validate patches again. */
-  private readonly fileMemo = new WeakMap<Customization, Map<LiveIsoLayout, VirtualFile>>();
-
   constructor(
     private readonly readyImages: ReadyImages,
     private readonly layouts: ImageLayouts,
@@ -45,8 +50,7 @@ export class ImageDownloadService {
   async prepare(request: ImageRequest, signal: AbortSignal): Promise<Downloadable> {
     const { image } = this.readyImages.find(request.version, request.arch, baseTypeOf(request.type), 404);
     const layout = this.layoutFor(image, request.type);
-    const minimal = request.type === 'minimal-iso';
-    const customization = await this.customizations.get(request.infraEnvId, request.type, request.credential, { ramdisk: minimal, kernelArguments: true }, signal);
+    const customization = await this.customizations.get(request.infraEnvId, request.type, request.credential, needsOf(layout, request.type), signal);
     // A ramdisk is fetched for the minimal ISO only; without one (204) its area stays zero as in the template.
     const file = this.customizedFile(customization, layout);
     return {
@@ -65,25 +69,38 @@ export class ImageDownloadService {
   }
 
   /**
-   * Keyed by the cached customisation object itself: a new fetch is a new object, so the memo never goes stale. A
-   * VirtualFile is immutable and opens its file per stream, so one serves every request.
+   * Built once per (customisation, layout) and kept with the cached customisation, counted in its byte bound, so
+   * repeated Range requests neither validate patches again nor hold memory the bound does not see. A refusal is
+   * kept the same way. A VirtualFile is immutable and opens its file per stream, so one serves every request.
    */
   private customizedFile(customization: Customization, layout: LiveIsoLayout): VirtualFile {
-    const memo = this.fileMemo.get(customization) ?? new Map<LiveIsoLayout, VirtualFile>();
-    this.fileMemo.set(customization, memo);
-    const known = memo.get(layout);
-    if (known !== undefined) return known;
-    const file = VirtualFile.overlay({ path: layout.isoPath, size: layout.size }, this.patches(customization, layout));
-    memo.set(layout, file);
-    return file;
+    const built = this.customizations.derive(customization, layout, () => buildFile(customization, layout), (outcome) => retainedBytes(outcome, customization));
+    if ('refusal' in built) throw built.refusal;
+    return built.file;
   }
+}
 
-  private patches(customization: Customization, layout: LiveIsoLayout): Patch[] {
-    try {
-      return customizationPatches(layout, customization);
-    } catch (error) {
-      if (DOES_NOT_FIT.some((kind) => error instanceof kind)) throw new ServiceError(400, (error as Error).message);
-      throw error;
-    }
+function needsOf(layout: LiveIsoLayout, type: ImageType): CustomizationNeeds {
+  const ignitionAreaBytes = layout.ignitionArea.length;
+  if (type !== 'minimal-iso') return { ignitionAreaBytes, kernelArguments: true };
+  return { ignitionAreaBytes, ramdiskAreaBytes: layout.files.ramdiskArea?.size ?? RAMDISK_AREA_SIZE, kernelArguments: true };
+}
+
+function buildFile(customization: Customization, layout: LiveIsoLayout): CustomizedFile {
+  try {
+    return { file: VirtualFile.overlay({ path: layout.isoPath, size: layout.size }, customizationPatches(layout, customization)) };
+  } catch (error) {
+    if (DOES_NOT_FIT.some((kind) => error instanceof kind)) return { refusal: new DoesNotFitError((error as Error).message) };
+    throw error;
   }
+}
+
+/** What a memoised file holds beyond the customisation's own buffers: its segments and the kernel-argument patches. */
+function retainedBytes(outcome: CustomizedFile, customization: Customization): number {
+  if ('refusal' in outcome) return MEMO_OVERHEAD_BYTES + 2 * outcome.refusal.message.length;
+  const shared = new Set<Buffer>([customization.ignitionPayload, ...(customization.ramdisk ? [customization.ramdisk] : [])]);
+  return outcome.file.segments.reduce(
+    (sum, segment) => sum + SEGMENT_OVERHEAD_BYTES + (segment.kind === 'bytes' && !shared.has(segment.data) ? segment.data.length : 0),
+    MEMO_OVERHEAD_BYTES,
+  );
 }

@@ -10,10 +10,11 @@ import { PxeDownloadService } from './pxe-download.service.js';
 import { ReadyImages } from './ready-images.js';
 import { RequestSlots } from './request-slots.js';
 import { ShortUrlsController } from './short-urls.controller.js';
+import { StalledDownloadSweep } from '../server/stalled-download-sweep.js';
 
 /** Image and artifact download routes (reference §7.1–§7.5). */
 @Module({
   controllers: [ImagesController, ShortUrlsController, PxeController, BootArtifactsController],
-  providers: [ImageDownloadService, PxeDownloadService, BootArtifactService, ReadyImages, DownloadResponder, DownloadLifecycle, RequestSlots],
+  providers: [ImageDownloadService, PxeDownloadService, BootArtifactService, ReadyImages, DownloadResponder, DownloadLifecycle, RequestSlots, StalledDownloadSweep],
 })
 export class ImagesModule {}

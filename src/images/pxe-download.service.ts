@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Credential } from '../assisted/credentials.js';
-import { CustomizationService, type Customization } from '../assisted/customization.service.js';
+import { CustomizationService, type CustomizationNeeds } from '../assisted/customization.service.js';
 import { ServiceError } from '../common/service-error.js';
-import { buildIgnitionPayload } from '../iso/ignition-payload.js';
+import { STANDARD_IGNITION_AREA_BYTES } from '../iso/ignition-area.js';
 import { readIsoFileBytes } from '../iso/iso9660.js';
 import type { IsoFile } from '../iso/iso9660-types.js';
+import { RAMDISK_AREA_SIZE } from '../iso/minimal-template-plan.js';
 import { buildInitrdAddrsize } from '../iso/s390x-addrsize.js';
 import { VirtualFile, type Segment } from '../iso/virtual-file.js';
 import { ImageLayouts } from '../versions/image-layouts.js';
@@ -22,15 +23,19 @@ export interface PxeRequest {
 }
 
 /**
+ * The PXE initrd has no areas, but it takes the Ignition and the ramdisk the ISOs take: it is held to their
+ * standard areas (the live ISO's 256 KiB Ignition area, the minimal ISO's 1 MiB ramdisk area), so what assisted-
+ * service sends is bounded the same way. No kernel arguments: an initrd has nowhere to carry them.
+ */
+const PXE_NEEDS: CustomizationNeeds = { ignitionAreaBytes: STANDARD_IGNITION_AREA_BYTES, ramdiskAreaBytes: RAMDISK_AREA_SIZE, kernelArguments: false };
+
+/**
  * The PXE initrd of reference §6 — the ISO's initrd.img, then the Ignition payload, then the assisted ramdisk when
  * there is one, then nmstate.img when a ramdisk was added to an image that carries it — and the s390x addrsize
  * file that announces its length. Both are concatenations streamed from the cached files.
  */
 @Injectable()
 export class PxeDownloadService {
-  /** Ignition payloads of cached customisations: repeated requests do not gzip again. */
-  private readonly payloads = new WeakMap<Customization, Buffer>();
-
   constructor(
     private readonly readyImages: ReadyImages,
     private readonly layouts: ImageLayouts,
@@ -56,22 +61,14 @@ export class PxeDownloadService {
     const { image, base } = this.readyImages.find(request.version, request.arch, 'full-iso', 400);
     const initrd = this.layouts.get(image)?.files.initrd;
     if (initrd === undefined) throw new ServiceError(404, `the ${image.entry.version} ${image.entry.cpuArchitecture} image has no images/pxeboot/initrd.img`);
-    const customization = await this.customizations.get(request.infraEnvId, 'pxe-initrd', request.credential, { ramdisk: true, kernelArguments: false }, signal);
-    const segments: Segment[] = [...isoFileSegments(base.path, initrd), { kind: 'bytes', data: this.payload(customization) }];
+    const customization = await this.customizations.get(request.infraEnvId, 'pxe-initrd', request.credential, PXE_NEEDS, signal);
+    const segments: Segment[] = [...isoFileSegments(base.path, initrd), { kind: 'bytes', data: customization.ignitionPayload }];
     if (customization.ramdisk !== undefined) {
       segments.push({ kind: 'bytes', data: customization.ramdisk });
       const nmstate = needsNmstate(image) ? this.nmstate.get(image) : undefined;
       if (nmstate !== undefined) segments.push({ kind: 'file', path: nmstate.path, offset: 0, length: nmstate.size });
     }
     return { file: VirtualFile.concat(segments), base, image, ...(customization.lastModified && { lastModified: customization.lastModified }) };
-  }
-
-  private payload(customization: Customization): Buffer {
-    const known = this.payloads.get(customization);
-    if (known !== undefined) return known;
-    const payload = buildIgnitionPayload(customization.ignition);
-    this.payloads.set(customization, payload);
-    return payload;
   }
 }
 

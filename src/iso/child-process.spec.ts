@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { readFile } from 'node:fs/promises';
-import { ChildProcessError, OperationAbortedError, lastLines, runChild } from './child-process.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChildProcessError, ChildTimeoutError, OperationAbortedError, lastLines, runChild } from './child-process.js';
 
 /** True while a process with this pid exists (and is not a zombie we could still reap). */
 async function isRunning(pid: number): Promise<boolean> {
@@ -82,6 +84,60 @@ describe('runChild', () => {
     expect(children.length).toBeGreaterThan(0);
   });
 });
+
+describe('runChild time limit', () => {
+  it('kills a child that runs past its limit and names the limit and what sets it', async () => {
+    const error = await runChild('sleep', ['30'], { timeout: { ms: 200, setting: 'TOOL_TIMEOUT_SECONDS' } })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ChildTimeoutError);
+    expect(error).toBeInstanceOf(ChildProcessError);
+    expect((error as Error).message).toBe('sleep did not finish within 0.2 s (TOOL_TIMEOUT_SECONDS)');
+  });
+
+  it('resolves a child that finishes within its limit', async () => {
+    const result = await runChild('sh', ['-c', 'echo done'], { timeout: { ms: 30_000 } });
+    expect(result.stdout.toString()).toBe('done\n');
+  });
+
+  it('stops what the child started too: a wrapper script leaves no helper running', async () => {
+    await withPidFile(async (pidFile) => {
+      // The limit leaves the script ample time to start its helper and say so.
+      const run = runChild('sh', ['-c', 'sleep 30 & echo $! > "$0"; wait', pidFile], { timeout: { ms: 2_000 } });
+      await expect(run).rejects.toThrow(ChildTimeoutError);
+      await expectGone(pidFile);
+    });
+  });
+
+  it('escalates to SIGKILL when the child and its helper ignore SIGTERM', async () => {
+    await withPidFile(async (pidFile) => {
+      // Ignored signals stay ignored in the helper, and `wait` returns early on a signal: wait again.
+      const script = 'trap "" TERM; sleep 30 & echo $! > "$0"; wait; wait';
+      const run = runChild('sh', ['-c', script, pidFile], { timeout: { ms: 2_000 }, killGraceMs: 200 });
+      await expect(run).rejects.toThrow(/sh did not finish within 2 s/);
+      await expectGone(pidFile);
+    });
+  });
+});
+
+/** Runs `use` with the path of a file a test script writes its helper's pid to; kills that helper in any case. */
+async function withPidFile(use: (pidFile: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'child-process-'));
+  const pidFile = join(dir, 'helper.pid');
+  try {
+    await use(pidFile);
+  } finally {
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (pid > 0 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).startsWith('sleep')) process.kill(pid, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The helper whose pid the script wrote is no longer running. */
+async function expectGone(pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  expect(pid).toBeGreaterThan(0);
+  expect(await isRunning(pid)).toBe(false);
+}
 
 /** Pids of this process's children, read from /proc. */
 async function childPids(): Promise<number[]> {

@@ -1,13 +1,15 @@
 /**
  * Runs an external tool (xorriso, unsquashfs, erofs-utils) without a shell, with bounded output
- * capture and cancellation. A cancelled or failed run settles only after the child has exited,
- * so the caller can remove the files the child was writing without racing it.
+ * capture, a time limit and cancellation. A cancelled, timed-out or failed run settles only after
+ * the child has exited, so the caller can remove the files the child was writing without racing it.
+ * The child leads its own process group and is stopped with the whole group: a tool that is a
+ * wrapper script must not leave its helpers running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /** The child failed to start, exited non-zero, was killed, or wrote more than allowed. */
 export class ChildProcessError extends Error {
-  override readonly name = 'ChildProcessError';
+  override readonly name: string = 'ChildProcessError';
 
   constructor(
     message: string,
@@ -18,6 +20,11 @@ export class ChildProcessError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The child ran past its time limit and was killed. */
+export class ChildTimeoutError extends ChildProcessError {
+  override readonly name = 'ChildTimeoutError';
 }
 
 /** The caller's AbortSignal fired; `cause` is the signal's reason. */
@@ -32,9 +39,20 @@ export interface RunChildOptions {
   maxStdoutBytes?: number;
   /** Keep only this much of the end of stderr, where tools put their verdict; default 64 KiB. */
   stderrTailBytes?: number;
-  /** Time between SIGTERM and SIGKILL on cancellation; default 5 s. */
+  /** Time between SIGTERM and SIGKILL on cancellation or timeout; default 5 s. */
   killGraceMs?: number;
+  /** Longest the child may run; unlimited when absent. */
+  timeout?: ChildTimeout;
 }
+
+export interface ChildTimeout {
+  readonly ms: number;
+  /** What sets the limit (e.g. an environment variable), named in the error so an operator knows what to raise. */
+  readonly setting?: string;
+}
+
+/** The options a step that runs several tools passes on to each of them. */
+export type ToolLimits = Pick<RunChildOptions, 'signal' | 'timeout'>;
 
 export interface ChildResult {
   stdout: Buffer;
@@ -91,6 +109,7 @@ class ChildRun {
   private readonly stderr: TailBuffer;
   private failure: Error | undefined;
   private killTimer: NodeJS.Timeout | undefined;
+  private deadline: NodeJS.Timeout | undefined;
   private settled = false;
   private child: ChildProcess | undefined;
   private readonly onAbort = (): void =>
@@ -106,9 +125,12 @@ class ChildRun {
   }
 
   start(args: string[]): void {
-    const child = spawn(this.program, args, { cwd: this.options.cwd, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+    // detached: the child leads a new process group, which stop() signals as a whole.
+    const child = spawn(this.program, args, { cwd: this.options.cwd, stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: true });
     this.child = child;
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    const timeout = this.options.timeout;
+    if (timeout !== undefined) this.deadline = setTimeout(() => this.stop(timeoutError(this.program, timeout)), timeout.ms);
     child.stdout.on('data', (chunk: Buffer) => this.onStdout(chunk));
     child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
     // A failed spawn (ENOENT, EACCES) emits 'error' and has no pid; 'close' may not follow.
@@ -129,18 +151,33 @@ class ChildRun {
     }
   }
 
+  /**
+   * SIGTERM to the child's process group, SIGKILL after the grace period. Also when the child itself has exited:
+   * until 'close', something it started still holds its output pipes open.
+   */
   private stop(reason: Error): void {
     this.failure ??= reason;
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    this.killTimer ??= setTimeout(() => child.kill('SIGKILL'), this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    const pid = this.child?.pid;
+    if (this.settled || pid === undefined) return;
+    this.signal(pid, 'SIGTERM');
+    this.killTimer ??= setTimeout(() => this.signal(pid, 'SIGKILL'), this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+  }
+
+  /** Signals every process of the child's group; one that is gone already is no error. */
+  private signal(pid: number, signal: NodeJS.Signals): void {
+    try {
+      process.kill(-pid, signal);
+    } catch (error) {
+      // Not the group's to signal (should not happen): the child itself at least.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') this.child?.kill(signal);
+    }
   }
 
   private finish(code: number | null, killedBy: NodeJS.Signals | null): void {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.killTimer);
+    clearTimeout(this.deadline);
     this.options.signal?.removeEventListener('abort', this.onAbort);
     const stderr = this.stderr.text();
     if (this.failure !== undefined) this.reject(withStderr(this.failure, stderr));
@@ -149,9 +186,15 @@ class ChildRun {
   }
 }
 
+function timeoutError(program: string, timeout: ChildTimeout): ChildTimeoutError {
+  const setting = timeout.setting === undefined ? '' : ` (${timeout.setting})`;
+  return new ChildTimeoutError(`${program} did not finish within ${timeout.ms / 1000} s${setting}`, program, '', null);
+}
+
 function withStderr(error: Error, stderr: string): Error {
   if (!(error instanceof ChildProcessError) || error.stderr !== '') return error;
-  return new ChildProcessError(error.message, error.program, stderr, error.exitCode);
+  const Kind = error instanceof ChildTimeoutError ? ChildTimeoutError : ChildProcessError;
+  return new Kind(error.message, error.program, stderr, error.exitCode);
 }
 
 function exitError(program: string, stderr: string, code: number | null, killedBy: NodeJS.Signals | null): Error {

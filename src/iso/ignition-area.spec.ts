@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readIsoIndex } from './iso9660.js';
-import { IgnitionAreaError, IgnitionTooLargeError, ignitionPatch, resolveIgnitionArea } from './ignition-area.js';
+import { IgnitionAreaError, IgnitionTooLargeError, ignitionPatches, resolveIgnitionArea } from './ignition-area.js';
 import { buildIgnitionPayload } from './ignition-payload.js';
 import {
   applyPatchesToFile,
@@ -72,7 +72,7 @@ describe('resolveIgnitionArea on a real ISO', () => {
     await copyFile(isoPath, patchedIso);
     const config = Buffer.from('{"ignition":{"version":"3.2.0"},"storage":{"files":[]}}');
     const area = resolveIgnitionArea(await readIsoIndex(patchedIso), undefined);
-    await applyPatchesToFile(patchedIso, [ignitionPatch(area, buildIgnitionPayload(config))]);
+    await applyPatchesToFile(patchedIso, ignitionPatches(area, await buildIgnitionPayload(config)));
 
     const image = await xorrisoExtract(patchedIso, 'images/ignition.img', workDir);
     expect(image.length).toBe(AREA);
@@ -123,24 +123,25 @@ describe('resolveIgnitionArea errors', () => {
   });
 });
 
-describe('ignitionPatch', () => {
+describe('ignitionPatches', () => {
   const area = { file: 'images/ignition.img', offset: 40_960, length: 1024 };
 
-  it('writes the payload then zeros to the end of the area', () => {
+  it('writes the payload itself, then a zero-fill to the end of the area (no buffer of the area\'s size)', () => {
     const payload = Buffer.alloc(100, 7);
-    const patch = ignitionPatch(area, payload);
-    expect(patch.offset).toBe(40_960);
-    expect(patch.data.length).toBe(1024);
-    expect(patch.data.subarray(0, 100).equals(payload)).toBe(true);
-    expect(patch.data.subarray(100).every((byte) => byte === 0)).toBe(true);
+    expect(ignitionPatches(area, payload)).toEqual([
+      { offset: 40_960, data: payload },
+      { offset: 41_060, zeros: 924 },
+    ]);
+    expect((ignitionPatches(area, payload)[0] as { data: Buffer }).data).toBe(payload);
   });
 
-  it('accepts a payload exactly the size of the area', () => {
-    expect(ignitionPatch(area, Buffer.alloc(1024, 1)).data.every((byte) => byte === 1)).toBe(true);
+  it('accepts a payload exactly the size of the area, with no zero-fill', () => {
+    const payload = Buffer.alloc(1024, 1);
+    expect(ignitionPatches(area, payload)).toEqual([{ offset: 40_960, data: payload }]);
   });
 
   it('refuses a payload larger than the area, naming both sizes', () => {
-    expect(() => ignitionPatch(area, Buffer.alloc(1025))).toThrow(IgnitionTooLargeError);
-    expect(() => ignitionPatch(area, Buffer.alloc(1025))).toThrow(/1025.*1024/);
+    expect(() => ignitionPatches(area, Buffer.alloc(1025))).toThrow(IgnitionTooLargeError);
+    expect(() => ignitionPatches(area, Buffer.alloc(1025))).toThrow(/Ignition payload is 1025 bytes, larger than the ISO's 1024-byte Ignition area/);
   });
 });

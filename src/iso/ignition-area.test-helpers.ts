@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile, open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Patch } from './virtual-file.js';
+import type { Overwrite } from './virtual-file.js';
 import type { IsoFile, IsoIndex } from './iso9660-types.js';
 
 const SECTOR = 2048;
@@ -65,11 +65,14 @@ export async function xorrisoExtract(isoPath: string, isoFilePath: string, workD
   return readFile(target);
 }
 
-/** Writes patches into a file in place (the tests patch a copy of the ISO). */
-export async function applyPatchesToFile(filePath: string, patches: Patch[]): Promise<void> {
+/** Writes patches (and zero-fills) into a file in place (the tests patch a copy of the ISO). */
+export async function applyPatchesToFile(filePath: string, patches: readonly Overwrite[]): Promise<void> {
   const handle = await open(filePath, 'r+');
   try {
-    for (const patch of patches) await handle.write(patch.data, 0, patch.data.length, patch.offset);
+    for (const patch of patches) {
+      const data = 'data' in patch ? patch.data : Buffer.alloc(patch.zeros);
+      await handle.write(data, 0, data.length, patch.offset);
+    }
   } finally {
     await handle.close();
   }

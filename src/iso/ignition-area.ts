@@ -3,10 +3,17 @@
  * `coreos/igninfo.json` names the area; old ISOs without it use all of `images/ignition.img`.
  */
 import type { IsoFile, IsoIndex } from './iso9660-types.js';
-import type { Patch } from './virtual-file.js';
+import { fillArea, type Overwrite } from './virtual-file.js';
 
 export const IGNINFO_PATH = 'coreos/igninfo.json';
 export const DEFAULT_IGNITION_IMAGE_PATH = 'images/ignition.img';
+
+/**
+ * The Ignition area of every RHCOS live ISO (`images/ignition.img`, or igninfo.json's range on s390x). The PXE
+ * initrd has no area, but its Ignition payload is held to the same bound: an Ignition too large for the ISO would
+ * not be served any other way.
+ */
+export const STANDARD_IGNITION_AREA_BYTES = 256 * 1024;
 
 export interface IgnitionArea {
   /** The ISO file holding the area, no leading slash. */
@@ -21,15 +28,19 @@ export class IgnitionAreaError extends Error {
   override readonly name = 'IgnitionAreaError';
 }
 
-/** The payload is larger than the ISO's Ignition area. */
+/**
+ * The payload is larger than the ISO's Ignition area. `payloadSize` is undefined when the payload was given up on
+ * as soon as it passed the area, so only "more than" is known.
+ */
 export class IgnitionTooLargeError extends Error {
   override readonly name = 'IgnitionTooLargeError';
 
   constructor(
-    readonly payloadSize: number,
+    readonly payloadSize: number | undefined,
     readonly areaSize: number,
   ) {
-    super(`Ignition payload is ${payloadSize} bytes, larger than the ISO's ${areaSize}-byte Ignition area`);
+    const size = payloadSize === undefined ? `more than ${areaSize}` : String(payloadSize);
+    super(`Ignition payload is ${size} bytes, larger than the ISO's ${areaSize}-byte Ignition area`);
   }
 }
 
@@ -59,13 +70,11 @@ export function resolveIgnitionArea(index: IsoIndex, igninfoJson: Buffer | undef
 }
 
 /** The area's new content: `payload`, then zeros up to the area's length. */
-export function ignitionPatch(area: IgnitionArea, payload: Buffer): Patch {
+export function ignitionPatches(area: IgnitionArea, payload: Buffer): Overwrite[] {
   if (payload.length > area.length) {
     throw new IgnitionTooLargeError(payload.length, area.length);
   }
-  const data = Buffer.alloc(area.length);
-  payload.copy(data);
-  return { offset: area.offset, data };
+  return fillArea(area.offset, area.length, payload);
 }
 
 /**

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { validateRootfsUrl } from './boot-config-edit.js';
-import { ChildProcessError, OperationAbortedError, runChild, throwIfAborted } from './child-process.js';
+import { ChildProcessError, ChildTimeoutError, OperationAbortedError, runChild, throwIfAborted, type ChildTimeout } from './child-process.js';
 import { TemplateBuildError } from './minimal-template-errors.js';
 import { planTemplate, type TemplatePlan } from './minimal-template-plan.js';
 import { xorrisoArgs, xorrisoProblems, type StagedFile } from './minimal-template-xorriso.js';
@@ -22,7 +22,7 @@ const TEMPLATE_ARCHES: readonly string[] = ['x86_64', 'arm64', 'ppc64le'];
 export interface MinimalTemplateRequest {
   fullIsoPath: string;
   outputPath: string;
-  /** Scratch space (DATA_TEMP_DIR); a private subdirectory is made in it and removed afterwards. */
+  /** Scratch space; a subdirectory is made in it and removed afterwards. */
   workDir: string;
   arch: MinimalTemplateArch;
   /** Refused when validateRootfsUrl refuses it. */
@@ -31,6 +31,13 @@ export interface MinimalTemplateRequest {
   nmstateImage?: Buffer;
   /** Aborting kills xorriso; the call then rejects with OperationAbortedError and leaves no files. */
   signal?: AbortSignal;
+  /**
+   * File name, beside `outputPath`, that xorriso writes to before the rename (default: a hidden name with a
+   * random UUID). A caller that sweeps the directory after a crash names it, so that it knows the leftover.
+   */
+  temporaryName?: string;
+  /** Longest xorriso may run; past it, it is killed and the build fails (leaving no files). */
+  timeout?: ChildTimeout;
 }
 
 export async function buildMinimalTemplate(req: MinimalTemplateRequest): Promise<void> {
@@ -42,7 +49,7 @@ export async function buildMinimalTemplate(req: MinimalTemplateRequest): Promise
       const plan = await planTemplate(req.fullIsoPath, req.rootfsUrl, req.nmstateImage);
       const staged = await stageFiles(scratch, plan);
       throwIfAborted(req.signal, `building the ${what}`);
-      await writeAtomically(req.outputPath, (target) => runXorriso(req, plan, staged, target));
+      await writeAtomically(req.outputPath, req.temporaryName, (target) => runXorriso(req, plan, staged, target));
     });
   } catch (error) {
     throw asTemplateError(error, what);
@@ -82,9 +89,9 @@ async function stageFiles(scratch: string, plan: TemplatePlan): Promise<StagedFi
 }
 
 /** Runs `write(temp)` for a temp name beside `outputPath`; renames on success, removes the temp file always. */
-async function writeAtomically(outputPath: string, write: (target: string) => Promise<void>): Promise<void> {
+async function writeAtomically(outputPath: string, temporaryName: string | undefined, write: (target: string) => Promise<void>): Promise<void> {
   await mkdir(path.dirname(outputPath), { recursive: true });
-  const temp = path.join(path.dirname(outputPath), `.${path.basename(outputPath)}.${randomUUID()}.tmp`);
+  const temp = path.join(path.dirname(outputPath), temporaryName ?? `.${path.basename(outputPath)}.${randomUUID()}.tmp`);
   try {
     await write(temp);
     await syncFile(temp);
@@ -107,10 +114,12 @@ async function syncFile(filePath: string): Promise<void> {
 async function runXorriso(req: MinimalTemplateRequest, plan: TemplatePlan, staged: StagedFile[], target: string): Promise<void> {
   const args = xorrisoArgs({ sourceIso: req.fullIsoPath, targetIso: target, plan, staged });
   try {
-    await runChild('xorriso', args, { signal: req.signal, maxStdoutBytes: 1024 * 1024 });
+    await runChild('xorriso', args, { signal: req.signal, timeout: req.timeout, maxStdoutBytes: 1024 * 1024 });
   } catch (error) {
     if (!(error instanceof ChildProcessError)) throw error;
-    throw new TemplateBuildError(`xorriso failed: ${xorrisoProblems(error.stderr) || error.message}`, { cause: error });
+    // A hung xorriso's last progress lines would hide that it was stopped for taking too long.
+    const detail = error instanceof ChildTimeoutError ? error.message : `xorriso failed: ${xorrisoProblems(error.stderr) || error.message}`;
+    throw new TemplateBuildError(detail, { cause: error });
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runChild } from './child-process.js';
+import { runChild, type ToolLimits } from './child-process.js';
 import { MAX_NMSTATECTL_BYTES } from './nmstate-extract-squashfs.js';
 import { OSTREE_DEPLOY_ROOT, PLAIN_NMSTATECTL_PATH, deploymentNmstatectlPath } from './nmstate-extract-paths.js';
 
@@ -17,40 +17,40 @@ export class ErofsExtractError extends Error {
   override readonly name = 'ErofsExtractError';
 }
 
-export async function extractFromErofs(imagePath: string, scratchDir: string, signal?: AbortSignal): Promise<Buffer> {
-  const target = await locateNmstatectl(imagePath, signal);
-  if (await dumpCanCat(signal)) {
+export async function extractFromErofs(imagePath: string, scratchDir: string, limits: ToolLimits = {}): Promise<Buffer> {
+  const target = await locateNmstatectl(imagePath, limits);
+  if (await dumpCanCat(limits)) {
     const { stdout } = await runChild('dump.erofs', ['--cat', `--path=${target}`, imagePath], {
-      signal, maxStdoutBytes: MAX_NMSTATECTL_BYTES,
+      ...limits, maxStdoutBytes: MAX_NMSTATECTL_BYTES,
     });
     return stdout;
   }
   const tree = path.join(scratchDir, 'erofs-root');
-  await runChild('fsck.erofs', [`--extract=${tree}`, '--no-preserve', imagePath], { signal });
+  await runChild('fsck.erofs', [`--extract=${tree}`, '--no-preserve', imagePath], limits);
   return readFile(path.join(tree, target));
 }
 
 /** /usr/bin/nmstatectl, else the first ostree deployment holding one. */
-async function locateNmstatectl(imagePath: string, signal?: AbortSignal): Promise<string> {
-  if (await isRegularFile(imagePath, PLAIN_NMSTATECTL_PATH, signal)) return PLAIN_NMSTATECTL_PATH;
-  for (const os of await listDirectories(imagePath, OSTREE_DEPLOY_ROOT, signal)) {
-    for (const deployment of await listDirectories(imagePath, `${OSTREE_DEPLOY_ROOT}/${os}/deploy`, signal)) {
+async function locateNmstatectl(imagePath: string, limits: ToolLimits): Promise<string> {
+  if (await isRegularFile(imagePath, PLAIN_NMSTATECTL_PATH, limits)) return PLAIN_NMSTATECTL_PATH;
+  for (const os of await listDirectories(imagePath, OSTREE_DEPLOY_ROOT, limits)) {
+    for (const deployment of await listDirectories(imagePath, `${OSTREE_DEPLOY_ROOT}/${os}/deploy`, limits)) {
       const candidate = deploymentNmstatectlPath(os, deployment);
-      if (await isRegularFile(imagePath, candidate, signal)) return candidate;
+      if (await isRegularFile(imagePath, candidate, limits)) return candidate;
     }
   }
   throw new ErofsExtractError(`the EROFS root image has no ${PLAIN_NMSTATECTL_PATH}, in / or in an ostree deployment`);
 }
 
 /** dump.erofs reports a missing path on stderr but still exits 0, so read what it printed. */
-async function isRegularFile(imagePath: string, target: string, signal?: AbortSignal): Promise<boolean> {
-  const { stdout } = await runChild('dump.erofs', [`--path=${target}`, imagePath], { signal });
+async function isRegularFile(imagePath: string, target: string, limits: ToolLimits): Promise<boolean> {
+  const { stdout } = await runChild('dump.erofs', [`--path=${target}`, imagePath], limits);
   return /^Size:.*\bregular file\b/m.test(stdout.toString('utf8'));
 }
 
 /** Names of the subdirectories of `directory`, sorted; none when it does not exist. */
-async function listDirectories(imagePath: string, directory: string, signal?: AbortSignal): Promise<string[]> {
-  const { stdout } = await runChild('dump.erofs', ['--ls', `--path=${directory}`, imagePath], { signal });
+async function listDirectories(imagePath: string, directory: string, limits: ToolLimits): Promise<string[]> {
+  const { stdout } = await runChild('dump.erofs', ['--ls', `--path=${directory}`, imagePath], limits);
   return parseLsEntries(stdout.toString('utf8'))
     .filter((entry) => entry.type === TYPE_DIRECTORY && entry.name !== '.' && entry.name !== '..')
     .map((entry) => entry.name)
@@ -68,7 +68,7 @@ export function parseLsEntries(output: string): { type: number; name: string }[]
   });
 }
 
-async function dumpCanCat(signal?: AbortSignal): Promise<boolean> {
-  const { stdout, stderr } = await runChild('dump.erofs', ['--help'], { signal });
+async function dumpCanCat(limits: ToolLimits): Promise<boolean> {
+  const { stdout, stderr } = await runChild('dump.erofs', ['--help'], limits);
   return /--cat\b/.test(`${stdout.toString('utf8')}\n${stderr}`);
 }

@@ -2,7 +2,7 @@
  * nmstatectl out of a squashfs root image with unsquashfs (squashfs-tools ≥ 4.5 for -cat). The
  * image is read in place at a byte offset of the ISO (`-o`), so nothing is copied.
  */
-import { runChild } from './child-process.js';
+import { runChild, type ToolLimits } from './child-process.js';
 import { pickNmstatectlPath } from './nmstate-extract-paths.js';
 
 export interface SquashfsImage {
@@ -22,16 +22,16 @@ export class SquashfsExtractError extends Error {
   override readonly name = 'SquashfsExtractError';
 }
 
-export async function extractFromSquashfs(image: SquashfsImage, signal?: AbortSignal): Promise<Buffer> {
+export async function extractFromSquashfs(image: SquashfsImage, limits: ToolLimits = {}): Promise<Buffer> {
   const common = ['-o', String(image.offset), '-da', QUEUE_MEGABYTES, '-fr', QUEUE_MEGABYTES];
   // -d '' makes the listing print image paths ('/usr/bin/…') rather than 'squashfs-root/…'.
   const listing = await runChild('unsquashfs', [...common, '-d', '', '-lc', image.path], {
-    signal, maxStdoutBytes: MAX_LISTING_BYTES,
+    ...limits, maxStdoutBytes: MAX_LISTING_BYTES,
   });
   const target = pickNmstatectlPath(listing.stdout.toString('utf8').split('\n'));
   if (target === undefined) throw new SquashfsExtractError('the squashfs root image has no bin/nmstatectl');
   const { stdout } = await runChild('unsquashfs', [...common, '-no-wildcards', '-cat', image.path, target], {
-    signal, maxStdoutBytes: MAX_NMSTATECTL_BYTES,
+    ...limits, maxStdoutBytes: MAX_NMSTATECTL_BYTES,
   });
   return stdout;
 }

@@ -5,7 +5,7 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { OperationAbortedError, throwIfAborted } from './child-process.js';
+import { OperationAbortedError, throwIfAborted, type ChildTimeout, type ToolLimits } from './child-process.js';
 import { extractFromErofs } from './nmstate-extract-erofs.js';
 import { copyRanges, locateRootImage, type RootImageLocation } from './nmstate-extract-rootfs.js';
 import { extractFromSquashfs } from './nmstate-extract-squashfs.js';
@@ -15,6 +15,8 @@ export interface NmstateExtractRequest {
   /** Scratch space; a private subdirectory is made in it and removed afterwards. */
   workDir: string;
   signal?: AbortSignal;
+  /** Longest each unsquashfs / erofs-utils run may take before it is killed and the extraction fails. */
+  timeout?: ChildTimeout;
 }
 
 /** nmstatectl could not be extracted; `cause` holds the underlying failure. */
@@ -29,7 +31,7 @@ export async function extractNmstatectl(req: NmstateExtractRequest): Promise<Buf
   const scratch = await mkdtemp(path.join(req.workDir, 'nmstate-'));
   try {
     const root = await locateRootImage(req.isoPath);
-    const binary = await extractFromRootImage(req.isoPath, root, scratch, req.signal);
+    const binary = await extractFromRootImage(req.isoPath, root, scratch, { signal: req.signal, timeout: req.timeout });
     if (binary.length === 0) throw new NmstateExtractError('nmstatectl in the root image is empty');
     return binary;
   } catch (error) {
@@ -42,15 +44,15 @@ export async function extractNmstatectl(req: NmstateExtractRequest): Promise<Buf
 }
 
 async function extractFromRootImage(
-  isoPath: string, root: RootImageLocation, scratch: string, signal?: AbortSignal,
+  isoPath: string, root: RootImageLocation, scratch: string, limits: ToolLimits,
 ): Promise<Buffer> {
   const [only] = root.ranges;
   if (root.kind === 'squashfs' && only !== undefined && root.ranges.length === 1) {
-    return extractFromSquashfs({ path: isoPath, offset: only.offset }, signal);
+    return extractFromSquashfs({ path: isoPath, offset: only.offset }, limits);
   }
   const copy = path.join(scratch, `root.${root.kind}`);
-  await copyRanges(isoPath, root.ranges, copy, signal);
+  await copyRanges(isoPath, root.ranges, copy, limits.signal);
   return root.kind === 'squashfs'
-    ? extractFromSquashfs({ path: copy, offset: 0 }, signal)
-    : extractFromErofs(copy, scratch, signal);
+    ? extractFromSquashfs({ path: copy, offset: 0 }, limits)
+    : extractFromErofs(copy, scratch, limits);
 }

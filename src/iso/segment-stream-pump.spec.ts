@@ -74,6 +74,33 @@ describe('pumpSegments', () => {
     expect(sink.corrupted).toBe(0);
   });
 
+  it('counts a chunk as written only when the sink gives its write callback', async () => {
+    const held: Array<() => void> = [];
+    let writes = 0;
+    // Holds every callback until told: the pump must count nothing while the client takes nothing.
+    const sink = new Writable({
+      highWaterMark: 16 * 1024,
+      write(_chunk: Buffer, _encoding, callback) {
+        writes += 1;
+        held.push(() => callback());
+      },
+    });
+    const progress = { chunksWritten: 0 };
+    const source = file.createReadStream();
+    pumpSegments(source, sink, progress);
+    while (held.length === 0) await pause(1);
+    expect(progress.chunksWritten).toBe(0);
+    // Released one at a time, every callback counts once, until the whole stream went through.
+    const finished = once(sink, 'finish');
+    while (!sink.writableFinished) {
+      held.shift()?.();
+      await pause(0);
+    }
+    await finished;
+    expect(progress.chunksWritten).toBe(writes);
+    expect(writes).toBeGreaterThan(1);
+  });
+
   it('closes the files when the caller destroys the source midway', async () => {
     const baseline = await openFdCount();
     const sink = new HoldingSink(expected, () => 2);

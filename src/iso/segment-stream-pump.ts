@@ -13,11 +13,17 @@ export interface ChunkSink {
   once(event: 'drain', listener: () => void): unknown;
 }
 
+/** Counts the chunks the sink has taken, so a watcher can tell a sink that stopped taking any. */
+export interface PumpProgress {
+  chunksWritten: number;
+}
+
 /**
  * Starts the flow from `source` into `sink` and ends the sink after the last chunk. Errors are left to the caller,
- * as is destroying the source when the sink goes away (the source then stops; the sink is not ended).
+ * as is destroying the source when the sink goes away (the source then stops; the sink is not ended). Each completed
+ * write counts in `progress`.
  */
-export function pumpSegments(source: SegmentStream, sink: ChunkSink): void {
+export function pumpSegments(source: SegmentStream, sink: ChunkSink, progress: PumpProgress = { chunksWritten: 0 }): void {
   source.consumerRecycles();
   let waitingForDrain = false;
   const resume = (): void => {
@@ -25,7 +31,10 @@ export function pumpSegments(source: SegmentStream, sink: ChunkSink): void {
     source.resume();
   };
   source.on('data', (chunk: Buffer) => {
-    const roomForMore = sink.write(chunk, () => source.recycle(chunk));
+    const roomForMore = sink.write(chunk, () => {
+      source.recycle(chunk);
+      progress.chunksWritten++;
+    });
     if (!roomForMore && !waitingForDrain) {
       waitingForDrain = true;
       source.pause();

@@ -1,5 +1,5 @@
 /**
- * A byte-mode Readable over a list of segments (file slices and in-memory bytes). Memory stays
+ * A byte-mode Readable over a list of segments (file slices, in-memory bytes, zeros). Memory stays
  * O(chunk): file data is read in positioned chunks only when the consumer asks for more, and the
  * start of a range is located by binary search instead of reading and discarding.
  */
@@ -11,10 +11,22 @@ export type Segment =
   /** Bytes [offset, offset + length) of a file on disk. */
   | { readonly kind: 'file'; readonly path: string; readonly offset: number; readonly length: number }
   /** Bytes held in memory (payloads, patches). */
-  | { readonly kind: 'bytes'; readonly data: Buffer };
+  | { readonly kind: 'bytes'; readonly data: Buffer }
+  /** `length` zero bytes: an area cleared without a buffer of zeros of its own per customisation. */
+  | { readonly kind: 'zeros'; readonly length: number };
 
 export function segmentLength(segment: Segment): number {
-  return segment.kind === 'file' ? segment.length : segment.data.length;
+  return segment.kind === 'bytes' ? segment.data.length : segment.length;
+}
+
+/**
+ * Zero chunks are views of this one buffer, shared by every stream. Nothing writes into a chunk it was pushed
+ * (in-memory segments are shared between requests the same way), and `recycle` ignores chunks it did not lend.
+ */
+const SHARED_ZEROS = Buffer.alloc(256 * 1024);
+
+function zeroChunk(length: number): Buffer {
+  return length <= SHARED_ZEROS.length ? SHARED_ZEROS.subarray(0, length) : Buffer.alloc(length);
 }
 
 /** Virtual offset at which each segment starts (prefix sums of the lengths). */
@@ -133,9 +145,14 @@ export class SegmentStream extends Readable {
     const within = this.position - segmentStart;
     const length = Math.min(chunkSize, segmentEnd - this.position, end - this.position);
     this.position += length;
-    return segment.kind === 'bytes'
-      ? { kind: 'bytes', data: segment.data.subarray(within, within + length) }
-      : { kind: 'file', path: segment.path, position: segment.offset + within, length };
+    switch (segment.kind) {
+      case 'bytes':
+        return { kind: 'bytes', data: segment.data.subarray(within, within + length) };
+      case 'zeros':
+        return { kind: 'bytes', data: zeroChunk(length) };
+      case 'file':
+        return { kind: 'file', path: segment.path, position: segment.offset + within, length };
+    }
   }
 
   private async readFileChunk(chunk: Chunk & { kind: 'file' }): Promise<void> {

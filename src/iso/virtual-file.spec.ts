@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualFile, type Patch, type Segment } from './virtual-file.js';
+import { fillArea, OverlayPatchError, VirtualFile, type Patch, type Segment } from './virtual-file.js';
+import { segmentLength } from './segment-stream.js';
 import {
   makeTempDir,
   randomBuffer,
@@ -203,7 +204,7 @@ describe('VirtualFile.concat', () => {
 
   it('streams ranges across segment boundaries', async () => {
     const starts = [0];
-    for (const s of file.segments) starts.push(starts.at(-1)! + (s.kind === 'file' ? s.length : s.data.length));
+    for (const s of file.segments) starts.push(starts.at(-1)! + segmentLength(s));
     for (const point of starts.slice(1, -1)) {
       await expectRange(file, expected, point - 1, point);
       await expectRange(file, expected, point, point);
@@ -225,11 +226,60 @@ describe('VirtualFile.concat', () => {
     expect(Buffer.concat(chunks).equals(big)).toBe(true);
   });
 
+  it('streams zero-fill segments as zeros, whatever the chunk size, without a buffer per segment', async () => {
+    const [path] = [await temp.file('zeros-base.bin', first)];
+    const zeros = VirtualFile.concat([
+      { kind: 'file', path, offset: 0, length: 1000 },
+      { kind: 'zeros', length: 300_001 },
+      { kind: 'bytes', data: ramdisk },
+      { kind: 'zeros', length: 3 * MiB },
+      { kind: 'zeros', length: 0 },
+    ]);
+    const wanted = Buffer.concat([first.subarray(0, 1000), Buffer.alloc(300_001), ramdisk, Buffer.alloc(3 * MiB)]);
+    expect(zeros.size).toBe(wanted.length);
+    expect(zeros.segments).toHaveLength(4);
+    for (const chunkSize of [undefined, 4097, 1 * MiB]) {
+      expect((await readAll(zeros.createReadStream(undefined, { chunkSize }))).equals(wanted), `chunkSize ${chunkSize}`).toBe(true);
+    }
+    for (const [start, end] of [[999, 1001], [301_000, 301_001 + ramdisk.length], [wanted.length - 5, wanted.length - 1]] as const) {
+      await expectRange(zeros, wanted, start, end, 4097);
+    }
+  });
+
   it('copies the segment list, so later mutation cannot change the file', () => {
     const list: Segment[] = [{ kind: 'bytes', data: payload }];
     const concatenated = VirtualFile.concat(list);
     list.push({ kind: 'bytes', data: ramdisk });
     expect(concatenated.segments).toHaveLength(1);
     expect(Object.isFrozen(concatenated.segments)).toBe(true);
+  });
+});
+
+describe('VirtualFile.overlay with zero-fills', () => {
+  const random = seededRandom(0x150_0003);
+  const base = randomBuffer(random, 3 * MiB);
+
+  it('writes content then zeros over a whole area (fillArea), leaving the rest of the base', async () => {
+    const path = await temp.file('fill-base.bin', base);
+    const content = randomBuffer(random, 5000);
+    const file = VirtualFile.overlay({ path, size: base.length }, [
+      { offset: 10, data: Buffer.from('abc') },
+      ...fillArea(MiB, 256 * 1024, content),
+    ]);
+    const wanted = Buffer.from(base);
+    Buffer.from('abc').copy(wanted, 10);
+    content.copy(wanted, MiB);
+    wanted.fill(0, MiB + content.length, MiB + 256 * 1024);
+    expect((await readAll(file.createReadStream())).equals(wanted)).toBe(true);
+    expect(file.segments.filter((segment) => segment.kind === 'zeros')).toEqual([{ kind: 'zeros', length: 256 * 1024 - content.length }]);
+    expect(file.segments.every((segment) => segment.kind !== 'bytes' || segment.data.length <= content.length)).toBe(true);
+  });
+
+  it('validates zero-fills like patches: inside the region, sorted, not overlapping', () => {
+    const region = { path: '/nonexistent', size: 1000 };
+    expect(() => VirtualFile.overlay(region, [{ offset: 900, zeros: 101 }])).toThrow(OverlayPatchError);
+    expect(() => VirtualFile.overlay(region, [{ offset: 0, zeros: 10 }, { offset: 5, data: Buffer.alloc(1) }])).toThrow(/overlaps/);
+    expect(() => VirtualFile.overlay(region, [{ offset: 0, zeros: -1 }])).toThrow(/invalid length/);
+    expect(() => fillArea(0, 10, Buffer.alloc(11))).toThrow(/do not fit a 10-byte area/);
   });
 });

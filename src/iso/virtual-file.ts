@@ -16,6 +16,19 @@ export interface Patch {
   readonly data: Buffer;
 }
 
+/** Write `zeros` zero bytes at `offset`: served from a shared buffer, so clearing an area costs no memory per file. */
+export interface ZeroFill {
+  readonly offset: number;
+  readonly zeros: number;
+}
+
+/** What an overlay writes over its base. */
+export type Overwrite = Patch | ZeroFill;
+
+export function overwriteLength(overwrite: Overwrite): number {
+  return 'data' in overwrite ? overwrite.data.length : overwrite.zeros;
+}
+
 /** `size` bytes of `path` starting at `offset` (default 0). */
 export interface OverlayBase {
   readonly path: string;
@@ -62,6 +75,18 @@ export class VirtualFileArgumentError extends RangeError {
   override readonly name = 'VirtualFileArgumentError';
 }
 
+/**
+ * `content` at the start of the `length`-byte area at `offset`, zeros after it: the whole area is rewritten, so
+ * nothing of what was there shows through. The caller has checked that `content` fits.
+ */
+export function fillArea(offset: number, length: number, content: Buffer): Overwrite[] {
+  if (content.length > length) {
+    throw new VirtualFileArgumentError(`${content.length} bytes of content do not fit a ${length}-byte area`);
+  }
+  const zeros = length - content.length;
+  return zeros === 0 ? [{ offset, data: content }] : [{ offset, data: content }, { offset: offset + content.length, zeros }];
+}
+
 export class VirtualFile {
   readonly size: number;
   private readonly starts: readonly number[];
@@ -80,10 +105,10 @@ export class VirtualFile {
   }
 
   /**
-   * The base region with the patches written over it; same size as the region. Patches must
-   * be sorted by offset, must not overlap and must lie inside the region.
+   * The base region with the patches (and zero-fills) written over it; same size as the region. They must be
+   * sorted by offset, must not overlap and must lie inside the region.
    */
-  static overlay(base: OverlayBase, patches: readonly Patch[]): VirtualFile {
+  static overlay(base: OverlayBase, patches: readonly Overwrite[]): VirtualFile {
     const baseOffset = base.offset ?? 0;
     assertCount('base offset', baseOffset);
     assertCount('base size', base.size);
@@ -115,28 +140,29 @@ export class VirtualFile {
   }
 }
 
-function overlaySegments(path: string, baseOffset: number, size: number, patches: readonly Patch[]): Segment[] {
+function overlaySegments(path: string, baseOffset: number, size: number, patches: readonly Overwrite[]): Segment[] {
   const segments: Segment[] = [];
   let cursor = 0;
   for (const patch of patches) {
     segments.push({ kind: 'file', path, offset: baseOffset + cursor, length: patch.offset - cursor });
-    segments.push({ kind: 'bytes', data: patch.data });
-    cursor = patch.offset + patch.data.length;
+    segments.push('data' in patch ? { kind: 'bytes', data: patch.data } : { kind: 'zeros', length: patch.zeros });
+    cursor = patch.offset + overwriteLength(patch);
   }
   segments.push({ kind: 'file', path, offset: baseOffset + cursor, length: size - cursor });
   return segments;
 }
 
-function validatePatches(patches: readonly Patch[], size: number): void {
+function validatePatches(patches: readonly Overwrite[], size: number): void {
   let previousOffset = 0;
   let previousEnd = 0;
   patches.forEach((patch, index) => {
     const { offset } = patch;
-    const length = patch.data.length;
+    const length = overwriteLength(patch);
     const fail = (reason: string): never => {
       throw new OverlayPatchError(index, offset, length, reason);
     };
     if (!Number.isSafeInteger(offset) || offset < 0) fail('has an invalid offset');
+    if (!Number.isSafeInteger(length) || length < 0) fail('has an invalid length');
     if (offset + length > size) fail(`extends past the ${size}-byte base region`);
     if (offset < previousOffset) {
       fail(`comes before patch #${index - 1} at offset ${previousOffset}: patches must be sorted by offset`);
@@ -149,7 +175,7 @@ function validatePatches(patches: readonly Patch[], size: number): void {
 
 function assertValidSegment(segment: Segment, index: number): void {
   if (segment.kind === 'bytes') return;
-  assertCount(`segment #${index} offset`, segment.offset);
+  if (segment.kind === 'file') assertCount(`segment #${index} offset`, segment.offset);
   assertCount(`segment #${index} length`, segment.length);
 }
 

@@ -1,6 +1,9 @@
 import type { Server } from 'node:http';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 
+/** How often connections that finished their last response are closed while shutting down. */
+const IDLE_SWEEP_MS = 250;
+
 /**
  * On SIGTERM or SIGINT: stop accepting connections, let in-flight responses finish for up to `graceMs`, then
  * cut what is left, run the shutdown hooks and exit 0. A second signal exits at once.
@@ -30,13 +33,20 @@ async function shutDown(app: INestApplication, servers: readonly Server[], logge
   // Stop accepting before Nest's own hooks run, and wait for in-flight responses here: by the time Nest closes
   // its server it has nothing left to wait for.
   const drained = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  for (const server of servers) server.closeIdleConnections();
+  // Node closes only the connections idle at close(); one whose response finishes later stays open for the
+  // keep-alive timeout (65 s, longer than the grace period), so they are closed as they turn idle.
+  const closeIdle = (): void => {
+    for (const server of servers) server.closeIdleConnections();
+  };
+  closeIdle();
+  const idleSweep = setInterval(closeIdle, IDLE_SWEEP_MS).unref();
   const deadline = setTimeout(() => {
     logger.warn('grace period over: closing the remaining connections', 'Shutdown');
     for (const server of servers) server.closeAllConnections();
   }, graceMs);
   deadline.unref();
   await drained;
+  clearInterval(idleSweep);
   clearTimeout(deadline);
   await app.close();
   logger.log('stopped', 'Shutdown');

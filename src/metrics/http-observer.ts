@@ -4,14 +4,16 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Gauge, Histogram } from 'prom-client';
 import { HTTP_REQUEST_DURATION, HTTP_REQUESTS_INFLIGHT, HTTP_RESPONSE_SIZE } from './metric-names.js';
 import { RequestLog } from '../logging/request-log.js';
+import { requestEnd } from '../server/request-end.js';
 
 type RequestLabels = 'method' | 'handler' | 'code';
 
 /**
  * Express middleware that observes every request, matched or not: duration and body size histograms by
- * method, route template and status, in-flight count, and one request log line. It hooks the response's
- * `close` event, which fires after the last byte of a stream or when the client goes away, so long
- * downloads are timed to their end (an interceptor would stop the clock when the handler returns).
+ * method, route template and status, in-flight count, and one request log line. All are recorded once, when the
+ * request ends however it ends (RequestEnd: the response finished or closed, or its connection went), so long
+ * downloads are timed to their end (an interceptor would stop the clock when the handler returns) and a pipelined
+ * request whose connection died does not stay in flight.
  */
 @Injectable()
 export class HttpObserver {
@@ -27,7 +29,7 @@ export class HttpObserver {
     const inflightLabels = { method: request.method, group: routeGroup(request.path) };
     const counter = countBodyBytes(response);
     this.inflight.inc(inflightLabels);
-    response.once('close', () => {
+    requestEnd(response).onEnd(() => {
       this.inflight.dec(inflightLabels);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const handler = routeTemplate(request);

@@ -7,6 +7,7 @@ export const HTTP_REQUESTS_INFLIGHT = `${METRIC_PREFIX}http_requests_inflight`;
 
 export const CACHE_IMAGES = `${METRIC_PREFIX}cache_images`;
 export const CACHE_IMAGE_STATE = `${METRIC_PREFIX}cache_image_state`;
+export const CACHE_IMAGE_FAILURE = `${METRIC_PREFIX}cache_image_failure`;
 export const CACHE_DOWNLOADED_BYTES = `${METRIC_PREFIX}cache_downloaded_bytes`;
 export const CACHE_EXPECTED_BYTES = `${METRIC_PREFIX}cache_expected_bytes`;
 export const CACHE_SYNC_FAILURES = `${METRIC_PREFIX}cache_sync_failures_total`;

@@ -1,6 +1,7 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ServerConfig } from '../config/app-config.js';
+import { ServiceExpressAdapter } from './http-servers.js';
 import { plainHttpGate } from './plain-http-gate.js';
 import { answerProtocolErrorsInJson } from './protocol-errors.js';
 
@@ -24,12 +25,12 @@ export async function listen(app: NestExpressApplication, server: ServerConfig, 
   await app.listen(ports.main ?? server.listenPort);
   const plainPort = ports.plain ?? server.httpListenPort;
   if (plainPort === undefined) return { main, all: [main] };
-  const handler: RequestListener = app.getHttpAdapter().getInstance();
-  const plain = createServer(server.tls ? plainHttpGate(handler) : handler);
+  const adapter = app.getHttpAdapter();
+  if (!(adapter instanceof ServiceExpressAdapter)) throw new Error('the application must be created with the ServiceExpressAdapter (app.factory.ts)');
+  const handler: RequestListener = adapter.getInstance();
+  // The same timeouts as the main server (the adapter makes both), so clients are treated alike on both.
+  const plain = adapter.createPlainServer(server.tls ? plainHttpGate(handler) : handler);
   answerProtocolErrorsInJson(plain);
-  // Same idle behaviour as the main server, so keep-alive clients are treated alike on both.
-  plain.keepAliveTimeout = main.keepAliveTimeout;
-  plain.headersTimeout = main.headersTimeout;
   await new Promise<void>((resolve, reject) => {
     plain.once('error', reject);
     plain.listen(plainPort, () => {

@@ -4,6 +4,7 @@ import type { Counter, Gauge } from 'prom-client';
 import {
   CACHE_DOWNLOADED_BYTES,
   CACHE_EXPECTED_BYTES,
+  CACHE_IMAGE_FAILURE,
   CACHE_IMAGE_STATE,
   CACHE_IMAGES,
   CACHE_SYNC_FAILURES,
@@ -12,21 +13,40 @@ import { ImageCacheService } from './image-cache.service.js';
 import { IMAGE_STATUSES, type ImageState } from './image-state.js';
 import type { CatalogImage } from './os-image-catalog.js';
 
+/** Longest failure reason kept as a label value: enough to act on, bounded for the time-series database. */
+const MAX_REASON_LABEL_LENGTH = 200;
+
 export const cacheMetricProviders = [
   makeGaugeProvider({ name: CACHE_IMAGES, help: 'Catalog images by cache state', labelNames: ['state'] }),
   makeGaugeProvider({ name: CACHE_IMAGE_STATE, help: '1 for the current cache state of each image', labelNames: ['image', 'state'] }),
+  makeGaugeProvider({
+    name: CACHE_IMAGE_FAILURE,
+    help: '1 for each image whose last attempt failed, labelled with the reason; kept while it is retried, removed once it is ready',
+    labelNames: ['image', 'reason'],
+  }),
   makeGaugeProvider({ name: CACHE_DOWNLOADED_BYTES, help: 'Bytes of each image downloaded so far (its size once ready)', labelNames: ['image'] }),
   makeGaugeProvider({ name: CACHE_EXPECTED_BYTES, help: 'Size of each image announced by its source, when known', labelNames: ['image'] }),
   makeCounterProvider({ name: CACHE_SYNC_FAILURES, help: 'Failed attempts to fetch or prepare an image', labelNames: ['image'] }),
 ];
 
+/** A failure reason as a label value: one line, bounded. Reasons never hold credentials (URLs are described without them). */
+export function failureLabel(reason: string): string {
+  const line = reason.replace(/\s+/g, ' ').trim();
+  return line.length <= MAX_REASON_LABEL_LENGTH ? line : `${line.slice(0, MAX_REASON_LABEL_LENGTH - 1)}…`;
+}
+
 /** Mirrors the cache state into gauges whenever an image changes state or makes progress. */
 @Injectable()
 export class CacheMetrics implements OnModuleInit {
+  private readonly lastStatus = new Map<string, ImageState['status']>();
+  /** The reason label each failing image is exported with, so a new reason replaces the old series. */
+  private readonly failureLabels = new Map<string, string>();
+
   constructor(
     private readonly cache: ImageCacheService,
     @InjectMetric(CACHE_IMAGES) private readonly images: Gauge<'state'>,
     @InjectMetric(CACHE_IMAGE_STATE) private readonly imageState: Gauge<'image' | 'state'>,
+    @InjectMetric(CACHE_IMAGE_FAILURE) private readonly imageFailure: Gauge<'image' | 'reason'>,
     @InjectMetric(CACHE_DOWNLOADED_BYTES) private readonly downloaded: Gauge<'image'>,
     @InjectMetric(CACHE_EXPECTED_BYTES) private readonly expected: Gauge<'image'>,
     @InjectMetric(CACHE_SYNC_FAILURES) private readonly failures: Counter<'image'>,
@@ -37,8 +57,6 @@ export class CacheMetrics implements OnModuleInit {
     this.cache.onStateChange((image, state) => this.record(image, state));
   }
 
-  private readonly lastStatus = new Map<string, ImageState['status']>();
-
   private record(image: CatalogImage, state: ImageState): void {
     const label = image.key;
     const statusChanged = this.lastStatus.get(label) !== state.status;
@@ -46,6 +64,7 @@ export class CacheMetrics implements OnModuleInit {
     if (statusChanged) {
       for (const status of IMAGE_STATUSES) this.imageState.set({ image: label, state: status }, status === state.status ? 1 : 0);
       this.countByState();
+      this.recordFailure(image);
     }
     if (state.status === 'downloading') {
       this.downloaded.set({ image: label }, state.bytesDone);
@@ -55,6 +74,20 @@ export class CacheMetrics implements OnModuleInit {
       this.expected.set({ image: label }, state.sizeBytes);
     } else if (state.status === 'failed' && statusChanged) {
       this.failures.inc({ image: label });
+    }
+  }
+
+  private recordFailure(image: CatalogImage): void {
+    const failure = this.cache.lastFailure(image);
+    const reason = failure && failureLabel(failure.reason);
+    const previous = this.failureLabels.get(image.key);
+    if (reason === previous) return;
+    if (previous !== undefined) this.imageFailure.remove({ image: image.key, reason: previous });
+    if (reason === undefined) {
+      this.failureLabels.delete(image.key);
+    } else {
+      this.imageFailure.set({ image: image.key, reason }, 1);
+      this.failureLabels.set(image.key, reason);
     }
   }
 

@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { recordTemporaryName } from './cache-file-names.js';
 
 /**
  * Small JSON files kept next to a cached ISO so a restart can tell what it finds on disk:
  * - `<iso>.part.json`: the source, validator and length of the `<iso>.part` download in progress, so a run that
  *   was killed can resume it with a Range request;
- * - `<iso>.verified.json`: the size the ISO had when it passed verification, so a file that changed since is
- *   fetched again rather than served.
+ * - `<iso>.verified.json`: the size the ISO had when it passed verification and the catalog `url` and `sha256` it
+ *   was verified against, so a file that changed since, or a catalog entry that changed since, is noticed.
  */
 export interface PartialRecord {
   readonly url: string;
@@ -17,15 +18,10 @@ export interface PartialRecord {
 export interface VerifiedRecord {
   readonly size: number;
   readonly verifiedAt: string;
-}
-
-export const partialName = (fileName: string): string => `${fileName}.part`;
-export const partialRecordName = (fileName: string): string => `${fileName}.part.json`;
-export const verifiedRecordName = (fileName: string): string => `${fileName}.verified.json`;
-
-/** Every name the cache keeps for one image: protected from the start-up cleanup. */
-export function cacheFileNames(fileName: string): string[] {
-  return [fileName, partialName(fileName), partialRecordName(fileName), verifiedRecordName(fileName)];
+  /** Absent in records written before the URL was recorded: the source is then unknown, not changed. */
+  readonly url?: string;
+  /** The sha256 the file's content was checked against; absent when none was checked. */
+  readonly sha256?: string;
 }
 
 export async function readPartialRecord(path: string): Promise<PartialRecord | undefined> {
@@ -37,12 +33,18 @@ export async function readPartialRecord(path: string): Promise<PartialRecord | u
 
 export async function readVerifiedRecord(path: string): Promise<VerifiedRecord | undefined> {
   const value = await readJson(path);
-  return isObject(value) && isSize(value.size) && typeof value.verifiedAt === 'string' ? { size: value.size, verifiedAt: value.verifiedAt } : undefined;
+  if (!isObject(value) || !isSize(value.size) || typeof value.verifiedAt !== 'string') return undefined;
+  return {
+    size: value.size,
+    verifiedAt: value.verifiedAt,
+    ...(typeof value.url === 'string' && { url: value.url }),
+    ...(typeof value.sha256 === 'string' && { sha256: value.sha256 }),
+  };
 }
 
 /** Written to a temporary name and renamed, so a crash never leaves half a record. */
 export async function writeRecord(path: string, record: PartialRecord | VerifiedRecord): Promise<void> {
-  const temporary = `${path}.${randomUUID()}.tmp`;
+  const temporary = join(dirname(path), recordTemporaryName(basename(path)));
   try {
     await writeFile(temporary, `${JSON.stringify(record)}\n`);
     await rename(temporary, path);

@@ -3,20 +3,22 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { CatalogConfig, ImageSourceConfig, StorageConfig } from '../config/app-config.js';
 import { Semaphore } from '../common/semaphore.js';
 import { BaseIsoStore } from './base-iso-store.js';
-import { cacheFileNames } from './cache-records.js';
-import { removeUnexpectedFiles } from './data-dir-cleaner.js';
+import { isoCacheNames } from './cache-file-names.js';
+import { cleanDataDir } from './data-dir-cleaner.js';
 import { ImageFetcher } from './image-fetcher.js';
 import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './image-preparation.js';
-import { describeState, type ImageState } from './image-state.js';
+import { describeState, type FailedImageState, type ImageState } from './image-state.js';
 import { OsImageCatalog, type CatalogImage } from './os-image-catalog.js';
+import { ScratchSpace } from './scratch-space.js';
 import { SYNC_OPTIONS, retryDelayMs, type SyncOptions } from './sync-options.js';
 
 export type ImageStateListener = (image: CatalogImage, state: ImageState) => void;
 
 /**
  * Keeps the base ISO of every catalog image in DATA_DIR (reference §4): after the listener is up it removes
- * stray files, re-uses valid cached files, downloads the rest with bounded parallelism, runs the preparation
- * steps, and retries failures with backoff. One failing image never holds up the others.
+ * the cache files nothing needs (see data-dir-cleaner.ts), sweeps scratch space, re-uses valid cached files,
+ * downloads the rest with bounded parallelism, runs the preparation steps, and retries failures with backoff.
+ * One failing image never holds up the others.
  */
 @Injectable()
 export class ImageCacheService implements OnApplicationShutdown {
@@ -24,6 +26,8 @@ export class ImageCacheService implements OnApplicationShutdown {
   private readonly logger = new Logger(ImageCacheService.name);
   private readonly states = new Map<string, ImageState>();
   private readonly attempts = new Map<string, number>();
+  private readonly settled = new Set<string>();
+  private readonly failures = new Map<string, FailedImageState>();
   private readonly verified = new Map<string, VerifiedImage>();
   private readonly listeners = new Set<ImageStateListener>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -39,6 +43,7 @@ export class ImageCacheService implements OnApplicationShutdown {
     source: ImageSourceConfig,
     @Inject(SYNC_OPTIONS) private readonly options: SyncOptions,
     @Inject(IMAGE_PREPARATION_STEPS) private readonly steps: readonly ImagePreparationStep[],
+    private readonly scratch: ScratchSpace,
   ) {
     this.catalog = new OsImageCatalog(catalogConfig.entries);
     this.slots = new Semaphore(options.parallelism);
@@ -53,8 +58,14 @@ export class ImageCacheService implements OnApplicationShutdown {
     return this.syncStarted;
   }
 
-  isReady(): boolean {
-    return [...this.states.values()].every((state) => state.status === 'ready');
+  /** Whether the image has finished its first attempt since start, ready or failed. */
+  hasSettled(image: CatalogImage): boolean {
+    return this.settled.has(image.key);
+  }
+
+  /** The image's last failure: kept while it is retried, until it is ready. */
+  lastFailure(image: CatalogImage): FailedImageState | undefined {
+    return this.failures.get(image.key);
   }
 
   snapshot(): { image: CatalogImage; state: ImageState }[] {
@@ -86,16 +97,21 @@ export class ImageCacheService implements OnApplicationShutdown {
     const { dataDir } = this.storage;
     try {
       await mkdir(dataDir, { recursive: true });
-      const { removed } = await removeUnexpectedFiles(dataDir, this.expectedFiles());
-      for (const name of removed) this.logger.log(`removed ${name} from ${dataDir}: the catalog does not name it`);
+      const { removed, foreign } = await cleanDataDir(dataDir, this.expectedFiles());
+      for (const name of removed) this.logger.log(`removed ${name} from ${dataDir}: a cache file no longer needed (another version, or left by an interrupted write)`);
+      if (foreign.length > 0) {
+        this.logger.warn(`left ${foreign.length} entries in ${dataDir} that the cache did not write (they are never deleted; is DATA_DIR right?): ${foreign.join(', ')}`);
+      }
     } catch (error) {
       this.logger.error(`cannot prepare ${dataDir}: ${message(error)}`);
     }
+    // A failure here fails only the steps that need scratch space, with the reason, when they run.
+    await this.scratch.open().catch((error: unknown) => this.logger.error(`cannot prepare scratch space in ${this.storage.dataTempDir}: ${message(error)}`));
     await Promise.all(this.catalog.images.map((image) => this.syncImage(image)));
   }
 
   private expectedFiles(): Set<string> {
-    const names = this.catalog.images.flatMap((image) => [...cacheFileNames(image.fileName), ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? [])]);
+    const names = this.catalog.images.flatMap((image) => [...isoCacheNames(image.fileName), ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? [])]);
     return new Set(names);
   }
 
@@ -104,13 +120,15 @@ export class ImageCacheService implements OnApplicationShutdown {
     try {
       await this.slots.run(async () => {
         this.setState(image, { status: 'verifying' });
-        const verified = (await this.store.reuse(image)) ?? (await this.download(image));
+        const verified = (await this.store.reuse(image, signal)) ?? (await this.download(image));
         for (const step of this.steps) {
           this.setState(image, { status: 'preparing', step: step.name });
           await step.prepare(verified, signal);
         }
         this.verified.set(image.key, verified);
         this.attempts.delete(image.key);
+        this.failures.delete(image.key);
+        this.settled.add(image.key);
         this.setState(image, { status: 'ready', sizeBytes: verified.sizeBytes, mtime: verified.mtime });
       }, signal);
     } catch (error) {
@@ -134,7 +152,10 @@ export class ImageCacheService implements OnApplicationShutdown {
     this.attempts.set(image.key, attempts);
     const delay = retryDelayMs(this.options, attempts);
     const retryAt = new Date(Date.now() + delay);
-    this.setState(image, { status: 'failed', reason, attempts, retryAt });
+    const failed: FailedImageState = { status: 'failed', reason, attempts, retryAt };
+    this.failures.set(image.key, failed);
+    this.settled.add(image.key);
+    this.setState(image, failed);
     this.logger.error(`${image.fileName} failed (attempt ${attempts}): ${reason}; retrying in ${Math.round(delay / 1000)} s`);
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);

@@ -5,9 +5,11 @@ import { ServerConfig, StorageConfig } from '../config/app-config.js';
 import { readIsoIndex } from '../iso/iso9660.js';
 import { analyzeLiveIso, type LiveIsoLayout } from '../iso/live-iso-layout.js';
 import { buildMinimalTemplate, type MinimalTemplateArch } from '../iso/minimal-template.js';
+import { templateTemporaryName } from './cache-file-names.js';
 import type { ImagePreparationStep, VerifiedImage } from './image-preparation.js';
 import { NmstateImages } from './nmstate-images.js';
 import { cacheFileName, type CatalogImage } from './os-image-catalog.js';
+import { ScratchSpace } from './scratch-space.js';
 
 const TEMPLATE_ARCHES: readonly string[] = ['x86_64', 'arm64', 'ppc64le'];
 
@@ -41,6 +43,7 @@ export class MinimalTemplates implements ImagePreparationStep {
     private readonly storage: StorageConfig,
     private readonly server: ServerConfig,
     private readonly nmstate: NmstateImages,
+    private readonly scratch: ScratchSpace,
   ) {}
 
   get(image: CatalogImage): LiveIsoLayout | undefined {
@@ -63,17 +66,20 @@ export class MinimalTemplates implements ImagePreparationStep {
       this.logger.warn(`${image.fileName}: no minimal ISO template, ${reason}`);
       return;
     }
-    const outputPath = join(this.storage.dataDir, cacheFileName('minimal-iso', image.entry.version, image.entry.cpuArchitecture));
+    const templateName = cacheFileName('minimal-iso', image.entry.version, image.entry.cpuArchitecture);
+    const outputPath = join(this.storage.dataDir, templateName);
     const nmstate = this.nmstate.get(image);
     const started = Date.now();
     await buildMinimalTemplate({
       fullIsoPath: verified.path,
       outputPath,
-      workDir: this.storage.dataTempDir,
+      workDir: await this.scratch.dir(),
+      temporaryName: templateTemporaryName(templateName),
       arch: image.entry.cpuArchitecture as MinimalTemplateArch,
       rootfsUrl,
       ...(nmstate && { nmstateImage: await readFile(nmstate.path) }),
       signal,
+      timeout: { ms: this.storage.toolTimeoutSeconds * 1000, setting: 'TOOL_TIMEOUT_SECONDS' },
     });
     const index = await readIsoIndex(outputPath);
     const { size } = await stat(outputPath);

@@ -1,13 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { StorageConfig } from '../config/app-config.js';
 import { buildNmstateRamdisk } from '../iso/ignition-payload.js';
 import { extractNmstatectl } from '../iso/nmstate-extract.js';
+import { nmstateImageName, nmstateTemporaryName } from './cache-file-names.js';
 import type { ImagePreparationStep, VerifiedImage } from './image-preparation.js';
 import type { CatalogImage } from './os-image-catalog.js';
 import { compareOpenshiftVersions } from './openshift-version.js';
+import { ScratchSpace } from './scratch-space.js';
 
 /** Images for OpenShift 4.18.0-ec.0 and later carry nmstatectl to the host for static networking (reference §6). */
 export const NMSTATE_MINIMUM_OPENSHIFT_VERSION = '4.18.0-ec.0';
@@ -17,7 +18,7 @@ export function needsNmstate(image: CatalogImage): boolean {
 }
 
 export function nmstateFileName(image: CatalogImage): string {
-  return `nmstate-${image.entry.version}-${image.entry.cpuArchitecture}.img`;
+  return nmstateImageName(image.entry.version, image.entry.cpuArchitecture);
 }
 
 export interface NmstateImage {
@@ -35,7 +36,10 @@ export class NmstateImages implements ImagePreparationStep {
   private readonly logger = new Logger(NmstateImages.name);
   private readonly images = new Map<string, NmstateImage>();
 
-  constructor(private readonly storage: StorageConfig) {}
+  constructor(
+    private readonly storage: StorageConfig,
+    private readonly scratch: ScratchSpace,
+  ) {}
 
   expectedFiles(image: CatalogImage): readonly string[] {
     return needsNmstate(image) ? [nmstateFileName(image)] : [];
@@ -54,9 +58,14 @@ export class NmstateImages implements ImagePreparationStep {
       this.images.set(image.key, { path, size: cached.size });
       return;
     }
-    const binary = await extractNmstatectl({ isoPath: verified.path, workDir: this.storage.dataTempDir, signal });
+    const binary = await extractNmstatectl({
+      isoPath: verified.path,
+      workDir: await this.scratch.dir(),
+      signal,
+      timeout: { ms: this.storage.toolTimeoutSeconds * 1000, setting: 'TOOL_TIMEOUT_SECONDS' },
+    });
     const packed = buildNmstateRamdisk(binary);
-    const partial = `${path}.${randomUUID()}.part`;
+    const partial = join(this.storage.dataDir, nmstateTemporaryName(nmstateFileName(image)));
     try {
       await writeFile(partial, packed);
       await rename(partial, path);

@@ -1,3 +1,4 @@
+import { isoFileName } from './cache-file-names.js';
 import { compareOpenshiftVersions } from './openshift-version.js';
 import { normalizeArchitecture, type BaseImageType, type CpuArchitecture, type OsImageEntry } from './os-image.js';
 
@@ -12,7 +13,7 @@ export interface CatalogImage {
 
 /** Cache file names of reference §3; `minimal-iso` names the templates built from full ISOs. */
 export function cacheFileName(type: BaseImageType | 'minimal-iso', version: string, arch: CpuArchitecture): string {
-  return `rhcos-${type}-${version}-${arch}.iso`;
+  return isoFileName(type, version, arch);
 }
 
 /**

@@ -5,6 +5,7 @@ import { ImageLayouts } from './image-layouts.js';
 import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep } from './image-preparation.js';
 import { MinimalTemplates } from './minimal-templates.js';
 import { NmstateImages } from './nmstate-images.js';
+import { ScratchSpace } from './scratch-space.js';
 import { DEFAULT_SYNC_OPTIONS, SYNC_OPTIONS, type SyncOptions } from './sync-options.js';
 
 /** The OS image catalog, the cache sync and its metrics. */
@@ -20,6 +21,7 @@ export class VersionsModule {
         CacheMetrics,
         ...cacheMetricProviders,
         { provide: SYNC_OPTIONS, useValue: { ...DEFAULT_SYNC_OPTIONS, ...syncOptions } },
+        ScratchSpace,
         ImageLayouts,
         NmstateImages,
         MinimalTemplates,

@@ -80,7 +80,7 @@ describe.skipIf(!availability.ok).sequential('boot harness', () => {
     });
     const initrd = path.join(work, 'direct-initrd.img');
     await writeFile(initrd, Buffer.concat([
-      await readFile(guest), buildIgnitionPayload(ignition), padTo4(ramdisk), buildNmstateRamdisk(nmstatectl),
+      await readFile(guest), await buildIgnitionPayload(ignition), padTo4(ramdisk), buildNmstateRamdisk(nmstatectl),
     ]));
     const append = 'console=ttyS0 ignition.firstboot ignition.platform.id=metal';
 
@@ -98,7 +98,7 @@ describe.skipIf(!availability.ok).sequential('boot harness', () => {
 
   it('fails with the serial log tail when the guest dies without a report', async () => {
     const initrd = path.join(work, 'ignition-only.img');
-    await writeFile(initrd, buildIgnitionPayload(Buffer.from('{}')));
+    await writeFile(initrd, await buildIgnitionPayload(Buffer.from('{}')));
     // No /init: the kernel panics, panic=-1 reboots at once and -no-reboot turns that into an exit.
     const boot = bootAndReport({ mode: 'direct-kernel', initrd, append: 'console=ttyS0 panic=-1' });
     await expect(boot).rejects.toThrow(QemuBootError);

@@ -27,8 +27,19 @@ export type Fault =
   | { readonly kind: 'body'; readonly body: string | Buffer }
   /** 200 with a Content-Length, part of the body, then silence until the client gives up. */
   | { readonly kind: 'stall' }
+  /** 200 without a Content-Length, `body`, then silence until the client gives up (a large answer still arriving). */
+  | { readonly kind: 'partial'; readonly body: Buffer }
   /** A redirect to `location` (with no body). */
-  | { readonly kind: 'redirect'; readonly status: number; readonly location: string };
+  | { readonly kind: 'redirect'; readonly status: number; readonly location: string }
+  /** No answer until `until` settles (see answerGate), then the usual one: as slow as the test decides, no clock. */
+  | { readonly kind: 'hold'; readonly until: Promise<void> };
+
+/** What a 'hold' fault waits for: the test opens it once the client got what it was waiting for. */
+export function answerGate(): { readonly until: Promise<void>; open(): void } {
+  let open = (): void => undefined;
+  const until = new Promise<void>((resolve) => (open = resolve));
+  return { until, open };
+}
 
 export interface RecordedCall {
   readonly kind: CallKind;
@@ -142,8 +153,17 @@ async function applyFault(fault: Fault, request: IncomingMessage, response: Serv
     case 'delay':
       await new Promise((resolve) => setTimeout(resolve, fault.ms));
       return false;
+    case 'hold':
+      await fault.until;
+      return false;
     case 'body':
-      response.writeHead(200, { 'content-type': 'application/json' }).end(fault.body);
+      // No Content-Length: the client learns the size only by reading.
+      response.writeHead(200, { 'content-type': 'application/json' });
+      void writeBody(response, fault.body);
+      return true;
+    case 'partial':
+      response.writeHead(200, { 'content-type': 'application/octet-stream' }).write(fault.body);
+      request.socket.once('close', () => response.destroy());
       return true;
     case 'stall':
       response.writeHead(200, { 'content-length': '1000' });
@@ -168,14 +188,45 @@ function authorized(infraEnv: InfraEnvFixture, request: IncomingMessage, url: UR
 
 function sendIgnition(infraEnv: InfraEnvFixture, url: URL, response: ServerResponse): void {
   if (url.searchParams.get('file_name') !== 'discovery.ign') return sendError(response, 400, 'unknown file_name');
-  const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+  const body = typeof infraEnv.ignition === 'string' ? Buffer.from(infraEnv.ignition) : infraEnv.ignition;
+  // Like assisted-service's file responder: the length is declared.
+  const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(body.length) };
   if (infraEnv.lastModified !== undefined) headers['last-modified'] = infraEnv.lastModified.toUTCString();
-  response.writeHead(200, headers).end(infraEnv.ignition);
+  response.writeHead(200, headers);
+  void writeBody(response, body);
 }
 
 function sendRamdisk(infraEnv: InfraEnvFixture, response: ServerResponse): void {
   if (infraEnv.ramdisk === undefined) return void response.writeHead(204).end();
-  response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(infraEnv.ramdisk);
+  response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(infraEnv.ramdisk.length) });
+  void writeBody(response, infraEnv.ramdisk);
+}
+
+/**
+ * Writes `body` as the client reads it, ending the response only after the last chunk: a client that closes the
+ * connection early leaves it unfinished, so `abandoned` sees it. (Handing a large body to `end()` at once lets
+ * Node report it finished even when most of it never left.)
+ */
+async function writeBody(response: ServerResponse, body: string | Buffer): Promise<void> {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  const chunkSize = 64 * 1024;
+  for (let at = 0; at < bytes.length; at += chunkSize) {
+    if (response.destroyed) return;
+    if (!response.write(bytes.subarray(at, at + chunkSize))) await drainedOrClosed(response);
+  }
+  if (!response.destroyed) response.end();
+}
+
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 function infraEnvBody(infraEnv: InfraEnvFixture): Record<string, unknown> {

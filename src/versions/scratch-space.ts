@@ -1,0 +1,142 @@
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { StorageConfig } from '../config/app-config.js';
+
+const PREFIX = 'assisted-image-service-';
+/** What mkdtemp makes of PREFIX: six random characters appended. */
+const SCRATCH_DIR_NAME = /^assisted-image-service-[A-Za-z0-9]{6}$/;
+const OWNER_FILE = 'owner.json';
+/**
+ * A scratch directory without an owner record is stale once this old: a run writes its record right after
+ * mkdtemp, so only a crash in between leaves a directory without one.
+ */
+const UNOWNED_STALE_MS = 60 * 60_000;
+
+/** Which process made a scratch directory. `startedAt` tells a live owner from a later process with its pid. */
+export interface ScratchOwner {
+  readonly pid: number;
+  readonly hostname: string;
+  readonly startedAt?: string;
+}
+
+/**
+ * The service's private scratch directory for template builds and nmstate extraction: made with mkdtemp (mode
+ * 0700, an unpredictable name) inside DATA_TEMP_DIR, which may be a shared /tmp, and removed on shutdown. A run
+ * that was killed cannot remove its own, so each start removes those of earlier runs whose process is gone;
+ * the directory of a live process (another service on the host, a test) is never touched.
+ */
+@Injectable()
+export class ScratchSpace implements OnApplicationShutdown {
+  private readonly logger = new Logger(ScratchSpace.name);
+  private created: Promise<string> | undefined;
+  private closed = false;
+
+  constructor(private readonly storage: StorageConfig) {}
+
+  /** Removes the scratch directories of earlier runs that are gone, then makes this run's. */
+  async open(): Promise<string> {
+    const parent = this.storage.dataTempDir;
+    await mkdir(parent, { recursive: true });
+    for (const stale of await removeStaleScratchDirs(parent)) this.logger.log(`removed ${join(parent, stale.name)}: ${stale.why}`);
+    return this.dir();
+  }
+
+  /** This run's scratch directory, made on first use. */
+  dir(): Promise<string> {
+    if (this.closed) return Promise.reject(new Error('the service is shutting down'));
+    this.created ??= this.create().catch((error: unknown) => {
+      this.created = undefined;
+      throw error;
+    });
+    return this.created;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    const dir = await this.created?.catch(() => undefined);
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
+
+  private async create(): Promise<string> {
+    const parent = this.storage.dataTempDir;
+    await mkdir(parent, { recursive: true });
+    const dir = await mkdtemp(join(parent, PREFIX));
+    await writeFile(join(dir, OWNER_FILE), `${JSON.stringify(await currentOwner())}\n`);
+    this.logger.log(`scratch space: ${dir}`);
+    return dir;
+  }
+}
+
+/** Removes scratch directories in `parent` of this uid whose owner is gone; returns what it removed and why. */
+export async function removeStaleScratchDirs(parent: string, now = Date.now()): Promise<{ name: string; why: string }[]> {
+  const removed: { name: string; why: string }[] = [];
+  for (const name of await readdir(parent)) {
+    if (!SCRATCH_DIR_NAME.test(name)) continue;
+    const path = join(parent, name);
+    const why = await staleness(path, now).catch(() => undefined);
+    if (why === undefined) continue;
+    await rm(path, { recursive: true, force: true });
+    removed.push({ name, why });
+  }
+  return removed;
+}
+
+/** Why the directory is stale, or undefined when it is not ours to remove. */
+async function staleness(path: string, now: number): Promise<string | undefined> {
+  const stats = await lstat(path);
+  // lstat: a symbolic link with our name is not a scratch directory, whatever it points to.
+  if (!stats.isDirectory() || stats.uid !== process.getuid?.()) return undefined;
+  const owner = await readOwner(join(path, OWNER_FILE));
+  if (owner === undefined) return now - stats.mtimeMs > UNOWNED_STALE_MS ? 'left without an owner record by an earlier run' : undefined;
+  // Another host's process (a shared volume) cannot be looked up from here.
+  if (owner.hostname !== hostname()) return undefined;
+  return (await isAlive(owner)) ? undefined : `its process ${owner.pid} is gone`;
+}
+
+async function isAlive(owner: ScratchOwner): Promise<boolean> {
+  const startedAt = await processStartTime(owner.pid);
+  if (startedAt !== undefined) return owner.startedAt === undefined || owner.startedAt === startedAt;
+  if (await procfsAvailable()) return false;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+async function currentOwner(): Promise<ScratchOwner> {
+  const startedAt = await processStartTime(process.pid);
+  return { pid: process.pid, hostname: hostname(), ...(startedAt !== undefined && { startedAt }) };
+}
+
+/**
+ * The boot and start time of a process from Linux's /proc: a pid that is reused (or a container restarted as pid 1
+ * again) has another. Undefined when the process does not exist or there is no /proc.
+ */
+async function processStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const [stat, bootId] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/sys/kernel/random/boot_id', 'utf8')]);
+    // Fields after the command name, which may itself hold spaces and parentheses; start time is field 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${bootId.trim()}/${fields[19] ?? ''}`;
+  } catch {
+    return undefined;
+  }
+}
+
+async function procfsAvailable(): Promise<boolean> {
+  return (await processStartTime(process.pid)) !== undefined;
+}
+
+async function readOwner(path: string): Promise<ScratchOwner | undefined> {
+  try {
+    const value = JSON.parse(await readFile(path, 'utf8')) as Partial<Record<keyof ScratchOwner, unknown>>;
+    if (typeof value.pid !== 'number' || !Number.isSafeInteger(value.pid) || value.pid <= 0 || typeof value.hostname !== 'string') return undefined;
+    return { pid: value.pid, hostname: value.hostname, ...(typeof value.startedAt === 'string' && { startedAt: value.startedAt }) };
+  } catch {
+    return undefined;
+  }
+}
