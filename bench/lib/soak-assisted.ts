@@ -48,7 +48,7 @@ export async function startSoakAssisted(): Promise<SoakAssisted> {
   onCleanup(() => fake.close());
   const oversized = { hugeIgnitionId: randomUUID(), hugeRamdiskId: randomUUID() };
   // Random bytes, base64'd: text that gzip cannot shrink much, as a config stuffed with certificates and blobs.
-  fake.addInfraEnv({ id: oversized.hugeIgnitionId, ignition: randomBytes((HUGE_IGNITION_BYTES * 3) / 4).toString('base64'), lastModified: new Date() });
+  fake.addInfraEnv({ id: oversized.hugeIgnitionId, ignition: Buffer.from(randomBytes((HUGE_IGNITION_BYTES * 3) / 4).toString('base64')), lastModified: new Date() });
   fake.addInfraEnv({ id: oversized.hugeRamdiskId, ignition: soakIgnition(), lastModified: new Date(), ramdisk: randomBytes(HUGE_RAMDISK_BYTES) });
   const callCounts = (): Record<CallKind, number> => {
     const counts: Record<CallKind, number> = { ignition: 0, 'minimal-initrd': 0, 'infra-env': 0, other: 0 };
