@@ -1,15 +1,15 @@
 # syntax=docker/dockerfile:1
 # assisted-image-service: build with `make build`, run with `make run` (see README).
 
-FROM docker.io/library/node:20-bookworm-slim AS build
+FROM docker.io/library/node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM docker.io/library/node:20-bookworm-slim
+FROM docker.io/library/node:24-bookworm-slim
 # Tools the service runs: xorriso rewrites ISOs into minimal templates, squashfs-tools and erofs-utils read the
 # rootfs for nmstatectl, cpio is used by diagnostics and tests of the artifacts.
 RUN apt-get update \

@@ -8,10 +8,13 @@ CONTAINER_ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || 
 demo: deps-demo build-js
 	npx tsx scripts/demo.ts
 
+# Static checks first (seconds), then the unit specs (src/, under a minute), then everything that runs the service.
 test: deps-test
 	npm run typecheck
-	npm run build
-	npx vitest run
+	npm run lint
+	npm run format:check
+	npm test
+	npm run test:e2e
 
 bench: deps-test build-js
 	npm run bench

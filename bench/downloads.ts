@@ -63,7 +63,9 @@ async function startServiceUnderTest(work: string, isoPath: string): Promise<Ser
     (error: unknown) => (error instanceof Error ? error.message : String(error)),
   );
   log(ready === true ? `service ready on ${service.baseUrl}` : `service not ready: ${ready}`);
-  const url = new URL(`${service.baseUrl}/images/${assisted.infraEnvId}?version=${RHCOS_VERSION}&type=full-iso&arch=${ARCH}`);
+  const url = new URL(
+    `${service.baseUrl}/images/${assisted.infraEnvId}?version=${RHCOS_VERSION}&type=full-iso&arch=${ARCH}`,
+  );
   return {
     pid: service.pid,
     column: await serviceColumn(url, ready),
@@ -78,13 +80,24 @@ async function main(): Promise<void> {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   onCleanup(() => rm(path.join(work, 'service'), { recursive: true, force: true }));
-  log(`mode: ${quick ? 'quick' : 'full'}; fixture rootfs ${plan.rootfsBytes / MiB} MiB; concurrency ${plan.levels.join(', ')}; deadline ${plan.deadlineMs / 1000} s` +
-    (nodeOptions === undefined ? '' : `; service NODE_OPTIONS=${nodeOptions}`));
+  log(
+    `mode: ${quick ? 'quick' : 'full'}; fixture rootfs ${plan.rootfsBytes / MiB} MiB; concurrency ${plan.levels.join(', ')}; deadline ${plan.deadlineMs / 1000} s` +
+      (nodeOptions === undefined ? '' : `; service NODE_OPTIONS=${nodeOptions}`),
+  );
   const iso = await buildBenchIso(work, plan.rootfsBytes);
   log(`fixture ${iso.path}: ${iso.size} bytes; ${hostLoad()}`);
   const service = await startServiceUnderTest(work, iso.path);
 
-  const config: SuiteConfig = { levels: plan.levels, singleStreamRuns: 3, fileSize: iso.size, phaseCapMs: plan.phaseCapMs, wrkSeconds: plan.wrkSeconds, wrkConnections: 16, wrkThreads: 2, workDir: work };
+  const config: SuiteConfig = {
+    levels: plan.levels,
+    singleStreamRuns: 3,
+    fileSize: iso.size,
+    phaseCapMs: plan.phaseCapMs,
+    wrkSeconds: plan.wrkSeconds,
+    wrkConnections: 16,
+    wrkThreads: 2,
+    workDir: work,
+  };
   const baseline = await startBaseline(service.servedFile, work, args.has('--node-baseline'));
   onCleanup(() => baseline.stop());
   log(`baseline: ${baseline.label} on ${baseline.url.href} serving ${service.servedFile}`);
@@ -94,17 +107,37 @@ async function main(): Promise<void> {
   let serviceResult = service.column;
   if (serviceResult instanceof URL) {
     log(`service: ${serviceResult.href}`);
-    serviceResult = await runSuite({ label: 'service', url: serviceResult, pids: async () => [service.pid] }, config, log);
+    serviceResult = await runSuite(
+      { label: 'service', url: serviceResult, pids: async () => [service.pid] },
+      config,
+      log,
+    );
     log(`  stand-in assisted-service answered ${service.assistedCalls()} calls`);
   }
   await report(iso.size, config, baselineResult, serviceResult);
 }
 
-async function report(isoBytes: number, config: SuiteConfig, baseline: SuiteResult, service: ColumnResult): Promise<void> {
+async function report(
+  isoBytes: number,
+  config: SuiteConfig,
+  baseline: SuiteResult,
+  service: ColumnResult,
+): Promise<void> {
   const host = hostLoad();
   log(`\n${downloadsTable(baseline, service, plan.levels, config.wrkConnections)}`);
-  log(`\nMB = 10^6 bytes, GB = 10^9 bytes; RSS summed over the server's processes, sampled every 100 ms.\nAt the end: ${host}.`);
-  const json = { mode: quick ? 'quick' : 'full', date: new Date().toISOString(), host, isoBytes, plan, nodeOptions: nodeOptions ?? null, baseline, service };
+  log(
+    `\nMB = 10^6 bytes, GB = 10^9 bytes; RSS summed over the server's processes, sampled every 100 ms.\nAt the end: ${host}.`,
+  );
+  const json = {
+    mode: quick ? 'quick' : 'full',
+    date: new Date().toISOString(),
+    host,
+    isoBytes,
+    plan,
+    nodeOptions: nodeOptions ?? null,
+    baseline,
+    service,
+  };
   await writeFile(path.join(WORK, 'results.json'), `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${path.join(WORK, 'results.json')}`);
 }

@@ -56,12 +56,16 @@ async function runWorkload(url: URL, size: number): Promise<number> {
   if (workload === 'concurrent') {
     const run = await downloadConcurrently(url, count, seconds * 1000);
     const ttfb = run.results.map((result) => result.ttfbMs).filter(Number.isFinite);
-    console.log(`${count} concurrent: ${run.failures.length} failed, ${run.cut} cut; TTFB p50 ${percentile(ttfb, 0.5).toFixed(1)} ms`);
+    console.log(
+      `${count} concurrent: ${run.failures.length} failed, ${run.cut} cut; TTFB p50 ${percentile(ttfb, 0.5).toFixed(1)} ms`,
+    );
     return run.bytes;
   }
   if (workload === 'range') {
     const result = await runWrkRange({ url, fileSize: size, workDir: WORK, seconds, connections: 16, threads: 2 });
-    console.log(`range: ${result.requestsPerSecond.toFixed(0)} req/s, ${result.wrong} wrong, p50 ${result.latencyP50Ms} ms, p99 ${result.latencyP99Ms} ms`);
+    console.log(
+      `range: ${result.requestsPerSecond.toFixed(0)} req/s, ${result.wrong} wrong, p50 ${result.latencyP50Ms} ms, p99 ${result.latencyP99Ms} ms`,
+    );
     return result.partialOk * 64 * 1024;
   }
   throw new Error(`unknown workload ${workload}`);
@@ -86,7 +90,12 @@ interface Measured {
 }
 
 /** The workload with the service's CPU and RSS around it, and the profilers on for exactly that window. */
-async function measure(service: BenchService, url: URL, isoSize: number, profileFile: string): Promise<Measured & { perfFile?: string }> {
+async function measure(
+  service: BenchService,
+  url: URL,
+  isoSize: number,
+  profileFile: string,
+): Promise<Measured & { perfFile?: string }> {
   const pids = async (): Promise<number[]> => [service.pid];
   const sampler = new RssSampler(pids).start();
   if (profiling) process.kill(service.pid, 'SIGUSR2');
@@ -99,13 +108,22 @@ async function measure(service: BenchService, url: URL, isoSize: number, profile
   const rss = await sampler.stop();
   if (profiling) await stopProfiler(service.pid, profileFile);
   await perf?.stop();
-  return { bytes, wallSeconds, cpuSeconds, rssFirstBytes: rss.firstBytes, rssPeakBytes: rss.peakBytes, ...(perf && { perfFile: perf.file }) };
+  return {
+    bytes,
+    wallSeconds,
+    cpuSeconds,
+    rssFirstBytes: rss.firstBytes,
+    rssPeakBytes: rss.peakBytes,
+    ...(perf && { perfFile: perf.file }),
+  };
 }
 
 function describe(m: Measured): string {
   const perGB = m.cpuSeconds / (m.bytes / GB);
-  return `${(m.bytes / MB).toFixed(0)} MB in ${m.wallSeconds.toFixed(2)} s (${(m.bytes / MB / m.wallSeconds).toFixed(0)} MB/s); ` +
-    `server CPU ${m.cpuSeconds.toFixed(2)} s = ${perGB.toFixed(3)} s/GB; RSS first ${(m.rssFirstBytes / MB).toFixed(0)} MB, peak ${(m.rssPeakBytes / MB).toFixed(0)} MB`;
+  return (
+    `${(m.bytes / MB).toFixed(0)} MB in ${m.wallSeconds.toFixed(2)} s (${(m.bytes / MB / m.wallSeconds).toFixed(0)} MB/s); ` +
+    `server CPU ${m.cpuSeconds.toFixed(2)} s = ${perGB.toFixed(3)} s/GB; RSS first ${(m.rssFirstBytes / MB).toFixed(0)} MB, peak ${(m.rssPeakBytes / MB).toFixed(0)} MB`
+  );
 }
 
 async function main(): Promise<void> {
@@ -115,14 +133,26 @@ async function main(): Promise<void> {
   await Promise.all([rm(runDir, { recursive: true, force: true }), rm(profileDir, { recursive: true, force: true })]);
   await mkdir(profileDir, { recursive: true });
   const profileFile = path.join(profileDir, 'service.cpuprofile');
-  const nodeOptions = [profiling ? `--import=${path.join(import.meta.dirname, 'lib', 'cpu-prof-preload.mjs')}` : '', flag('node-options') ?? ''].join(' ').trim();
+  const nodeOptions = [
+    profiling ? `--import=${path.join(import.meta.dirname, 'lib', 'cpu-prof-preload.mjs')}` : '',
+    flag('node-options') ?? '',
+  ]
+    .join(' ')
+    .trim();
   console.log(`${workload}: ${hostLoad()}; NODE_OPTIONS=${nodeOptions || '(none)'}`);
   const assisted = await startBenchAssisted();
   const env = { NODE_OPTIONS: nodeOptions, ...(profiling && { BENCH_CPU_PROFILE: profileFile }) };
-  const service = await startBenchService({ workDir: runDir, isoUrl: `file://${iso.path}`, assistedUrl: assisted.url, env });
+  const service = await startBenchService({
+    workDir: runDir,
+    isoUrl: `file://${iso.path}`,
+    assistedUrl: assisted.url,
+    env,
+  });
   onCleanup(() => service.stop());
   await waitUntilReady(service, 200, 5 * 60_000);
-  const url = new URL(`${service.baseUrl}/images/${assisted.infraEnvId}?version=${RHCOS_VERSION}&type=full-iso&arch=${ARCH}`);
+  const url = new URL(
+    `${service.baseUrl}/images/${assisted.infraEnvId}?version=${RHCOS_VERSION}&type=full-iso&arch=${ARCH}`,
+  );
   await download(url, AbortSignal.timeout(120_000)); // warm-up: page cache, JIT, customisation cache
   const measured = await measure(service, url, iso.size, profileFile);
   console.log(describe(measured));

@@ -15,7 +15,14 @@ import { runSoakLoad } from './lib/soak-load.js';
 import { SoakMonitor, countFds, scrape } from './lib/soak-monitor.js';
 import { soakPlan, type SoakPlan } from './lib/soak-plan.js';
 import { HostileTally, assignHostileRoles, type OversizedTargets } from './lib/soak-hostile.js';
-import { errorsTable, hostileTable, readingNotes, requestsTable, seriesTable, summaryTable } from './lib/soak-report.js';
+import {
+  errorsTable,
+  hostileTable,
+  readingNotes,
+  requestsTable,
+  seriesTable,
+  summaryTable,
+} from './lib/soak-report.js';
 import { assignRoles } from './lib/soak-roles.js';
 import { IDLE_FD_SLACK, summarize, type IdleSnapshot, type SummaryInput } from './lib/soak-summary.js';
 import { SoakTally } from './lib/soak-tally.js';
@@ -30,7 +37,9 @@ function planOrExit(): SoakPlan {
   try {
     return soakPlan(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`bench:soak: ${error instanceof Error ? error.message : String(error)}\nflags: --quick, --seconds=N, --clients=N, --hostile=N, --no-hostile, --rootfs-mib=N\n`);
+    process.stderr.write(
+      `bench:soak: ${error instanceof Error ? error.message : String(error)}\nflags: --quick, --seconds=N, --clients=N, --hostile=N, --no-hostile, --rootfs-mib=N\n`,
+    );
     process.exit(1);
   }
 }
@@ -105,15 +114,31 @@ function progressLine(tally: SoakTally, monitor: SoakMonitor, startedAt: number)
   const sample = monitor.samples.at(-1);
   const lag = monitor.samples.findLast((each) => each.scraped !== undefined)?.scraped?.lagP99Ms;
   const totals = tally.totals();
-  const resources = sample === undefined ? '' : `; RSS ${formatNumber(sample.rssBytes / MB)} MB, ${sample.fds} fds, lag p99 ${formatNumber(lag)} ms`;
+  const resources =
+    sample === undefined
+      ? ''
+      : `; RSS ${formatNumber(sample.rssBytes / MB)} MB, ${sample.fds} fds, lag p99 ${formatNumber(lag)} ms`;
   return `  ${((performance.now() - startedAt) / 1000).toFixed(0)} s: ${totals.done} requests done, ${tally.unexpectedCount()} unexpected${resources}`;
 }
 
-async function measure({ service, targets, oversized }: Setup): Promise<SummaryInput & { readonly roles: Record<string, number> }> {
+async function measure({
+  service,
+  targets,
+  oversized,
+}: Setup): Promise<SummaryInput & { readonly roles: Record<string, number> }> {
   const roles = assignRoles(plan.clients);
   const hostileRoles = assignHostileRoles(plan.hostileClients);
-  log(`clients: ${Object.entries(countBy(roles)).map(([role, count]) => `${count} ${role}`).join(', ')}`);
-  if (hostileRoles.length > 0) log(`hostile clients: ${Object.entries(countBy(hostileRoles)).map(([role, count]) => `${count} ${role}`).join(', ')}`);
+  log(
+    `clients: ${Object.entries(countBy(roles))
+      .map(([role, count]) => `${count} ${role}`)
+      .join(', ')}`,
+  );
+  if (hostileRoles.length > 0)
+    log(
+      `hostile clients: ${Object.entries(countBy(hostileRoles))
+        .map(([role, count]) => `${count} ${role}`)
+        .join(', ')}`,
+    );
   const hostile = new HostileTally();
   await sleep(1000);
   const idleBefore = await idleSnapshot(service.pid);
@@ -121,7 +146,13 @@ async function measure({ service, targets, oversized }: Setup): Promise<SummaryI
   const counter = { bytes: 0 };
   const tally = new SoakTally();
   const canary = new LagCanary();
-  const monitor = new SoakMonitor(service.pid, new URL(`${service.baseUrl}/metrics`), counter, plan.sampleEveryMs, canary).start();
+  const monitor = new SoakMonitor(
+    service.pid,
+    new URL(`${service.baseUrl}/metrics`),
+    counter,
+    plan.sampleEveryMs,
+    canary,
+  ).start();
   // Ends the load early: the service exited, or the bench is stopping (our clients must not hold up its shutdown).
   const endLoad = new AbortController();
   let serviceExit: string | undefined;
@@ -168,18 +199,37 @@ async function main(): Promise<void> {
   await mkdir(work, { recursive: true });
   onCleanup(() => rm(path.join(work, 'service'), { recursive: true, force: true }));
   const hostAtStart = hostLoad();
-  log(`mode: ${plan.quick ? 'quick' : 'full'}; ${plan.seconds} s, ${plan.clients} clients, fixture rootfs ${plan.rootfsBytes / MiB} MiB, ${plan.apiKeys} api_keys`);
+  log(
+    `mode: ${plan.quick ? 'quick' : 'full'}; ${plan.seconds} s, ${plan.clients} clients, fixture rootfs ${plan.rootfsBytes / MiB} MiB, ${plan.apiKeys} api_keys`,
+  );
   log(`at start: ${hostAtStart}`);
   const setup = await setUp(work);
   const input = await measure(setup);
   const summary = summarize(input);
   const hostAtEnd = hostLoad();
   const calls = setup.assistedCalls();
-  log(`\n${requestsTable(summary, input.load.wallSeconds)}\n\n${errorsTable(summary)}\n\n${hostileTable(summary)}\n\n${seriesTable(summary)}\n\n${summaryTable(summary)}`);
+  log(
+    `\n${requestsTable(summary, input.load.wallSeconds)}\n\n${errorsTable(summary)}\n\n${hostileTable(summary)}\n\n${seriesTable(summary)}\n\n${summaryTable(summary)}`,
+  );
   for (const note of readingNotes(summary, input.load.wallSeconds)) log(`note: ${note}`);
-  log(`\nstand-in assisted-service calls (customisation-cache misses): ${calls.ignition} ignition, ${calls['minimal-initrd']} minimal-initrd, ${calls['infra-env']} infra-env`);
-  log(`MB = 10^6 bytes. Samples every ${plan.sampleEveryMs} ms; trends over the second half of the run.\nat end: ${hostAtEnd}`);
-  const json = { date: new Date().toISOString(), hostAtStart, hostAtEnd, plan, targets: setup.targets, roles: input.roles, assistedCalls: calls, wallSeconds: input.load.wallSeconds, summary, samples: input.samples };
+  log(
+    `\nstand-in assisted-service calls (customisation-cache misses): ${calls.ignition} ignition, ${calls['minimal-initrd']} minimal-initrd, ${calls['infra-env']} infra-env`,
+  );
+  log(
+    `MB = 10^6 bytes. Samples every ${plan.sampleEveryMs} ms; trends over the second half of the run.\nat end: ${hostAtEnd}`,
+  );
+  const json = {
+    date: new Date().toISOString(),
+    hostAtStart,
+    hostAtEnd,
+    plan,
+    targets: setup.targets,
+    roles: input.roles,
+    assistedCalls: calls,
+    wallSeconds: input.load.wallSeconds,
+    summary,
+    samples: input.samples,
+  };
   await writeFile(path.join(WORK, 'soak.json'), `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${path.join(WORK, 'soak.json')}`);
 }

@@ -25,10 +25,16 @@ function log(line: string): void {
 async function measureCase(name: string, isoUrl: string, iso: BenchIso, work: string): Promise<SyncMeasurement> {
   const dir = path.join(work, name);
   const spawnedAt = performance.now();
-  const service = await startBenchService({ workDir: dir, isoUrl, ...(nodeOptions !== undefined && { env: { NODE_OPTIONS: nodeOptions } }) });
+  const service = await startBenchService({
+    workDir: dir,
+    isoUrl,
+    ...(nodeOptions !== undefined && { env: { NODE_OPTIONS: nodeOptions } }),
+  });
   try {
     const measurement = await watchSync(service, spawnedAt, CASE_TIMEOUT_MS);
-    log(`  ${name}: ${iso.size} bytes in ${measurement.downloadS.toFixed(2)} s, peak RSS ${(measurement.peakSampledRssBytes / MB).toFixed(1)} MB`);
+    log(
+      `  ${name}: ${iso.size} bytes in ${measurement.downloadS.toFixed(2)} s, peak RSS ${(measurement.peakSampledRssBytes / MB).toFixed(1)} MB`,
+    );
     return measurement;
   } finally {
     await service.stop();
@@ -38,7 +44,8 @@ async function measureCase(name: string, isoUrl: string, iso: BenchIso, work: st
 
 function report(cases: Record<string, SyncMeasurement>, isoBytes: number): string {
   const names = Object.keys(cases);
-  const pick = (read: (m: SyncMeasurement) => number): string[] => names.map((name) => formatNumber(read(cases[name] as SyncMeasurement)));
+  const pick = (read: (m: SyncMeasurement) => number): string[] =>
+    names.map((name) => formatNumber(read(cases[name] as SyncMeasurement)));
   const rows: string[][] = [
     ['service listening after s', ...pick((m) => m.listeningAfterS)],
     ['download s (log: downloading -> downloaded)', ...pick((m) => m.downloadS)],
@@ -60,7 +67,10 @@ async function main(): Promise<void> {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   const iso = await buildBenchIso(work, rootfsBytes);
-  log(`fixture ${iso.path}: ${iso.size} bytes (${quick ? 'quick' : 'full'} mode); ${hostLoad()}` + (nodeOptions === undefined ? '' : `; service NODE_OPTIONS=${nodeOptions}`));
+  log(
+    `fixture ${iso.path}: ${iso.size} bytes (${quick ? 'quick' : 'full'} mode); ${hostLoad()}` +
+      (nodeOptions === undefined ? '' : `; service NODE_OPTIONS=${nodeOptions}`),
+  );
   const mirror = await startBaseline(iso.path, work, process.argv.includes('--node-mirror'));
   onCleanup(() => mirror.stop());
 
@@ -70,8 +80,13 @@ async function main(): Promise<void> {
   cases['file://'] = await measureCase('file', `file://${iso.path}`, iso, work);
 
   log(`\n${report(cases, iso.size)}`);
-  log(`\nMB = 10^6 bytes. Download = fetch (+ sha256 when the catalog gives one) + write to DATA_DIR; /health 200 comes after the ISO checks.\nAt the end: ${hostLoad()}.`);
-  await writeFile(path.join(WORK, 'sync-results.json'), `${JSON.stringify({ date: new Date().toISOString(), host: hostLoad(), isoBytes: iso.size, nodeOptions: nodeOptions ?? null, cases }, null, 2)}\n`);
+  log(
+    `\nMB = 10^6 bytes. Download = fetch (+ sha256 when the catalog gives one) + write to DATA_DIR; /health 200 comes after the ISO checks.\nAt the end: ${hostLoad()}.`,
+  );
+  await writeFile(
+    path.join(WORK, 'sync-results.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), host: hostLoad(), isoBytes: iso.size, nodeOptions: nodeOptions ?? null, cases }, null, 2)}\n`,
+  );
   log(`results written to ${path.join(WORK, 'sync-results.json')}`);
 }
 

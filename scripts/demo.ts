@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   await rm(WORK, { recursive: true, force: true });
   await mkdir(WORK, { recursive: true });
   step('building a sample CoreOS-like live ISO (xorriso, isolinux, GRUB EFI image, isohybrid)');
-  const iso = await buildFixtureIso({ outPath: join(WORK, 'rhcos-demo-live.x86_64.iso'), rootfsSizeBytes: 8 * 1024 * 1024 });
+  const iso = await buildFixtureIso({
+    outPath: join(WORK, 'rhcos-demo-live.x86_64.iso'),
+    rootfsSizeBytes: 8 * 1024 * 1024,
+  });
   step(`  ${iso.path} (${(iso.size / 1024 / 1024).toFixed(1)} MiB, volume ID ${iso.volumeId})`);
 
   const assisted = await new FakeAssistedService()
@@ -34,12 +37,21 @@ async function main(): Promise<void> {
       ignition: DEMO_IGNITION,
       lastModified: new Date(),
       kernelArguments: JSON.stringify([{ operation: 'append', value: 'demo.karg=1' }]),
-      ramdisk: await buildRamdisk({ 'etc/assisted/network/eth0.nmconnection': '[connection]\nid=eth0\ntype=ethernet\n' }),
+      ramdisk: await buildRamdisk({
+        'etc/assisted/network/eth0.nmconnection': '[connection]\nid=eth0\ntype=ethernet\n',
+      }),
     })
     .listen();
   step(`stand-in assisted-service on ${assisted.url} (infra-env ${INFRA_ENV_ID})`);
 
-  const catalog = [{ openshift_version: OPENSHIFT_VERSION, cpu_architecture: 'x86_64', url: `file://${iso.path}`, version: RHCOS_VERSION }];
+  const catalog = [
+    {
+      openshift_version: OPENSHIFT_VERSION,
+      cpu_architecture: 'x86_64',
+      url: `file://${iso.path}`,
+      version: RHCOS_VERSION,
+    },
+  ];
   const logFile = join(WORK, 'service.log');
   const service = spawn(process.execPath, [join(ROOT, 'dist/main.js')], {
     env: {
@@ -78,7 +90,10 @@ async function showReadiness(baseUrl: string): Promise<void> {
   let last = '';
   for (;;) {
     const summary = await fetch(`${baseUrl}/health`).then(
-      async (response) => ({ code: response.status, body: JSON.stringify((await response.json() as { details?: unknown }).details ?? {}) }),
+      async (response) => ({
+        code: response.status,
+        body: JSON.stringify(((await response.json()) as { details?: unknown }).details ?? {}),
+      }),
       () => undefined,
     );
     if (summary !== undefined && summary.body !== last) {

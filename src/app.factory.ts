@@ -29,7 +29,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const logger = app.get(JsonLogger);
   app.useLogger(logger);
   if (tls && pair) {
-    new CertificateReloader(app.getHttpServer() as HttpsServer, tls, pair, logger).start(options.tlsReloadIntervalMs ?? DEFAULT_TLS_RELOAD_INTERVAL_MS);
+    new CertificateReloader(app.getHttpServer() as HttpsServer, tls, pair, logger).start(
+      options.tlsReloadIntervalMs ?? DEFAULT_TLS_RELOAD_INTERVAL_MS,
+    );
   }
   app.disable('x-powered-by');
   app.use(securityHeaders);
@@ -43,7 +45,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 }
 
 /** Opens the listeners (ports 0 in tests pick free ones), then starts the cache sync in the background. */
-export async function startApp(app: NestExpressApplication, config: AppConfig, ports: { main?: number; plain?: number } = {}): Promise<Listeners> {
+export async function startApp(
+  app: NestExpressApplication,
+  config: AppConfig,
+  ports: { main?: number; plain?: number } = {},
+): Promise<Listeners> {
   const listeners = await listen(app, config.server, ports);
   void app.get(ImageCacheService).startSync();
   return listeners;

@@ -32,8 +32,14 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const { listenPort, httpListenPort, tls } = config.server;
-  const plain = httpListenPort === undefined ? '' : `, plain HTTP on port ${httpListenPort}${tls ? ' (PXE, boot artifacts, probes and metrics only)' : ''}`;
-  logger.log(`listening on port ${listenPort}${tls ? ' (HTTPS)' : ''}${plain}; catalog from ${config.catalog.source} with ${config.catalog.entries.length} entries`, 'Main');
+  const plain =
+    httpListenPort === undefined
+      ? ''
+      : `, plain HTTP on port ${httpListenPort}${tls ? ' (PXE, boot artifacts, probes and metrics only)' : ''}`;
+  logger.log(
+    `listening on port ${listenPort}${tls ? ' (HTTPS)' : ''}${plain}; catalog from ${config.catalog.source} with ${config.catalog.entries.length} entries`,
+    'Main',
+  );
 }
 
 void main();

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { IsoSourceServer } from './support/iso-source-server.js';
 import { startTestApp, waitFor, type TestApp } from './support/test-app.js';
@@ -24,7 +24,9 @@ const cleanups: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'cache-files-'));
   iso = await buildFixtureIso({ outPath: join(work, 'base.iso'), rootfsSizeBytes: 2 * 1024 * 1024 });
-  isoSha = createHash('sha256').update(await readFile(iso.path)).digest('hex');
+  isoSha = createHash('sha256')
+    .update(await readFile(iso.path))
+    .digest('hex');
 });
 
 afterEach(async () => {
@@ -48,7 +50,9 @@ async function directory(prefix: string): Promise<string> {
 }
 
 function catalog(url: string, sha256?: string): string {
-  return JSON.stringify([{ openshift_version: '4.17', cpu_architecture: 'x86_64', url, version: VERSION, ...(sha256 && { sha256 }) }]);
+  return JSON.stringify([
+    { openshift_version: '4.17', cpu_architecture: 'x86_64', url, version: VERSION, ...(sha256 && { sha256 }) },
+  ]);
 }
 
 async function start(env: Record<string, string>): Promise<TestApp> {
@@ -58,11 +62,17 @@ async function start(env: Record<string, string>): Promise<TestApp> {
 }
 
 async function settled(app: TestApp): Promise<{ status: string; reason?: string }> {
-  return waitFor(async () => {
-    const body = (await (await fetch(`${app.baseUrl}/health`)).json()) as { details: { images: Record<string, { status: string; reason?: string }> } };
-    const state = body.details.images[FILE_NAME];
-    return state?.status === 'ready' || state?.status === 'failed' ? state : undefined;
-  }, 30_000, `${FILE_NAME} to settle`);
+  return waitFor(
+    async () => {
+      const body = (await (await fetch(`${app.baseUrl}/health`)).json()) as {
+        details: { images: Record<string, { status: string; reason?: string }> };
+      };
+      const state = body.details.images[FILE_NAME];
+      return state?.status === 'ready' || state?.status === 'failed' ? state : undefined;
+    },
+    30_000,
+    `${FILE_NAME} to settle`,
+  );
 }
 
 /** Runs the app once on `dataDir` until the image is cached, then stops it. */
@@ -84,7 +94,7 @@ function logged(app: TestApp, text: string): boolean {
 }
 
 // Each case runs the app twice on the same DATA_DIR.
-describe('a catalog entry that changed since the image was cached', { timeout: 120_000 }, () => {
+describe('a catalog entry that changed since the image was cached', () => {
   it('hashes the cached file for a new sha256 and, when it does not match, never serves it', async () => {
     const [oldSource, newSource] = [await mirror(), await mirror()];
     const dataDir = await directory('data-');
@@ -97,7 +107,9 @@ describe('a catalog entry that changed since the image was cached', { timeout: 1
     // The cached file is removed and fetched again from the new URL, whose content fails the new sha256.
     expect(newSource.requests).toHaveLength(1);
     expect(oldSource.requests).toHaveLength(1);
-    expect(state).toEqual(expect.objectContaining({ status: 'failed', reason: `sha256 mismatch: expected ${ZEROS}, got ${isoSha}` }));
+    expect(state).toEqual(
+      expect.objectContaining({ status: 'failed', reason: `sha256 mismatch: expected ${ZEROS}, got ${isoSha}` }),
+    );
     expect(await readdir(dataDir)).toEqual([]);
     const kernel = await fetch(`${app.baseUrl}/boot-artifacts/kernel?arch=x86_64&version=${VERSION}`);
     expect(kernel.status).toBe(503);
@@ -109,7 +121,10 @@ describe('a catalog entry that changed since the image was cached', { timeout: 1
     await cacheOnce(dataDir, oldSource.url('/rhcos.iso'), isoSha);
     const cachedAt = (await stat(join(dataDir, FILE_NAME))).mtimeMs;
 
-    const app = await start({ DATA_DIR: dataDir, OS_IMAGES: catalog(newSource.url('/rhcos.iso?token=new-secret'), isoSha) });
+    const app = await start({
+      DATA_DIR: dataDir,
+      OS_IMAGES: catalog(newSource.url('/rhcos.iso?token=new-secret'), isoSha),
+    });
     expect(await settled(app)).toMatchObject({ status: 'ready' });
     expect(newSource.requests).toHaveLength(0);
     expect(oldSource.requests).toHaveLength(1);
@@ -117,7 +132,10 @@ describe('a catalog entry that changed since the image was cached', { timeout: 1
     expect(logged(app, `using cached ${FILE_NAME}: its sha256 matches the catalog`)).toBe(true);
     expect(app.logs.join('\n')).not.toContain('new-secret');
     expect((await stat(join(dataDir, FILE_NAME))).mtimeMs).toBe(cachedAt);
-    expect(await verifiedRecord(dataDir)).toMatchObject({ url: newSource.url('/rhcos.iso?token=new-secret'), sha256: isoSha });
+    expect(await verifiedRecord(dataDir)).toMatchObject({
+      url: newSource.url('/rhcos.iso?token=new-secret'),
+      sha256: isoSha,
+    });
   });
 
   it('downloads again from a new URL when no sha256 can vouch for the cached file', async () => {
@@ -152,10 +170,10 @@ describe('what the start-up cleanup may delete in DATA_DIR', () => {
     const source = await mirror();
     const dataDir = await directory('data-');
     const foreign: Record<string, string> = {
-      'notes.txt': 'not the cache\'s',
-      'ubuntu-22.04-live-server-amd64.iso': 'someone else\'s ISO',
+      'notes.txt': "not the cache's",
+      'ubuntu-22.04-live-server-amd64.iso': "someone else's ISO",
       '.keep': '',
-      'rhcos-full-iso-418-x86_64.iso.bak': 'an operator\'s backup',
+      'rhcos-full-iso-418-x86_64.iso.bak': "an operator's backup",
     };
     for (const [name, content] of Object.entries(foreign)) await writeFile(join(dataDir, name), content);
     await mkdir(join(dataDir, 'backups'));
@@ -163,18 +181,32 @@ describe('what the start-up cleanup may delete in DATA_DIR', () => {
     await mkdir(join(dataDir, 'rhcos-full-iso-416.2-x86_64.iso'));
     await mkdir(join(dataDir, 'lost+found'));
     const stale = [
-      'rhcos-full-iso-416.0-x86_64.iso', 'rhcos-full-iso-416.0-x86_64.iso.verified.json', 'rhcos-full-iso-416.0-x86_64.iso.part',
-      'rhcos-full-iso-416.0-x86_64.iso.part.json', 'nmstate-416.0-x86_64.img', 'rhcos-minimal-iso-416.0-x86_64.iso',
-      `.rhcos-minimal-iso-${VERSION}-x86_64.iso.${randomUUID()}.tmp`, `${VERIFIED_NAME}.${randomUUID()}.tmp`,
-      `${FILE_NAME}.part.json.${randomUUID()}.tmp`, `nmstate-${VERSION}-x86_64.img.${randomUUID()}.part`,
+      'rhcos-full-iso-416.0-x86_64.iso',
+      'rhcos-full-iso-416.0-x86_64.iso.verified.json',
+      'rhcos-full-iso-416.0-x86_64.iso.part',
+      'rhcos-full-iso-416.0-x86_64.iso.part.json',
+      'nmstate-416.0-x86_64.img',
+      'rhcos-minimal-iso-416.0-x86_64.iso',
+      `.rhcos-minimal-iso-${VERSION}-x86_64.iso.${randomUUID()}.tmp`,
+      `${VERIFIED_NAME}.${randomUUID()}.tmp`,
+      `${FILE_NAME}.part.json.${randomUUID()}.tmp`,
+      `nmstate-${VERSION}-x86_64.img.${randomUUID()}.part`,
     ];
     for (const name of stale) await writeFile(join(dataDir, name), 'left by an earlier run');
 
     const app = await start({ DATA_DIR: dataDir, OS_IMAGES: catalog(source.url('/rhcos.iso')) });
     expect(await settled(app)).toMatchObject({ status: 'ready' });
-    const expected = [...Object.keys(foreign), 'backups', 'rhcos-full-iso-416.2-x86_64.iso', 'lost+found', FILE_NAME, VERIFIED_NAME];
+    const expected = [
+      ...Object.keys(foreign),
+      'backups',
+      'rhcos-full-iso-416.2-x86_64.iso',
+      'lost+found',
+      FILE_NAME,
+      VERIFIED_NAME,
+    ];
     expect((await readdir(dataDir)).sort()).toEqual(expected.sort());
-    for (const [name, content] of Object.entries(foreign)) expect(await readFile(join(dataDir, name), 'utf8')).toBe(content);
+    for (const [name, content] of Object.entries(foreign))
+      expect(await readFile(join(dataDir, name), 'utf8')).toBe(content);
     expect(await readdir(join(dataDir, 'backups'))).toEqual(['rhcos-full-iso-416.1-x86_64.iso']);
     for (const name of stale) expect(logged(app, `removed ${name} from ${dataDir}`)).toBe(true);
 
@@ -182,7 +214,8 @@ describe('what the start-up cleanup may delete in DATA_DIR', () => {
     expect(warnings).toHaveLength(1);
     const [warning = ''] = warnings;
     expect(JSON.parse(warning)).toMatchObject({ level: 'warn' });
-    for (const name of [...Object.keys(foreign), 'backups/', 'rhcos-full-iso-416.2-x86_64.iso/']) expect(warning).toContain(name);
+    for (const name of [...Object.keys(foreign), 'backups/', 'rhcos-full-iso-416.2-x86_64.iso/'])
+      expect(warning).toContain(name);
     expect(warning).not.toContain('lost+found');
   });
 });
@@ -205,7 +238,11 @@ describe('scratch space in DATA_TEMP_DIR', () => {
     await utimes(join(parent, oldUnowned), twoHoursAgo, twoHoursAgo);
     await mkdir(join(parent, 'nmstate-abcdef'));
 
-    const app = await startTestApp({ DATA_DIR: await directory('data-'), DATA_TEMP_DIR: parent, OS_IMAGES: catalog(source.url('/rhcos.iso')) });
+    const app = await startTestApp({
+      DATA_DIR: await directory('data-'),
+      DATA_TEMP_DIR: parent,
+      OS_IMAGES: catalog(source.url('/rhcos.iso')),
+    });
     let closed = false;
     cleanups.push(async () => (closed ? undefined : app.close()));
     expect(await settled(app)).toMatchObject({ status: 'ready' });
@@ -217,7 +254,10 @@ describe('scratch space in DATA_TEMP_DIR', () => {
     expect(own[0]).toMatch(SCRATCH_NAME);
     const ownPath = join(parent, own[0] ?? '');
     expect((await stat(ownPath)).mode & 0o777).toBe(0o700);
-    expect(JSON.parse(await readFile(join(ownPath, 'owner.json'), 'utf8'))).toMatchObject({ pid: process.pid, hostname: hostname() });
+    expect(JSON.parse(await readFile(join(ownPath, 'owner.json'), 'utf8'))).toMatchObject({
+      pid: process.pid,
+      hostname: hostname(),
+    });
     expect(logged(app, `removed ${join(parent, gone)}: its process`)).toBe(true);
     expect(logged(app, `removed ${join(parent, reusedPid)}: its process ${process.pid} is gone`)).toBe(true);
     expect(logged(app, `removed ${join(parent, oldUnowned)}: left without an owner record`)).toBe(true);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { makeCertificates, type CertificateFiles } from './support/certificates.js';
 import { freePort } from './support/free-port.js';
@@ -55,7 +55,9 @@ async function dataDir(): Promise<string> {
   return dir;
 }
 
-function catalog(...images: { url: string; version?: string; sha256?: string; arch?: string; openshift?: string }[]): string {
+function catalog(
+  ...images: { url: string; version?: string; sha256?: string; arch?: string; openshift?: string }[]
+): string {
   return JSON.stringify(
     images.map((image) => ({
       openshift_version: image.openshift ?? '4.18',
@@ -75,7 +77,13 @@ async function start(env: Record<string, string>, syncOptions = {}): Promise<Tes
 
 interface HealthBody {
   status: string;
-  details: { images: Record<string, { status: string; reason?: string; bytesDone?: number; bytesTotal?: number; lastFailure?: { reason: string } } | string> };
+  details: {
+    images: Record<
+      string,
+      | { status: string; reason?: string; bytesDone?: number; bytesTotal?: number; lastFailure?: { reason: string } }
+      | string
+    >;
+  };
 }
 
 async function health(app: TestApp): Promise<{ code: number; body: HealthBody }> {
@@ -83,7 +91,10 @@ async function health(app: TestApp): Promise<{ code: number; body: HealthBody }>
   return { code: response.status, body: (await response.json()) as HealthBody };
 }
 
-async function imageState(app: TestApp, fileName = FILE_NAME): Promise<{ status: string; reason?: string; bytesDone?: number; bytesTotal?: number }> {
+async function imageState(
+  app: TestApp,
+  fileName = FILE_NAME,
+): Promise<{ status: string; reason?: string; bytesDone?: number; bytesTotal?: number }> {
   const { body } = await health(app);
   const state = body.details.images[fileName];
   if (typeof state !== 'object') throw new Error(`no state for ${fileName} in ${JSON.stringify(body)}`);
@@ -91,10 +102,14 @@ async function imageState(app: TestApp, fileName = FILE_NAME): Promise<{ status:
 }
 
 async function settled(app: TestApp, fileName = FILE_NAME): Promise<{ status: string; reason?: string }> {
-  return waitFor(async () => {
-    const state = await imageState(app, fileName);
-    return state.status === 'ready' || state.status === 'failed' ? state : undefined;
-  }, 20_000, `${fileName} to settle`);
+  return waitFor(
+    async () => {
+      const state = await imageState(app, fileName);
+      return state.status === 'ready' || state.status === 'failed' ? state : undefined;
+    },
+    20_000,
+    `${fileName} to settle`,
+  );
 }
 
 async function expectNoPartialFiles(dir: string, allowed: string[] = []): Promise<void> {
@@ -111,7 +126,9 @@ describe('cache sync from a real mirror on loopback', () => {
     const during = await waitFor(async () => {
       const response = await health(app);
       const state = response.body.details.images[FILE_NAME];
-      return typeof state === 'object' && state.status === 'downloading' && (state.bytesDone ?? 0) > 0 ? response : undefined;
+      return typeof state === 'object' && state.status === 'downloading' && (state.bytesDone ?? 0) > 0
+        ? response
+        : undefined;
     });
     expect(during.code).toBe(503);
     expect(during.body.status).toBe('error');
@@ -150,13 +167,37 @@ describe('cache sync from a real mirror on loopback', () => {
   });
 
   it.each([
-    ['a body shorter than Content-Length', (s: IsoSourceServer) => s.route('/x.iso', { kind: 'short-body', path: good.path, extraBytes: 4096 }), /broke off after \d+ of \d+ bytes|Content-Length/],
-    ['HTTP 500', (s: IsoSourceServer) => s.route('/x.iso', { kind: 'status', status: 500 }), /HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/x\.iso/],
+    [
+      'a body shorter than Content-Length',
+      (s: IsoSourceServer) => s.route('/x.iso', { kind: 'short-body', path: good.path, extraBytes: 4096 }),
+      /broke off after \d+ of \d+ bytes|Content-Length/,
+    ],
+    [
+      'HTTP 500',
+      (s: IsoSourceServer) => s.route('/x.iso', { kind: 'status', status: 500 }),
+      /HTTP 500 from http:\/\/127\.0\.0\.1:\d+\/x\.iso/,
+    ],
     ['HTTP 404', (s: IsoSourceServer) => s.route('/x.iso', { kind: 'status', status: 404 }), /HTTP 404/],
-    ['a bad volume ID', (s: IsoSourceServer) => s.route('/x.iso', { kind: 'file', path: badVolume.path }), /volume ID "UBUNTU_22_04" is not a CoreOS live ISO/],
-    ['a missing rootfs', (s: IsoSourceServer) => s.route('/x.iso', { kind: 'file', path: noRootfs.path }), /images\/pxeboot\/rootfs\.img is missing/],
-    ['a source that stalls', (s: IsoSourceServer) => s.route('/x.iso', { kind: 'stall', path: good.path, afterBytes: 65536 }), /no data from .* for 2 s/],
-    ['a file that is not an ISO', (s: IsoSourceServer) => s.route('/x.iso', { kind: 'file', path: '/etc/services' }), /not an ISO 9660 image|ISO/],
+    [
+      'a bad volume ID',
+      (s: IsoSourceServer) => s.route('/x.iso', { kind: 'file', path: badVolume.path }),
+      /volume ID "UBUNTU_22_04" is not a CoreOS live ISO/,
+    ],
+    [
+      'a missing rootfs',
+      (s: IsoSourceServer) => s.route('/x.iso', { kind: 'file', path: noRootfs.path }),
+      /images\/pxeboot\/rootfs\.img is missing/,
+    ],
+    [
+      'a source that stalls',
+      (s: IsoSourceServer) => s.route('/x.iso', { kind: 'stall', path: good.path, afterBytes: 65536 }),
+      /no data from .* for 2 s/,
+    ],
+    [
+      'a file that is not an ISO',
+      (s: IsoSourceServer) => s.route('/x.iso', { kind: 'file', path: '/etc/services' }),
+      /not an ISO 9660 image|ISO/,
+    ],
   ])('fails on %s with the reason and leaves no partial file', async (_name, arrange, reason) => {
     const source = await mirror();
     arrange(source);
@@ -175,7 +216,10 @@ describe('cache sync from a real mirror on loopback', () => {
     const source = await mirror();
     source.route('/x.iso', { kind: 'file', path: good.path });
     const dir = await dataDir();
-    const app = await start({ DATA_DIR: dir, OS_IMAGES: catalog({ url: source.url('/x.iso'), sha256: 'ab'.repeat(32) }) });
+    const app = await start({
+      DATA_DIR: dir,
+      OS_IMAGES: catalog({ url: source.url('/x.iso'), sha256: 'ab'.repeat(32) }),
+    });
     const state = await settled(app);
     expect(state.reason).toBe(`sha256 mismatch: expected ${'ab'.repeat(32)}, got ${goodSha}`);
     await expectNoPartialFiles(dir);
@@ -197,7 +241,10 @@ describe('cache sync from a real mirror on loopback', () => {
     source.route('/flaky.iso', { kind: 'status', status: 503 });
     const dir = await dataDir();
     const app = await start(
-      { DATA_DIR: dir, OS_IMAGES: catalog({ url: source.url('/ok.iso') }, { url: source.url('/flaky.iso'), arch: 'arm64' }) },
+      {
+        DATA_DIR: dir,
+        OS_IMAGES: catalog({ url: source.url('/ok.iso') }, { url: source.url('/flaky.iso'), arch: 'arm64' }),
+      },
       { retryBaseMs: 300, retryMaxMs: 1_000 },
     );
     const armName = `rhcos-full-iso-${VERSION}-arm64.iso`;
@@ -208,11 +255,16 @@ describe('cache sync from a real mirror on loopback', () => {
     expect(degraded.code).toBe(200);
     // The retry may be under way by now: its state then names the failure it follows.
     const arm = degraded.body.details.images[armName];
-    const failure = typeof arm === 'object' ? (arm.status === 'failed' ? arm.reason : arm.lastFailure?.reason) : undefined;
+    const failure =
+      typeof arm === 'object' ? (arm.status === 'failed' ? arm.reason : arm.lastFailure?.reason) : undefined;
     expect(failure).toMatch(/HTTP 503/);
 
     source.route('/flaky.iso', { kind: 'file', path: good.path });
-    await waitFor(async () => ((await imageState(app, armName)).status === 'ready' ? true : undefined), 10_000, 'the retry');
+    await waitFor(
+      async () => ((await imageState(app, armName)).status === 'ready' ? true : undefined),
+      10_000,
+      'the retry',
+    );
     expect((await health(app)).code).toBe(200);
     expect(source.requests.filter((request) => request.path === '/flaky.iso').length).toBeGreaterThanOrEqual(2);
   });
@@ -223,7 +275,10 @@ describe('cache sync from a real mirror on loopback', () => {
     const dir = await dataDir();
     const app = await start({
       DATA_DIR: dir,
-      OS_IMAGES: catalog({ url: source.url('/x.iso'), openshift: '4.17' }, { url: source.url('/x.iso'), openshift: '4.18' }),
+      OS_IMAGES: catalog(
+        { url: source.url('/x.iso'), openshift: '4.17' },
+        { url: source.url('/x.iso'), openshift: '4.18' },
+      ),
     });
     expect(await settled(app)).toMatchObject({ status: 'ready' });
     expect(source.requests).toHaveLength(1);
@@ -232,7 +287,10 @@ describe('cache sync from a real mirror on loopback', () => {
 
   it('copies from a file:// URL', async () => {
     const dir = await dataDir();
-    const app = await start({ DATA_DIR: dir, RHCOS_VERSIONS: JSON.stringify({ '4.6': { iso_url: `file://${good.path}` } }) });
+    const app = await start({
+      DATA_DIR: dir,
+      RHCOS_VERSIONS: JSON.stringify({ '4.6': { iso_url: `file://${good.path}` } }),
+    });
     expect(await settled(app, 'rhcos-full-iso-4.6-x86_64.iso')).toMatchObject({ status: 'ready' });
     expect(await sha256Of(join(dir, 'rhcos-full-iso-4.6-x86_64.iso'))).toBe(goodSha);
   });
@@ -240,11 +298,19 @@ describe('cache sync from a real mirror on loopback', () => {
   it('trusts OS_IMAGE_DOWNLOAD_TRUSTED_CA_FILE for https, refuses an unknown CA, and skips verification when told', async () => {
     const source = await mirror(certs);
     source.route('/x.iso', { kind: 'file', path: good.path });
-    const trusted = await start({ DATA_DIR: await dataDir(), OS_IMAGES: catalog({ url: source.url('/x.iso') }), OS_IMAGE_DOWNLOAD_TRUSTED_CA_FILE: certs.caFile });
+    const trusted = await start({
+      DATA_DIR: await dataDir(),
+      OS_IMAGES: catalog({ url: source.url('/x.iso') }),
+      OS_IMAGE_DOWNLOAD_TRUSTED_CA_FILE: certs.caFile,
+    });
     expect(await settled(trusted)).toMatchObject({ status: 'ready' });
     const untrusted = await start({ DATA_DIR: await dataDir(), OS_IMAGES: catalog({ url: source.url('/x.iso') }) });
     expect(await settled(untrusted)).toMatchObject({ status: 'failed', reason: expect.stringMatching(/certificate/i) });
-    const insecure = await start({ DATA_DIR: await dataDir(), OS_IMAGES: catalog({ url: source.url('/x.iso') }), INSECURE_SKIP_VERIFY: 'true' });
+    const insecure = await start({
+      DATA_DIR: await dataDir(),
+      OS_IMAGES: catalog({ url: source.url('/x.iso') }),
+      INSECURE_SKIP_VERIFY: 'true',
+    });
     expect(await settled(insecure)).toMatchObject({ status: 'ready' });
   });
 });
@@ -262,7 +328,9 @@ describe('the data directory at start', () => {
     await mkdir(join(dir, 'lost+found'));
     const app = await start({ DATA_DIR: dir, OS_IMAGES: catalog({ url: source.url('/x.iso') }) });
     expect(await settled(app)).toMatchObject({ status: 'ready' });
-    expect((await readdir(dir)).sort()).toEqual(['.keep', 'a-link', 'lost+found', FILE_NAME, NMSTATE_NAME, VERIFIED_NAME].sort());
+    expect((await readdir(dir)).sort()).toEqual(
+      ['.keep', 'a-link', 'lost+found', FILE_NAME, NMSTATE_NAME, VERIFIED_NAME].sort(),
+    );
     expect(app.logs.some((line) => line.includes('removed rhcos-full-iso-old-x86_64.iso'))).toBe(true);
   });
 
@@ -284,7 +352,8 @@ describe('the data directory at start', () => {
   });
 });
 
-
 async function sha256Of(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
 import { httpGet } from './support/http-client.js';
 
@@ -10,8 +10,14 @@ describe('CORS (reference §7.7)', () => {
   let off: DownloadEnv;
 
   beforeAll(async () => {
-    const options = { fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0' }], infraEnvs: [{ id: ID, ignition: '{"ignition":{"version":"3.2.0"}}' }] };
-    [env, off] = await Promise.all([startDownloadEnv({ ...options, env: { ALLOWED_DOMAINS: `${ALLOWED},*.apps.example.org` } }), startDownloadEnv(options)]);
+    const options = {
+      fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0' }],
+      infraEnvs: [{ id: ID, ignition: '{"ignition":{"version":"3.2.0"}}' }],
+    };
+    [env, off] = await Promise.all([
+      startDownloadEnv({ ...options, env: { ALLOWED_DOMAINS: `${ALLOWED},*.apps.example.org` } }),
+      startDownloadEnv(options),
+    ]);
   });
 
   afterAll(async () => {
@@ -19,7 +25,10 @@ describe('CORS (reference §7.7)', () => {
   });
 
   it('lets an allowed origin read an image response, exposing the download headers', async () => {
-    const response = await httpGet(`${env.app.baseUrl}/images/${ID}?version=4.18`, { method: 'HEAD', headers: { origin: ALLOWED } });
+    const response = await httpGet(`${env.app.baseUrl}/images/${ID}?version=4.18`, {
+      method: 'HEAD',
+      headers: { origin: ALLOWED },
+    });
     expect(response.status).toBe(200);
     expect(response.headers['access-control-allow-origin']).toBe(ALLOWED);
     expect(response.headers.vary).toMatch(/Origin/);
@@ -27,12 +36,20 @@ describe('CORS (reference §7.7)', () => {
   });
 
   it('answers a preflight with 204, GET/HEAD, Authorization/Content-Type and max-age 600', async () => {
-    for (const path of [`/images/${ID}?version=4.18`, '/boot-artifacts/rootfs?version=4.18', `/byid/${ID}/4.18/x86_64/full.iso`]) {
+    for (const path of [
+      `/images/${ID}?version=4.18`,
+      '/boot-artifacts/rootfs?version=4.18',
+      `/byid/${ID}/4.18/x86_64/full.iso`,
+    ]) {
       const response = await httpGet(`${env.app.baseUrl}${path}`, {
         method: 'OPTIONS',
-        headers: { origin: 'https://ui.apps.example.org', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+        headers: {
+          origin: 'https://ui.apps.example.org',
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': 'authorization',
+        },
       });
-      expect(response.status, path).toBe(204);
+      expect(response.status).toBe(204);
       expect(response.headers['access-control-allow-origin']).toBe('https://ui.apps.example.org');
       expect(response.headers['access-control-allow-methods']).toBe('GET,HEAD');
       expect(response.headers['access-control-allow-headers']).toBe('Authorization,Content-Type');
@@ -41,7 +58,10 @@ describe('CORS (reference §7.7)', () => {
   });
 
   it('gives a foreign origin no CORS headers', async () => {
-    const get = await httpGet(`${env.app.baseUrl}/images/${ID}?version=4.18`, { method: 'HEAD', headers: { origin: 'https://evil.example.net' } });
+    const get = await httpGet(`${env.app.baseUrl}/images/${ID}?version=4.18`, {
+      method: 'HEAD',
+      headers: { origin: 'https://evil.example.net' },
+    });
     expect(get.headers['access-control-allow-origin']).toBeUndefined();
     const preflight = await httpGet(`${env.app.baseUrl}/images/${ID}?version=4.18`, {
       method: 'OPTIONS',
@@ -54,7 +74,10 @@ describe('CORS (reference §7.7)', () => {
   it('adds nothing to the probes, nor anywhere when ALLOWED_DOMAINS is unset', async () => {
     const health = await httpGet(`${env.app.baseUrl}/health`, { headers: { origin: ALLOWED } });
     expect(health.headers['access-control-allow-origin']).toBeUndefined();
-    const image = await httpGet(`${off.app.baseUrl}/images/${ID}?version=4.18`, { method: 'HEAD', headers: { origin: ALLOWED } });
+    const image = await httpGet(`${off.app.baseUrl}/images/${ID}?version=4.18`, {
+      method: 'HEAD',
+      headers: { origin: ALLOWED },
+    });
     expect(image.status).toBe(200);
     expect(image.headers['access-control-allow-origin']).toBeUndefined();
   });

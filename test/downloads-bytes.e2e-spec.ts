@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { extractWithXorriso } from './fixtures/xorriso.js';
 import { customizableAreas } from './support/iso-areas.js';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
@@ -11,7 +11,14 @@ const WITH_KARGS = '3f1e9c1a-5a8b-4c3d-9e2f-1a2b3c4d5e6f';
 const NO_KARGS = '7c6b5a49-3827-4165-a4b3-c2d1e0f9a8b7';
 const EXTRA_KARGS = ['p1', 'key=value', 'rd.net.timeout.carrier="60 s"'];
 // An Ignition of realistic size and content that does not compress to nothing.
-const IGNITION = Buffer.from(JSON.stringify({ ignition: { version: '3.2.0' }, storage: { files: [{ path: '/etc/blob', contents: { source: `data:;base64,${randomBytes(12_000).toString('base64')}` } }] } }));
+const IGNITION = Buffer.from(
+  JSON.stringify({
+    ignition: { version: '3.2.0' },
+    storage: {
+      files: [{ path: '/etc/blob', contents: { source: `data:;base64,${randomBytes(12_000).toString('base64')}` } }],
+    },
+  }),
+);
 
 let env: DownloadEnv;
 
@@ -19,13 +26,22 @@ beforeAll(async () => {
   env = await startDownloadEnv({
     fixtures: [
       { name: 'x86-json', openshiftVersion: '4.18', version: '418.94.1-0' },
-      { name: 'x86-legacy', openshiftVersion: '4.16', version: '416.94.1-0', iso: { igninfo: false, kargsJson: false, volumeId: 'rhcos-416.94.1-0' } },
+      {
+        name: 'x86-legacy',
+        openshiftVersion: '4.16',
+        version: '416.94.1-0',
+        iso: { igninfo: false, kargsJson: false, volumeId: 'rhcos-416.94.1-0' },
+      },
       { name: 's390x', openshiftVersion: '4.18', version: '418.94.1-0', arch: 's390x' },
       { name: 'ppc64le', openshiftVersion: '4.18', version: '418.94.1-0', arch: 'ppc64le' },
       { name: 'arm64', openshiftVersion: '4.18', version: '418.94.1-0', arch: 'arm64' },
     ],
     infraEnvs: [
-      { id: WITH_KARGS, ignition: IGNITION, kernelArguments: JSON.stringify(EXTRA_KARGS.map((value) => ({ operation: 'append', value }))) },
+      {
+        id: WITH_KARGS,
+        ignition: IGNITION,
+        kernelArguments: JSON.stringify(EXTRA_KARGS.map((value) => ({ operation: 'append', value }))),
+      },
       { id: NO_KARGS, ignition: IGNITION },
     ],
   });
@@ -55,11 +71,46 @@ async function ignitionIn(iso: Buffer, isoPath: string, arch: string): Promise<B
 }
 
 const CASES = [
-  { name: 'x86_64 with igninfo.json and kargs.json', fixture: 'x86-json', version: '4.18', arch: 'x86_64', configs: ['EFI/redhat/grub.cfg', 'isolinux/isolinux.cfg'], id: WITH_KARGS },
-  { name: 'x86_64 without igninfo.json and kargs.json', fixture: 'x86-legacy', version: '4.16', arch: 'x86_64', configs: ['EFI/redhat/grub.cfg', 'isolinux/isolinux.cfg'], id: WITH_KARGS },
-  { name: 'ppc64le', fixture: 'ppc64le', version: '4.18', arch: 'ppc64le', configs: ['boot/grub/grub.cfg'], id: WITH_KARGS },
-  { name: 'arm64', fixture: 'arm64', version: '4.18', arch: 'aarch64', configs: ['EFI/redhat/grub.cfg'], id: WITH_KARGS },
-  { name: 's390x (Ignition inside cdboot.img, no kargs)', fixture: 's390x', version: '4.18', arch: 's390x', configs: [], id: NO_KARGS },
+  {
+    name: 'x86_64 with igninfo.json and kargs.json',
+    fixture: 'x86-json',
+    version: '4.18',
+    arch: 'x86_64',
+    configs: ['EFI/redhat/grub.cfg', 'isolinux/isolinux.cfg'],
+    id: WITH_KARGS,
+  },
+  {
+    name: 'x86_64 without igninfo.json and kargs.json',
+    fixture: 'x86-legacy',
+    version: '4.16',
+    arch: 'x86_64',
+    configs: ['EFI/redhat/grub.cfg', 'isolinux/isolinux.cfg'],
+    id: WITH_KARGS,
+  },
+  {
+    name: 'ppc64le',
+    fixture: 'ppc64le',
+    version: '4.18',
+    arch: 'ppc64le',
+    configs: ['boot/grub/grub.cfg'],
+    id: WITH_KARGS,
+  },
+  {
+    name: 'arm64',
+    fixture: 'arm64',
+    version: '4.18',
+    arch: 'aarch64',
+    configs: ['EFI/redhat/grub.cfg'],
+    id: WITH_KARGS,
+  },
+  {
+    name: 's390x (Ignition inside cdboot.img, no kargs)',
+    fixture: 's390x',
+    version: '4.18',
+    arch: 's390x',
+    configs: [],
+    id: NO_KARGS,
+  },
 ];
 
 describe.each(CASES)('the customised full ISO, $name', ({ fixture, version, arch, configs, id }) => {
@@ -86,11 +137,11 @@ describe.each(CASES)('the customised full ISO, $name', ({ fixture, version, arch
     expect(changes.length).toBeGreaterThan(0);
     for (const change of changes) {
       const inside = areas.find((area) => change.start >= area.start && change.end <= area.end);
-      expect(inside, `bytes ${change.start}-${change.end} changed outside every area`).toBeDefined();
+      expect(inside).toBeDefined();
     }
     // Every kargs area really was written to.
     for (const area of areas.filter((a) => a.what !== 'ignition')) {
-      expect(changes.some((change) => change.start >= area.start && change.end <= area.end), `${area.what} unchanged`).toBe(true);
+      expect(changes.some((change) => change.start >= area.start && change.end <= area.end)).toBe(true);
     }
   });
 
@@ -99,17 +150,22 @@ describe.each(CASES)('the customised full ISO, $name', ({ fixture, version, arch
     expect(config?.equals(IGNITION)).toBe(true);
   });
 
-  it.skipIf(configs.length === 0)('shows the extra kargs on the kernel line and keeps the marker line intact', async () => {
-    const defaultKargs = env.isos[fixture]?.defaultKargs ?? '';
-    for (const config of configs) {
-      const before = (await extractWithXorriso(env.isos[fixture]?.path ?? '', config)).toString('utf8').split('\n');
-      const after = (await extractWithXorriso(servedPath, config)).toString('utf8').split('\n');
-      expect(after).toHaveLength(before.length);
-      const kernelLine = after.findIndex((line) => line.includes(defaultKargs));
-      expect(after[kernelLine]?.endsWith(`${defaultKargs} ${EXTRA_KARGS.join(' ')}`)).toBe(true);
-      const marker = after[kernelLine + 1] ?? '';
-      expect(marker).toMatch(/^#+ COREOS_KARG_EMBED_AREA$/);
-      expect(after.filter((_line, i) => i !== kernelLine && i !== kernelLine + 1)).toEqual(before.filter((_line, i) => i !== kernelLine && i !== kernelLine + 1));
-    }
-  });
+  (configs.length === 0 ? it.skip : it)(
+    'shows the extra kargs on the kernel line and keeps the marker line intact',
+    async () => {
+      const defaultKargs = env.isos[fixture]?.defaultKargs ?? '';
+      for (const config of configs) {
+        const before = (await extractWithXorriso(env.isos[fixture]?.path ?? '', config)).toString('utf8').split('\n');
+        const after = (await extractWithXorriso(servedPath, config)).toString('utf8').split('\n');
+        expect(after).toHaveLength(before.length);
+        const kernelLine = after.findIndex((line) => line.includes(defaultKargs));
+        expect(after[kernelLine]?.endsWith(`${defaultKargs} ${EXTRA_KARGS.join(' ')}`)).toBe(true);
+        const marker = after[kernelLine + 1] ?? '';
+        expect(marker).toMatch(/^#+ COREOS_KARG_EMBED_AREA$/);
+        expect(after.filter((_line, i) => i !== kernelLine && i !== kernelLine + 1)).toEqual(
+          before.filter((_line, i) => i !== kernelLine && i !== kernelLine + 1),
+        );
+      }
+    },
+  );
 });

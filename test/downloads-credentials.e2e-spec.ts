@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
 import { httpGet } from './support/http-client.js';
 import { fakeJwt } from './support/jwt.js';
@@ -36,11 +36,37 @@ const apiKeyJwt = fakeJwt({ infra_env_id: ID, sub: 'user-1', secret: 'api-key-pa
 const tokenJwt = fakeJwt({ sub: ID, secret: 'token-path-secret' });
 
 const CASES: CredentialCase[] = [
-  { name: 'the api_key path segment (byapikey)', secret: apiKeyJwt, url: () => `${base()}/byapikey/${apiKeyJwt}/4.18/x86_64/full.iso`, placed: (call) => call.query.get('api_key') ?? undefined },
-  { name: 'the api_key query parameter', secret: 'query-api-key-7f3a', url: () => `${base()}/images/${ID}?version=4.18&api_key=query-api-key-7f3a`, placed: (call) => call.query.get('api_key') ?? undefined },
-  { name: 'the token path segment (bytoken)', secret: tokenJwt, url: () => `${base()}/bytoken/${tokenJwt}/4.18/x86_64/full.iso`, placed: (call) => headerOf(call, 'image-token') },
-  { name: 'the image_token query parameter', secret: 'query-image-token-9b2c', url: () => `${base()}/images/${ID}?version=4.18&image_token=query-image-token-9b2c`, placed: (call) => headerOf(call, 'image-token') },
-  { name: 'the Authorization header', secret: 'Bearer header-bearer-4d8e', url: () => `${base()}/byid/${ID}/4.18/x86_64/full.iso`, headers: { authorization: 'Bearer header-bearer-4d8e' }, placed: (call) => headerOf(call, 'authorization') },
+  {
+    name: 'the api_key path segment (byapikey)',
+    secret: apiKeyJwt,
+    url: () => `${base()}/byapikey/${apiKeyJwt}/4.18/x86_64/full.iso`,
+    placed: (call) => call.query.get('api_key') ?? undefined,
+  },
+  {
+    name: 'the api_key query parameter',
+    secret: 'query-api-key-7f3a',
+    url: () => `${base()}/images/${ID}?version=4.18&api_key=query-api-key-7f3a`,
+    placed: (call) => call.query.get('api_key') ?? undefined,
+  },
+  {
+    name: 'the token path segment (bytoken)',
+    secret: tokenJwt,
+    url: () => `${base()}/bytoken/${tokenJwt}/4.18/x86_64/full.iso`,
+    placed: (call) => headerOf(call, 'image-token'),
+  },
+  {
+    name: 'the image_token query parameter',
+    secret: 'query-image-token-9b2c',
+    url: () => `${base()}/images/${ID}?version=4.18&image_token=query-image-token-9b2c`,
+    placed: (call) => headerOf(call, 'image-token'),
+  },
+  {
+    name: 'the Authorization header',
+    secret: 'Bearer header-bearer-4d8e',
+    url: () => `${base()}/byid/${ID}/4.18/x86_64/full.iso`,
+    headers: { authorization: 'Bearer header-bearer-4d8e' },
+    placed: (call) => headerOf(call, 'authorization'),
+  },
 ];
 
 function headerOf(call: RecordedCall, name: string): string | undefined {
@@ -58,7 +84,9 @@ describe('credentials are passed through to assisted-service, and never logged',
     for (const call of calls) {
       expect(placed(call)).toBe(secret);
       // Only one place: no credential leaks into the others.
-      const places = [call.query.get('api_key'), headerOf(call, 'image-token'), headerOf(call, 'authorization')].filter((value) => value !== null && value !== undefined);
+      const places = [call.query.get('api_key'), headerOf(call, 'image-token'), headerOf(call, 'authorization')].filter(
+        (value) => value !== null && value !== undefined,
+      );
       expect(places).toEqual([secret]);
     }
     const ignition = calls.find((call) => call.kind === 'ignition');
@@ -68,7 +96,9 @@ describe('credentials are passed through to assisted-service, and never logged',
 
   it('the api_key wins over the image token, which wins over Authorization', async () => {
     const before = env.assisted.calls.length;
-    await httpGet(`${base()}/images/${ID}?version=4.18&api_key=first-key&image_token=second-token`, { headers: { authorization: 'Bearer third' } });
+    await httpGet(`${base()}/images/${ID}?version=4.18&api_key=first-key&image_token=second-token`, {
+      headers: { authorization: 'Bearer third' },
+    });
     const [call] = env.assisted.calls.slice(before);
     expect(call?.query.get('api_key')).toBe('first-key');
     expect(headerOf(call as RecordedCall, 'image-token')).toBeUndefined();
@@ -82,14 +112,17 @@ describe('credentials are passed through to assisted-service, and never logged',
       expect(logs).not.toContain(secret);
       expect(logs).not.toContain(secret.replace('Bearer ', ''));
     }
-    for (const fragment of ['api-key-path-secret', 'token-path-secret', 'first-key', 'second-token']) expect(logs).not.toContain(fragment);
+    for (const fragment of ['api-key-path-secret', 'token-path-secret', 'first-key', 'second-token'])
+      expect(logs).not.toContain(fragment);
   });
 });
 
 describe('assisted-service call metrics', () => {
   it('counts calls by kind and status and times them', async () => {
     await httpGet(`${base()}/images/${ID}?version=4.18&api_key=metrics-1`, { method: 'HEAD' });
-    await httpGet(`${base()}/images/00000000-0000-4000-8000-000000000000?version=4.18&api_key=metrics-2`, { method: 'HEAD' });
+    await httpGet(`${base()}/images/00000000-0000-4000-8000-000000000000?version=4.18&api_key=metrics-2`, {
+      method: 'HEAD',
+    });
     const text = (await httpGet(`${base()}/metrics`)).body.toString();
     expect(text).toMatch(/^assisted_image_service_assisted_requests_total\{call="ignition",code="200"\} [1-9]/m);
     expect(text).toMatch(/^assisted_image_service_assisted_requests_total\{call="infra-env",code="200"\} [1-9]/m);
@@ -107,7 +140,11 @@ describe('the customisation cache', () => {
     const ranges = Array.from({ length: 1000 }, (_, i) => (i * 65_536 * 7) % (size - 65_536));
     for (let batch = 0; batch < ranges.length; batch += 25) {
       const statuses = await Promise.all(
-        ranges.slice(batch, batch + 25).map(async (start) => (await httpGet(url, { headers: { range: `bytes=${start}-${start + 65_535}` } })).status),
+        ranges
+          .slice(batch, batch + 25)
+          .map(
+            async (start) => (await httpGet(url, { headers: { range: `bytes=${start}-${start + 65_535}` } })).status,
+          ),
       );
       expect(new Set(statuses)).toEqual(new Set([206]));
     }
@@ -117,9 +154,14 @@ describe('the customisation cache', () => {
   });
 
   it('makes a different credential pay for its own calls', async () => {
-    for (const key of ['cred-a', 'cred-b', 'cred-a', 'cred-b']) expect((await httpGet(`${base()}/images/${ID}?version=4.18&api_key=${key}`, { method: 'HEAD' })).status).toBe(200);
+    for (const key of ['cred-a', 'cred-b', 'cred-a', 'cred-b'])
+      expect((await httpGet(`${base()}/images/${ID}?version=4.18&api_key=${key}`, { method: 'HEAD' })).status).toBe(
+        200,
+      );
     for (const key of ['cred-a', 'cred-b']) {
-      expect(env.assisted.calls.filter((call) => call.kind === 'ignition' && call.query.get('api_key') === key)).toHaveLength(1);
+      expect(
+        env.assisted.calls.filter((call) => call.kind === 'ignition' && call.query.get('api_key') === key),
+      ).toHaveLength(1);
     }
   });
 
@@ -130,7 +172,9 @@ describe('the customisation cache', () => {
     env.assisted.setFault('ignition', undefined);
     expect((await httpGet(url, { method: 'HEAD' })).status).toBe(200);
     expect((await httpGet(url, { method: 'HEAD' })).status).toBe(200);
-    expect(env.assisted.calls.filter((call) => call.kind === 'ignition' && call.query.get('api_key') === 'error-once')).toHaveLength(2);
+    expect(
+      env.assisted.calls.filter((call) => call.kind === 'ignition' && call.query.get('api_key') === 'error-once'),
+    ).toHaveLength(2);
   });
 
   it('calls assisted-service every time when CUSTOMIZATION_CACHE_TTL_SECONDS is 0', async () => {
@@ -140,7 +184,11 @@ describe('the customisation cache', () => {
       env: { CUSTOMIZATION_CACHE_TTL_SECONDS: '0' },
     });
     try {
-      for (let i = 0; i < 3; i++) expect((await httpGet(`${uncached.app.baseUrl}/images/${ID}?version=4.18`, { headers: { range: 'bytes=0-9' } })).status).toBe(206);
+      for (let i = 0; i < 3; i++)
+        expect(
+          (await httpGet(`${uncached.app.baseUrl}/images/${ID}?version=4.18`, { headers: { range: 'bytes=0-9' } }))
+            .status,
+        ).toBe(206);
       expect(uncached.assisted.callsOf('ignition')).toHaveLength(3);
     } finally {
       await uncached.close();

@@ -1,6 +1,6 @@
 import { readdir, readlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestSlots } from '../src/images/request-slots.js';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
 import { httpGet } from './support/http-client.js';
@@ -17,7 +17,9 @@ let url: string;
 beforeAll(async () => {
   env = await startDownloadEnv({
     // A base big enough that a client which stops reading holds its response open.
-    fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', iso: { rootfsSizeBytes: 24 * 1024 * 1024 } }],
+    fixtures: [
+      { name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', iso: { rootfsSizeBytes: 24 * 1024 * 1024 } },
+    ],
     infraEnvs: [{ id: ID, ignition: '{"ignition":{"version":"3.2.0"}}' }],
     env: { MAX_CONCURRENT_REQUESTS: String(MAX_CONCURRENT) },
   });
@@ -34,7 +36,9 @@ async function openDescriptors(): Promise<number> {
 
 /** Descriptors of this process open on cached images: a leaked download stream shows up here. */
 async function imageDescriptors(): Promise<number> {
-  const links = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  const links = await Promise.all(
+    (await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+  );
   return links.filter((target) => target.startsWith(`${env.work}/data/`)).length;
 }
 
@@ -55,10 +59,18 @@ describe('resources held by downloads', () => {
         }),
       );
       // Released at once: within a moment of the client leaving, not whenever a garbage collection gets to it.
-      await waitFor(async () => ((await imageDescriptors()) === 0 ? true : undefined), 2_000, 'image descriptors to close');
+      await waitFor(
+        async () => ((await imageDescriptors()) === 0 ? true : undefined),
+        2_000,
+        'image descriptors to close',
+      );
     }
     const slots = env.app.app.get(RequestSlots);
-    await waitFor(async () => ((await openDescriptors()) <= baseline && slots.inUse === 0 ? true : undefined), 10_000, 'descriptors to return to the baseline');
+    await waitFor(
+      async () => ((await openDescriptors()) <= baseline && slots.inUse === 0 ? true : undefined),
+      10_000,
+      'descriptors to return to the baseline',
+    );
     expect(await openDescriptors()).toBeLessThanOrEqual(baseline);
     expect(slots.inUse).toBe(0);
   });

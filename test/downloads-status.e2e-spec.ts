@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
 import { httpGet, jsonOf } from './support/http-client.js';
 import { fakeJwt } from './support/jwt.js';
@@ -34,7 +34,11 @@ beforeAll(async () => {
       { id: PRIVATE, ignition: IGNITION, credentials: { authorization: 'Bearer right' } },
       // Random bytes do not compress: the payload outgrows the 256 KiB Ignition area.
       { id: HUGE, ignition: randomBytes(300 * 1024).toString('base64') },
-      { id: LONG_KARGS, ignition: IGNITION, kernelArguments: JSON.stringify([{ operation: 'append', value: `x=${'y'.repeat(2000)}` }]) },
+      {
+        id: LONG_KARGS,
+        ignition: IGNITION,
+        kernelArguments: JSON.stringify([{ operation: 'append', value: `x=${'y'.repeat(2000)}` }]),
+      },
       { id: BAD_KARGS, ignition: IGNITION, kernelArguments: '[{"operation":"replace","value":"a"}]' },
       { id: FAULTY, ignition: IGNITION },
     ],
@@ -60,29 +64,111 @@ const ROWS: Row[] = [
   { name: 'the RHCOS version', path: `/images/${OK}?version=418.94.1-0&type=full-iso`, status: 200 },
   { name: 'a disconnected ISO', path: `/images/${OK}?version=4.18&type=disconnected-iso`, status: 200 },
   { name: 'a missing version', path: `/images/${OK}`, status: 400, message: /version is required/ },
-  { name: 'a repeated version', path: `/images/${OK}?version=4.18&version=4.17`, status: 400, message: /version must be given once, as a string/ },
-  { name: 'an unknown type', path: `/images/${OK}?version=4.18&type=floppy`, status: 400, message: /type must be one of full-iso, minimal-iso, disconnected-iso/ },
-  { name: 'an id that is not a lowercase UUID', path: `/images/${FAULTY.toUpperCase()}?version=4.18`, status: 400, message: /lowercase UUID/ },
-  { name: 'an unknown version', path: `/images/${OK}?version=4.99`, status: 404, message: /no full-iso image for version "4\.99"/ },
-  { name: 'an unknown arch', path: `/images/${OK}?version=4.18&arch=sparc`, status: 404, message: /architecture "sparc"/ },
+  {
+    name: 'a repeated version',
+    path: `/images/${OK}?version=4.18&version=4.17`,
+    status: 400,
+    message: /version must be given once, as a string/,
+  },
+  {
+    name: 'an unknown type',
+    path: `/images/${OK}?version=4.18&type=floppy`,
+    status: 400,
+    message: /type must be one of full-iso, minimal-iso, disconnected-iso/,
+  },
+  {
+    name: 'an id that is not a lowercase UUID',
+    path: `/images/${FAULTY.toUpperCase()}?version=4.18`,
+    status: 400,
+    message: /lowercase UUID/,
+  },
+  {
+    name: 'an unknown version',
+    path: `/images/${OK}?version=4.99`,
+    status: 404,
+    message: /no full-iso image for version "4\.99"/,
+  },
+  {
+    name: 'an unknown arch',
+    path: `/images/${OK}?version=4.18&arch=sparc`,
+    status: 404,
+    message: /architecture "sparc"/,
+  },
   { name: 'an arch without that version', path: `/images/${OK}?version=4.18&arch=arm64`, status: 404 },
-  { name: 'kargs on s390x', path: `/images/${KARGS}?version=4.18&arch=s390x`, status: 400, message: /s390x images cannot take extra kernel arguments/ },
+  {
+    name: 'kargs on s390x',
+    path: `/images/${KARGS}?version=4.18&arch=s390x`,
+    status: 400,
+    message: /s390x images cannot take extra kernel arguments/,
+  },
   { name: 's390x without kargs', path: `/images/${OK}?version=4.18&arch=s390x`, status: 200 },
-  { name: 'an Ignition larger than the area', path: `/images/${HUGE}?version=4.18`, status: 400, message: /larger than the ISO's 262144-byte Ignition area/ },
-  { name: 'kargs that do not fit', path: `/images/${LONG_KARGS}?version=4.18`, status: 400, message: /kernel argument|kargs|bytes/i },
-  { name: 'kernel_arguments with a replace operation', path: `/images/${BAD_KARGS}?version=4.18`, status: 502, message: /"replace" is not supported/ },
-  { name: 'an infra-env assisted-service does not know', path: `/images/${UNKNOWN}?version=4.18`, status: 404, message: /not found/ },
+  {
+    name: 'an Ignition larger than the area',
+    path: `/images/${HUGE}?version=4.18`,
+    status: 400,
+    message: /larger than the ISO's 262144-byte Ignition area/,
+  },
+  {
+    name: 'kargs that do not fit',
+    path: `/images/${LONG_KARGS}?version=4.18`,
+    status: 400,
+    message: /kernel argument|kargs|bytes/i,
+  },
+  {
+    name: 'kernel_arguments with a replace operation',
+    path: `/images/${BAD_KARGS}?version=4.18`,
+    status: 502,
+    message: /"replace" is not supported/,
+  },
+  {
+    name: 'an infra-env assisted-service does not know',
+    path: `/images/${UNKNOWN}?version=4.18`,
+    status: 404,
+    message: /not found/,
+  },
   { name: 'a missing credential', path: `/images/${PRIVATE}?version=4.18`, status: 401 },
-  { name: 'a wrong credential', path: `/images/${PRIVATE}?version=4.18`, status: 401, headers: { authorization: 'Bearer wrong' } },
-  { name: 'the right credential', path: `/images/${PRIVATE}?version=4.18`, status: 200, headers: { authorization: 'Bearer right' } },
+  {
+    name: 'a wrong credential',
+    path: `/images/${PRIVATE}?version=4.18`,
+    status: 401,
+    headers: { authorization: 'Bearer wrong' },
+  },
+  {
+    name: 'the right credential',
+    path: `/images/${PRIVATE}?version=4.18`,
+    status: 200,
+    headers: { authorization: 'Bearer right' },
+  },
   { name: 'a byid short URL', path: `/byid/${OK}/4.18/x86_64/full.iso`, status: 200 },
   { name: 'a byid short URL for the disconnected ISO', path: `/byid/${OK}/4.18/x86_64/disconnected.iso`, status: 200 },
-  { name: 'a short URL with an unknown file name', path: `/byid/${OK}/4.18/x86_64/other.iso`, status: 404, message: /unknown file name/ },
-  { name: 'a byid short URL with a non-UUID id', path: `/byid/..%2F..%2Fetc/4.18/x86_64/full.iso`, status: 404, message: /lowercase UUID/ },
-  { name: 'a bytoken URL whose sub is the id', path: `/bytoken/${fakeJwt({ sub: OK })}/4.18/x86_64/full.iso`, status: 200 },
-  { name: 'a byapikey URL with infra_env_id', path: `/byapikey/${fakeJwt({ sub: 'user@example.com', infra_env_id: OK })}/4.18/x86_64/full.iso`, status: 200 },
+  {
+    name: 'a short URL with an unknown file name',
+    path: `/byid/${OK}/4.18/x86_64/other.iso`,
+    status: 404,
+    message: /unknown file name/,
+  },
+  {
+    name: 'a byid short URL with a non-UUID id',
+    path: `/byid/..%2F..%2Fetc/4.18/x86_64/full.iso`,
+    status: 404,
+    message: /lowercase UUID/,
+  },
+  {
+    name: 'a bytoken URL whose sub is the id',
+    path: `/bytoken/${fakeJwt({ sub: OK })}/4.18/x86_64/full.iso`,
+    status: 200,
+  },
+  {
+    name: 'a byapikey URL with infra_env_id',
+    path: `/byapikey/${fakeJwt({ sub: 'user@example.com', infra_env_id: OK })}/4.18/x86_64/full.iso`,
+    status: 200,
+  },
   { name: 'a token that does not parse', path: `/bytoken/not-a-jwt/4.18/x86_64/full.iso`, status: 404 },
-  { name: 'a token whose id is not a UUID', path: `/bytoken/${fakeJwt({ sub: '../../admin' })}/4.18/x86_64/full.iso`, status: 404 },
+  {
+    name: 'a token whose id is not a UUID',
+    path: `/bytoken/${fakeJwt({ sub: '../../admin' })}/4.18/x86_64/full.iso`,
+    status: 404,
+  },
   { name: 'a short URL with an unknown version', path: `/byid/${OK}/4.99/x86_64/full.iso`, status: 404 },
 ];
 
@@ -108,7 +194,9 @@ describe('status codes of the image routes', () => {
   it('names the file for the image type', async () => {
     const full = await httpGet(`${env.app.baseUrl}/images/${OK}?version=4.18`, { method: 'HEAD' });
     expect(full.headers['content-disposition']).toBe(`attachment; filename=${OK}-discovery.iso`);
-    const agent = await httpGet(`${env.app.baseUrl}/images/${OK}?version=4.18&type=disconnected-iso`, { method: 'HEAD' });
+    const agent = await httpGet(`${env.app.baseUrl}/images/${OK}?version=4.18&type=disconnected-iso`, {
+      method: 'HEAD',
+    });
     expect(agent.headers['content-disposition']).toBe('attachment; filename=agent-ove.x86_64.iso');
   });
 
@@ -151,7 +239,14 @@ describe('status codes of the image routes', () => {
   it('answers 502 when assisted-service cannot be reached, and keeps serving', async () => {
     const unreachable = await startTestApp({
       DATA_DIR: join(env.work, 'data'),
-      OS_IMAGES: JSON.stringify([{ openshift_version: '4.18', cpu_architecture: 'x86_64', url: `file://${env.isos.x86?.path ?? ''}`, version: '418.94.1-0' }]),
+      OS_IMAGES: JSON.stringify([
+        {
+          openshift_version: '4.18',
+          cpu_architecture: 'x86_64',
+          url: `file://${env.isos.x86?.path ?? ''}`,
+          version: '418.94.1-0',
+        },
+      ]),
       ASSISTED_SERVICE_URL: 'http://127.0.0.1:1',
     });
     try {
@@ -167,13 +262,20 @@ describe('status codes of the image routes', () => {
 });
 
 describe('before the cache is ready, and when the cached file breaks', () => {
-  it('answers 503 with Retry-After and the image\'s progress while it is still downloading', async () => {
+  it("answers 503 with Retry-After and the image's progress while it is still downloading", async () => {
     const mirror = await new IsoSourceServer().listen();
     mirror.route('/slow.iso', { kind: 'stall', path: env.isos.x86?.path ?? '', afterBytes: 1024 });
     const app = await startTestApp(
       {
         DATA_DIR: join(env.work, 'data-not-ready'),
-        OS_IMAGES: JSON.stringify([{ openshift_version: '4.18', cpu_architecture: 'x86_64', url: mirror.url('/slow.iso'), version: '418.94.1-0' }]),
+        OS_IMAGES: JSON.stringify([
+          {
+            openshift_version: '4.18',
+            cpu_architecture: 'x86_64',
+            url: mirror.url('/slow.iso'),
+            version: '418.94.1-0',
+          },
+        ]),
         ASSISTED_SERVICE_URL: env.assisted.url,
       },
       // The stalled download must stay a download for as long as the test looks at it.
@@ -182,10 +284,16 @@ describe('before the cache is ready, and when the cached file breaks', () => {
     try {
       const file = 'rhcos-full-iso-418.94.1-0-x86_64.iso';
       const bytesDone = async (): Promise<number> => {
-        const body = (await (await fetch(`${app.baseUrl}/health`)).json()) as { details: { images: Record<string, { bytesDone?: number }> } };
+        const body = (await (await fetch(`${app.baseUrl}/health`)).json()) as {
+          details: { images: Record<string, { bytesDone?: number }> };
+        };
         return body.details.images[file]?.bytesDone ?? 0;
       };
-      await waitFor(async () => ((await bytesDone()) > 0 ? true : undefined), 20_000, 'the first bytes of the download');
+      await waitFor(
+        async () => ((await bytesDone()) > 0 ? true : undefined),
+        20_000,
+        'the first bytes of the download',
+      );
       const response = await httpGet(`${app.baseUrl}/images/${OK}?version=4.18`);
       expect(response.status).toBe(503);
       expect(response.headers['retry-after']).toBe('30');
@@ -198,7 +306,9 @@ describe('before the cache is ready, and when the cached file breaks', () => {
 
   it('answers HEAD without reading the file, a GET whose file is gone with a JSON 500, and cuts a stream that breaks midway', async () => {
     const broken = await startDownloadEnv({
-      fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', iso: { rootfsSizeBytes: 16 * 1024 * 1024 } }],
+      fixtures: [
+        { name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', iso: { rootfsSizeBytes: 16 * 1024 * 1024 } },
+      ],
       infraEnvs: [{ id: OK, ignition: IGNITION }],
     });
     try {

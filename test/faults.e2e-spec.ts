@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { answerGate, type Fault, type CallKind } from './support/fake-assisted-service.js';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
 import { httpGet, jsonOf } from './support/http-client.js';
@@ -30,7 +30,10 @@ let probe = 0;
 const gates: (() => void)[] = [];
 
 beforeAll(async () => {
-  patient = await startDownloadEnv({ fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0' }], infraEnvs: INFRA_ENVS });
+  patient = await startDownloadEnv({
+    fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0' }],
+    infraEnvs: INFRA_ENVS,
+  });
   timing = await startDownloadEnv({
     fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', prebuilt: patient.isos.x86 }],
     infraEnvs: INFRA_ENVS,
@@ -46,7 +49,8 @@ afterAll(async () => {
 afterEach(() => {
   for (const open of gates.splice(0)) open();
   for (const env of [patient, timing]) {
-    for (const kind of ['ignition', 'infra-env', 'minimal-initrd'] as CallKind[]) env.assisted.setFault(kind, undefined);
+    for (const kind of ['ignition', 'infra-env', 'minimal-initrd'] as CallKind[])
+      env.assisted.setFault(kind, undefined);
   }
 });
 
@@ -72,7 +76,11 @@ async function expectStillServing(env: DownloadEnv): Promise<void> {
 
 /** Resolves once `env`'s stand-in has received one more call of `kind` than `before`. */
 function reachedUpstream(env: DownloadEnv, kind: CallKind, before: number): Promise<true> {
-  return waitFor(() => (env.assisted.callsOf(kind).length > before ? true : undefined), 20_000, `the ${kind} call to reach assisted-service`);
+  return waitFor(
+    () => (env.assisted.callsOf(kind).length > before ? true : undefined),
+    20_000,
+    `the ${kind} call to reach assisted-service`,
+  );
 }
 
 interface UpstreamFault {
@@ -86,27 +94,86 @@ interface UpstreamFault {
 }
 
 const UPSTREAM_FAULTS: UpstreamFault[] = [
-  { name: 'hangs', kind: 'ignition', fault: { kind: 'hang' }, status: 504, message: new RegExp(`did not answer .* within ${TIMEOUT_MS} ms`), timeout: true },
-  { name: 'resets the connection mid-body', kind: 'infra-env', fault: { kind: 'reset' }, status: 502, message: /infra-env/ },
-  { name: 'stalls after the headers', kind: 'ignition', fault: { kind: 'stall' }, status: 504, message: /did not answer/, timeout: true },
-  { name: 'answers 200 with malformed JSON', kind: 'infra-env', fault: { kind: 'body', body: '{"id": "x", "kernel_arguments": ' }, status: 502, message: /not valid JSON|malformed|JSON/i },
-  { name: 'answers 200 with a kernel_arguments that is not JSON', kind: 'infra-env', fault: { kind: 'body', body: '{"kernel_arguments": "[{oops"}' }, status: 502, message: /kernel_arguments is not valid JSON/ },
-  { name: 'answers 200 with a kernel_arguments operation other than append', kind: 'infra-env', fault: { kind: 'body', body: '{"kernel_arguments": "[{\\"operation\\":\\"delete\\",\\"value\\":\\"x\\"}]"}' }, status: 502, message: /"delete" is not supported/ },
-  { name: 'answers 200 with an empty Ignition', kind: 'ignition', fault: { kind: 'body', body: '' }, status: 502, message: /empty|Ignition/i },
-  { name: 'answers 500', kind: 'ignition', fault: { kind: 'status', status: 500, body: 'database down' }, status: 500, message: /database down/ },
-  { name: 'redirects elsewhere', kind: 'ignition', fault: { kind: 'redirect', status: 302, location: 'http://127.0.0.1:1/elsewhere' }, status: 502, message: /redirect/i },
+  {
+    name: 'hangs',
+    kind: 'ignition',
+    fault: { kind: 'hang' },
+    status: 504,
+    message: new RegExp(`did not answer .* within ${TIMEOUT_MS} ms`),
+    timeout: true,
+  },
+  {
+    name: 'resets the connection mid-body',
+    kind: 'infra-env',
+    fault: { kind: 'reset' },
+    status: 502,
+    message: /infra-env/,
+  },
+  {
+    name: 'stalls after the headers',
+    kind: 'ignition',
+    fault: { kind: 'stall' },
+    status: 504,
+    message: /did not answer/,
+    timeout: true,
+  },
+  {
+    name: 'answers 200 with malformed JSON',
+    kind: 'infra-env',
+    fault: { kind: 'body', body: '{"id": "x", "kernel_arguments": ' },
+    status: 502,
+    message: /not valid JSON|malformed|JSON/i,
+  },
+  {
+    name: 'answers 200 with a kernel_arguments that is not JSON',
+    kind: 'infra-env',
+    fault: { kind: 'body', body: '{"kernel_arguments": "[{oops"}' },
+    status: 502,
+    message: /kernel_arguments is not valid JSON/,
+  },
+  {
+    name: 'answers 200 with a kernel_arguments operation other than append',
+    kind: 'infra-env',
+    fault: { kind: 'body', body: '{"kernel_arguments": "[{\\"operation\\":\\"delete\\",\\"value\\":\\"x\\"}]"}' },
+    status: 502,
+    message: /"delete" is not supported/,
+  },
+  {
+    name: 'answers 200 with an empty Ignition',
+    kind: 'ignition',
+    fault: { kind: 'body', body: '' },
+    status: 502,
+    message: /empty|Ignition/i,
+  },
+  {
+    name: 'answers 500',
+    kind: 'ignition',
+    fault: { kind: 'status', status: 500, body: 'database down' },
+    status: 500,
+    message: /database down/,
+  },
+  {
+    name: 'redirects elsewhere',
+    kind: 'ignition',
+    fault: { kind: 'redirect', status: 302, location: 'http://127.0.0.1:1/elsewhere' },
+    status: 502,
+    message: /redirect/i,
+  },
 ];
 
 describe('a misbehaving assisted-service', () => {
-  it.each(UPSTREAM_FAULTS)('that $name gives the client $status with a reason, and the service keeps serving', async ({ kind, fault, status, message, timeout }) => {
-    const env = timeout ? timing : patient;
-    env.assisted.setFault(kind, fault);
-    const response = await download(env);
-    expect(response.status).toBe(status);
-    expect(jsonOf(response).message).toMatch(message);
-    env.assisted.setFault(kind, undefined);
-    await expectStillServing(env);
-  });
+  it.each(UPSTREAM_FAULTS)(
+    'that $name gives the client $status with a reason, and the service keeps serving',
+    async ({ kind, fault, status, message, timeout }) => {
+      const env = timeout ? timing : patient;
+      env.assisted.setFault(kind, fault);
+      const response = await download(env);
+      expect(response.status).toBe(status);
+      expect(jsonOf(response).message).toMatch(message);
+      env.assisted.setFault(kind, undefined);
+      await expectStillServing(env);
+    },
+  );
 
   it('that answers slower than the timeout gives the client 504 with a reason, and the service keeps serving', async () => {
     // The answer is held until the client has its 504, so it is later than the timeout however slow the machine is.
@@ -137,7 +204,9 @@ describe('a misbehaving assisted-service', () => {
   it('returns an Ignition larger than the area: a clear 400, and the service keeps serving', async () => {
     const response = await download(patient, BIG);
     expect(response.status).toBe(400);
-    expect(jsonOf(response).message).toMatch(/Ignition payload is (more than )?\d+ bytes, larger than the ISO's 262144-byte Ignition area/);
+    expect(jsonOf(response).message).toMatch(
+      /Ignition payload is (more than )?\d+ bytes, larger than the ISO's 262144-byte Ignition area/,
+    );
     await expectStillServing(patient);
   });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startDownloadEnv, type CatalogFixture, type DownloadEnv } from './support/download-env.js';
 import { hostileRequest, type HostileRequest, type HostileWorld } from './support/hostile-arbitraries.js';
 import { sendHostile, type HostileResponse } from './support/hostile-client.js';
@@ -17,7 +17,11 @@ import { waitFor } from './support/test-app.js';
 
 const OPEN_ID = '5e1f0c2a-7b3d-4e8f-9a6b-1c2d3e4f5a6b';
 const LOCKED_ID = '9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a';
-const WORLD: HostileWorld = { knownIds: [OPEN_ID, LOCKED_ID], versions: ['4.18', '418.94.1-0'], archs: ['x86_64', 'amd64', 's390x', 'arm64'] };
+const WORLD: HostileWorld = {
+  knownIds: [OPEN_ID, LOCKED_ID],
+  versions: ['4.18', '418.94.1-0'],
+  archs: ['x86_64', 'amd64', 's390x', 'arm64'],
+};
 
 // A fixed seed keeps the suite deterministic; HOSTILE_SEED / HOSTILE_RUNS / HOSTILE_TRACED_RUNS explore further.
 const SEED = Number(process.env.HOSTILE_SEED ?? 20_261_125);
@@ -37,7 +41,11 @@ const FIXTURES: readonly CatalogFixture[] = [
  * Both apps see the same catalog and the same stand-in assisted-service, and both are ready before any request: so no
  * answer may be a 5xx (503 means "not ready", 502/504 "assisted-service unreachable, nonsensical or slow").
  */
-const SERVICE_ENV = { IMAGE_SERVICE_BASE_URL: 'https://images.example.com', ALLOWED_DOMAINS: 'https://console.example.com', LOG_LEVEL: 'warn' };
+const SERVICE_ENV = {
+  IMAGE_SERVICE_BASE_URL: 'https://images.example.com',
+  ALLOWED_DOMAINS: 'https://console.example.com',
+  LOG_LEVEL: 'warn',
+};
 
 let env: DownloadEnv;
 let port: number;
@@ -47,8 +55,18 @@ beforeAll(async () => {
   env = await startDownloadEnv({
     fixtures: FIXTURES,
     infraEnvs: [
-      { id: OPEN_ID, ignition: '{"ignition":{"version":"3.2.0"}}', ramdisk, kernelArguments: '[{"operation":"append","value":"hostile=1"}]', lastModified: new Date('2026-01-02T03:04:05Z') },
-      { id: LOCKED_ID, ignition: '{"ignition":{"version":"3.2.0"}}', credentials: { apiKey: 'secret-key', authorization: 'Bearer secret' } },
+      {
+        id: OPEN_ID,
+        ignition: '{"ignition":{"version":"3.2.0"}}',
+        ramdisk,
+        kernelArguments: '[{"operation":"append","value":"hostile=1"}]',
+        lastModified: new Date('2026-01-02T03:04:05Z'),
+      },
+      {
+        id: LOCKED_ID,
+        ignition: '{"ignition":{"version":"3.2.0"}}',
+        credentials: { apiKey: 'secret-key', authorization: 'Bearer secret' },
+      },
     ],
     env: SERVICE_ENV,
   });
@@ -61,7 +79,13 @@ afterAll(async () => {
 
 function describeRequest(request: HostileRequest): string {
   const clip = (text: string): string => (text.length > 300 ? `${text.slice(0, 300)}…(${text.length} bytes)` : text);
-  return JSON.stringify({ method: request.method, shape: request.shape, target: clip(request.target), headers: request.headers.map(([n, v]) => [n, clip(v)]), body: request.body });
+  return JSON.stringify({
+    method: request.method,
+    shape: request.shape,
+    target: clip(request.target),
+    headers: request.headers.map(([n, v]) => [n, clip(v)]),
+    body: request.body,
+  });
 }
 
 /** Sends one request and checks properties 1, 2, 3 and 5 on its answer and on what reached assisted-service. */
@@ -77,8 +101,12 @@ class Checker {
     this.tally.add(request.shape, response.status);
     const calls = env.assisted.calls.slice(this.checkedCalls);
     this.checkedCalls = env.assisted.calls.length;
-    const problems = [...answerViolations(request, response), ...this.sizes.check(request, response), ...upstreamViolations(calls.map((call) => call.target))];
-    expect(problems, describeRequest(request)).toEqual([]);
+    const problems = [
+      ...answerViolations(request, response),
+      ...this.sizes.check(request, response),
+      ...upstreamViolations(calls.map((call) => call.target)),
+    ];
+    expect(problems).toEqual([]);
     return response;
   }
 }
@@ -96,9 +124,11 @@ describe('hostile input against every route (in-process app, stand-in assisted-s
     for (let batch = 0; batch < BATCHES; batch++) {
       await fc.assert(property, { seed: SEED + batch, numRuns: Math.ceil(RUNS / BATCHES) });
       // A crash or a wedged event loop shows here first.
-      expect(await liveStatus(env.app.baseUrl), `/live after batch ${batch}`).toBe(200);
+      expect(await liveStatus(env.app.baseUrl)).toBe(200);
     }
-    console.log(`hostile input: ${checker.tally.total} requests (seed ${SEED}), ${env.assisted.calls.length} calls to assisted-service; statuses:\n${checker.tally.toString()}`);
+    console.log(
+      `hostile input: ${checker.tally.total} requests (seed ${SEED}), ${env.assisted.calls.length} calls to assisted-service; statuses:\n${checker.tally.toString()}`,
+    );
     expect(upstreamViolations(env.assisted.calls.map((call) => call.target))).toEqual([]);
     expect(checker.tally.total).toBeGreaterThanOrEqual(RUNS);
   }, 180_000);
@@ -108,15 +138,56 @@ describe('regressions the fuzzing found', () => {
   const cases: [string, HostileRequest][] = [
     // AllExceptionsFilter took `request.destroyed` (true once the body parser has read a body to its end) for a gone
     // client and never answered: the client hung.
-    ['an error on a request whose JSON body was read', { method: 'POST', shape: 'boot-artifacts', target: '/boot-artifacts/rootfs?version=4.18', headers: [], body: { contentType: 'application/json', data: '{}' } }],
-    ['a 400 on a GET with a form body', { method: 'GET', shape: 'images', target: '/images/not-a-uuid?version=4.18', headers: [], body: { contentType: 'application/x-www-form-urlencoded', data: 'a=1' } }],
+    [
+      'an error on a request whose JSON body was read',
+      {
+        method: 'POST',
+        shape: 'boot-artifacts',
+        target: '/boot-artifacts/rootfs?version=4.18',
+        headers: [],
+        body: { contentType: 'application/json', data: '{}' },
+      },
+    ],
+    [
+      'a 400 on a GET with a form body',
+      {
+        method: 'GET',
+        shape: 'images',
+        target: '/images/not-a-uuid?version=4.18',
+        headers: [],
+        body: { contentType: 'application/x-www-form-urlencoded', data: 'a=1' },
+      },
+    ],
     // Node's HTTP server answered these itself, with no body.
-    ['an unsupported Expect', { method: 'GET', shape: 'images', target: `/images/${OPEN_ID}?version=4.18`, headers: [['Expect', 'x']] }],
-    ['headers too large', { method: 'GET', shape: 'probe', target: '/live', headers: [['X-Test', 'x'.repeat(20_000)]] }],
+    [
+      'an unsupported Expect',
+      { method: 'GET', shape: 'images', target: `/images/${OPEN_ID}?version=4.18`, headers: [['Expect', 'x']] },
+    ],
+    [
+      'headers too large',
+      { method: 'GET', shape: 'probe', target: '/live', headers: [['X-Test', 'x'.repeat(20_000)]] },
+    ],
     // Arrives in several reads: the bytes after the refusal must not reset the connection before the answer is read.
-    ['headers far too large', { method: 'GET', shape: 'probe', target: '/live', headers: [['X-Test', 'x'.repeat(300_000)], ['X-Odd', 'a\u0001b']] }],
-    ['a control byte in a header', { method: 'GET', shape: 'probe', target: '/live', headers: [['X-Test', 'a\u0001b']] }],
-    ['a NUL in the request-target', { method: 'GET', shape: 'images', target: '/images/a\0b?version=4.18', headers: [] }],
+    [
+      'headers far too large',
+      {
+        method: 'GET',
+        shape: 'probe',
+        target: '/live',
+        headers: [
+          ['X-Test', 'x'.repeat(300_000)],
+          ['X-Odd', 'a\u0001b'],
+        ],
+      },
+    ],
+    [
+      'a control byte in a header',
+      { method: 'GET', shape: 'probe', target: '/live', headers: [['X-Test', 'a\u0001b']] },
+    ],
+    [
+      'a NUL in the request-target',
+      { method: 'GET', shape: 'images', target: '/images/a\0b?version=4.18', headers: [] },
+    ],
   ];
 
   it.each(cases)('%s gets a JSON error with a message', async (_name, request) => {
@@ -125,7 +196,12 @@ describe('regressions the fuzzing found', () => {
   });
 
   it('answers HEAD with a header overflow without a body', async () => {
-    const response = await new Checker().check(port, { method: 'HEAD', shape: 'probe', target: '/live', headers: [['X-Test', 'x'.repeat(20_000)]] });
+    const response = await new Checker().check(port, {
+      method: 'HEAD',
+      shape: 'probe',
+      target: '/live',
+      headers: [['X-Test', 'x'.repeat(20_000)]],
+    });
     expect(response.status).toBe(431);
   });
 });
@@ -155,14 +231,16 @@ function allowedOutsideData(servicePid: number): readonly string[] {
     '/sys/devices/system/cpu/online',
     // /metrics: prom-client's default process metrics read these; strace -y names the opened files by the pid.
     // Exact files, not /proc/self: /proc/self/environ or /proc/self/cwd/... must still count as escapes.
-    ...['self', String(servicePid)].flatMap((proc) => ['stat', 'status', 'fd', 'limits'].map((file) => `/proc/${proc}/${file}`)),
+    ...['self', String(servicePid)].flatMap((proc) =>
+      ['stat', 'status', 'fd', 'limits'].map((file) => `/proc/${proc}/${file}`),
+    ),
   ];
 }
 
 const noStrace = await straceUnavailable();
 if (noStrace !== undefined) console.log(`skipping the traced run: ${noStrace}`);
 
-describe.skipIf(noStrace !== undefined)('hostile input against the built service under strace', () => {
+describe('hostile input against the built service under strace', () => {
   let work: string;
   let service: ServiceProcess;
   let traceFile: string;
@@ -184,10 +262,21 @@ describe.skipIf(noStrace !== undefined)('hostile input against the built service
       type: fixture.type ?? 'full-iso',
     }));
     service = spawnService(
-      { ...SERVICE_ENV, LISTEN_PORT: String(tracedPort), DATA_DIR: dataDirs[0] ?? '', DATA_TEMP_DIR: dataDirs[1] ?? '', OS_IMAGES: JSON.stringify(catalog), ASSISTED_SERVICE_URL: env.assisted.url },
+      {
+        ...SERVICE_ENV,
+        LISTEN_PORT: String(tracedPort),
+        DATA_DIR: dataDirs[0] ?? '',
+        DATA_TEMP_DIR: dataDirs[1] ?? '',
+        OS_IMAGES: JSON.stringify(catalog),
+        ASSISTED_SERVICE_URL: env.assisted.url,
+      },
       { wrapper: straceWrapper(traceFile) },
     );
-    await waitFor(async () => ((await fetch(`${baseUrl}/health`).catch(() => undefined))?.status === 200 ? true : undefined), 60_000, 'the traced service to be ready');
+    await waitFor(
+      async () => ((await fetch(`${baseUrl}/health`).catch(() => undefined))?.status === 200 ? true : undefined),
+      60_000,
+      'the traced service to be ready',
+    );
   });
 
   afterAll(async () => {
@@ -216,14 +305,20 @@ describe.skipIf(noStrace !== undefined)('hostile input against the built service
     const requests = fc.sample(hostileRequest(WORLD), { seed: SEED + BATCHES, numRuns: TRACED_RUNS });
     for (const [index, request] of requests.entries()) {
       await checker.check(tracedPort, request);
-      if (index % 500 === 499) expect(await liveStatus(baseUrl), `/live after ${index + 1} requests`).toBe(200);
+      if (index % 500 === 499) expect(await liveStatus(baseUrl)).toBe(200);
     }
     expect(await liveStatus(baseUrl)).toBe(200);
     const servicePid = await stopService();
     const opens = (await readOpenTrace(traceFile, process.cwd())).filter((open) => open.time >= since);
-    const paths = [...new Set(opens.flatMap((open) => [open.requested, open.opened]).filter((path): path is string => path !== undefined))];
+    const paths = [
+      ...new Set(
+        opens.flatMap((open) => [open.requested, open.opened]).filter((path): path is string => path !== undefined),
+      ),
+    ];
     const outsideData = paths.filter((path) => !dataDirs.some((root) => isInside(path, root)));
-    console.log(`traced: ${checker.tally.total} requests (${checker.tally.overall()}), ${opens.length} opens of ${paths.length} paths; outside DATA_DIR:\n  ${outsideData.join('\n  ')}`);
+    console.log(
+      `traced: ${checker.tally.total} requests (${checker.tally.overall()}), ${opens.length} opens of ${paths.length} paths; outside DATA_DIR:\n  ${outsideData.join('\n  ')}`,
+    );
     // Not vacuous: the trace holds the opens of the downloads served during the run.
     expect(paths.some((path) => isInside(path, dataDirs[0] ?? '/nonexistent'))).toBe(true);
     const allowed = allowedOutsideData(servicePid);

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { FakeAssistedService } from './support/fake-assisted-service.js';
 import { freePort } from './support/free-port.js';
@@ -62,7 +62,12 @@ function entry(arch: string, url: string): Record<string, string> {
 async function start(entries: Record<string, string>[], syncOptions = {}, owner = cleanups): Promise<TestApp> {
   const dir = await mkdtemp(join(work, 'data-'));
   const app = await startTestApp(
-    { DATA_DIR: dir, DATA_TEMP_DIR: join(work, 'tmp'), OS_IMAGES: JSON.stringify(entries), ASSISTED_SERVICE_URL: assisted.url },
+    {
+      DATA_DIR: dir,
+      DATA_TEMP_DIR: join(work, 'tmp'),
+      OS_IMAGES: JSON.stringify(entries),
+      ASSISTED_SERVICE_URL: assisted.url,
+    },
     { syncOptions },
   );
   owner.push(async () => {
@@ -78,11 +83,19 @@ async function health(app: TestApp): Promise<{ code: number; body: HealthBody }>
 }
 
 /** Waits until `accept` holds for the /health answer, and returns that answer. */
-function healthWhen(app: TestApp, accept: (health: { code: number; body: HealthBody }) => boolean, what: string): Promise<{ code: number; body: HealthBody }> {
-  return waitFor(async () => {
-    const answer = await health(app);
-    return accept(answer) ? answer : undefined;
-  }, 30_000, what);
+function healthWhen(
+  app: TestApp,
+  accept: (health: { code: number; body: HealthBody }) => boolean,
+  what: string,
+): Promise<{ code: number; body: HealthBody }> {
+  return waitFor(
+    async () => {
+      const answer = await health(app);
+      return accept(answer) ? answer : undefined;
+    },
+    30_000,
+    what,
+  );
 }
 
 function expectNotReady(response: RawResponse, fileName: string, state: RegExp): void {
@@ -104,28 +117,52 @@ describe('a broken catalog entry next to a ready one', () => {
     // Nothing listens there: every attempt is refused at once.
     const closed = await freePort();
     const refused = (path: string): string => `http://user:${SECRET}@127.0.0.1:${closed}${path}?token=${SECRET}`;
-    app = await start([entry('x86_64', `file://${x86.path}`), entry('arm64', refused('/arm64.iso')), entry('s390x', refused('/s390x.iso'))], {}, suiteCleanups);
-    await healthWhen(app, ({ body }) => body.details.images[ARM_FILE]?.status === 'failed' && body.details.images[X86_FILE]?.status === 'ready', 'x86_64 ready and arm64 failed');
+    app = await start(
+      [
+        entry('x86_64', `file://${x86.path}`),
+        entry('arm64', refused('/arm64.iso')),
+        entry('s390x', refused('/s390x.iso')),
+      ],
+      {},
+      suiteCleanups,
+    );
+    await healthWhen(
+      app,
+      ({ body }) =>
+        body.details.images[ARM_FILE]?.status === 'failed' && body.details.images[X86_FILE]?.status === 'ready',
+      'x86_64 ready and arm64 failed',
+    );
   });
 
   afterAll(async () => {
     for (const cleanup of suiteCleanups.splice(0).reverse()) await cleanup();
   });
 
-  const get = (path: string, headers?: Record<string, string>): Promise<RawResponse> => httpGet(`${app.baseUrl}${path}`, { headers });
+  const get = (path: string, headers?: Record<string, string>): Promise<RawResponse> =>
+    httpGet(`${app.baseUrl}${path}`, { headers });
 
   it('serves the ready image on every route, with the right bytes for a Range', async () => {
     const expectBytes = async (path: string, start: number, end: number, source: Buffer): Promise<void> => {
       const response = await get(path, { range: `bytes=${start}-${end}` });
-      expect(response.status, path).toBe(206);
-      expect(response.body.equals(source.subarray(start, end + 1)), path).toBe(true);
+      expect(response.status).toBe(206);
+      expect(response.body.equals(source.subarray(start, end + 1))).toBe(true);
     };
     const isoHead = (await readFile(x86.path)).subarray(0, 32_768);
     // The system area at the start of the ISO is never customised.
     await expectBytes(`/images/${ID}?version=4.18&arch=x86_64`, 100, 4_195, isoHead);
     await expectBytes(`/byid/${ID}/4.18/x86_64/full.iso`, 0, 511, isoHead);
-    await expectBytes(`/images/${ID}/pxe-initrd?version=4.18&arch=x86_64`, 10, 99, x86.files['images/pxeboot/initrd.img'] ?? Buffer.alloc(0));
-    await expectBytes('/boot-artifacts/kernel?version=4.18&arch=x86_64', 10, 99, x86.files['images/pxeboot/vmlinuz'] ?? Buffer.alloc(0));
+    await expectBytes(
+      `/images/${ID}/pxe-initrd?version=4.18&arch=x86_64`,
+      10,
+      99,
+      x86.files['images/pxeboot/initrd.img'] ?? Buffer.alloc(0),
+    );
+    await expectBytes(
+      '/boot-artifacts/kernel?version=4.18&arch=x86_64',
+      10,
+      99,
+      x86.files['images/pxeboot/vmlinuz'] ?? Buffer.alloc(0),
+    );
     expect((await get('/boot-artifacts/rootfs?version=4.18&arch=x86_64')).status).toBe(200);
   });
 
@@ -177,7 +214,11 @@ describe('a broken catalog entry next to a ready one', () => {
       expect(line).toMatch(/reason="[^"]*ECONNREFUSED[^"]*"\} 1$/);
     }
     expect(text).not.toContain(SECRET);
-    expect(text).toMatch(new RegExp(`assisted_image_service_cache_image_state\\{image="rhcos-full-iso-${VERSION.replaceAll('.', '\\.')}-arm64",state="failed"\\} 1`));
+    expect(text).toMatch(
+      new RegExp(
+        `assisted_image_service_cache_image_state\\{image="rhcos-full-iso-${VERSION.replaceAll('.', '\\.')}-arm64",state="failed"\\} 1`,
+      ),
+    );
   });
 });
 
@@ -187,11 +228,14 @@ describe('readiness while an image is on its first attempt', () => {
     cleanups.push(() => mirror.close());
     mirror.route('/arm64.iso', { kind: 'stall', path: x86.path, afterBytes: 65_536 });
     // The stall must outlast the test's look at it; closing the mirror ends it.
-    const app = await start([entry('x86_64', `file://${x86.path}`), entry('arm64', mirror.url('/arm64.iso'))], { idleTimeoutMs: 120_000 });
+    const app = await start([entry('x86_64', `file://${x86.path}`), entry('arm64', mirror.url('/arm64.iso'))], {
+      idleTimeoutMs: 120_000,
+    });
 
     const during = await healthWhen(
       app,
-      ({ body }) => body.details.images[X86_FILE]?.status === 'ready' && (body.details.images[ARM_FILE]?.bytesDone ?? 0) > 0,
+      ({ body }) =>
+        body.details.images[X86_FILE]?.status === 'ready' && (body.details.images[ARM_FILE]?.bytesDone ?? 0) > 0,
       'x86_64 ready while arm64 downloads',
     );
     expect(during.code).toBe(503);
@@ -202,7 +246,11 @@ describe('readiness while an image is on its first attempt', () => {
     expect(waiting.headers['retry-after']).toBe('30');
 
     await mirror.close();
-    const after = await healthWhen(app, ({ body }) => body.details.images[ARM_FILE]?.status === 'failed', 'the stalled attempt to fail');
+    const after = await healthWhen(
+      app,
+      ({ body }) => body.details.images[ARM_FILE]?.status === 'failed',
+      'the stalled attempt to fail',
+    );
     expect(after.code).toBe(200);
   });
 
@@ -211,14 +259,26 @@ describe('readiness while an image is on its first attempt', () => {
     cleanups.push(() => mirror.close());
     mirror.route('/x.iso', { kind: 'status', status: 500 });
     const app = await start([entry('x86_64', mirror.url('/x.iso'))], { retryBaseMs: 300, retryMaxMs: 1_000 });
-    const failed = await healthWhen(app, ({ body }) => body.details.images[X86_FILE]?.status === 'failed', 'the first attempt to fail');
+    const failed = await healthWhen(
+      app,
+      ({ body }) => body.details.images[X86_FILE]?.status === 'failed',
+      'the first attempt to fail',
+    );
     expect(failed.code).toBe(503);
     expect(await metricLines(app, 'assisted_image_service_cache_image_failure{')).toEqual([
-      expect.stringMatching(new RegExp(`image="rhcos-full-iso-${VERSION.replaceAll('.', '\\.')}-x86_64",reason="HTTP 500 from [^"]*"\\} 1$`)),
+      expect.stringMatching(
+        new RegExp(
+          `image="rhcos-full-iso-${VERSION.replaceAll('.', '\\.')}-x86_64",reason="HTTP 500 from [^"]*"\\} 1$`,
+        ),
+      ),
     ]);
 
     mirror.route('/x.iso', { kind: 'file', path: x86.path });
-    const recovered = await healthWhen(app, ({ body }) => body.details.images[X86_FILE]?.status === 'ready', 'the retry to succeed');
+    const recovered = await healthWhen(
+      app,
+      ({ body }) => body.details.images[X86_FILE]?.status === 'ready',
+      'the retry to succeed',
+    );
     expect(recovered.code).toBe(200);
     expect(recovered.body.details.images[X86_FILE]?.lastFailure).toBeUndefined();
     expect(await metricLines(app, 'assisted_image_service_cache_image_failure{')).toEqual([]);

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { makeCertificates, type CertificateFiles } from './support/certificates.js';
 import { FakeAssistedService } from './support/fake-assisted-service.js';
@@ -37,13 +37,19 @@ afterAll(async () => {
 async function start(env: Record<string, string>): Promise<TestApp> {
   const app = await startTestApp({
     DATA_DIR: join(work, `data-${Math.random().toString(36).slice(2)}`),
-    OS_IMAGES: JSON.stringify([{ openshift_version: '4.18', cpu_architecture: 'x86_64', url: `file://${iso.path}`, version: '418.94.1-0' }]),
+    OS_IMAGES: JSON.stringify([
+      { openshift_version: '4.18', cpu_architecture: 'x86_64', url: `file://${iso.path}`, version: '418.94.1-0' },
+    ]),
     ASSISTED_SERVICE_URL: assisted.url,
     ASSISTED_SERVICE_API_TRUSTED_CA_FILE: assistedCerts.caFile,
     ...env,
   });
   const ca = app.baseUrl.startsWith('https:') ? serverCerts.caPem : undefined;
-  await waitFor(async () => ((await httpGet(`${app.baseUrl}/health`, { ...(ca && { ca }) })).status === 200 ? true : undefined), 20_000, 'readiness');
+  await waitFor(
+    async () => ((await httpGet(`${app.baseUrl}/health`, { ...(ca && { ca }) })).status === 200 ? true : undefined),
+    20_000,
+    'readiness',
+  );
   return app;
 }
 
@@ -51,7 +57,11 @@ describe('HTTPS on the main port, plain HTTP on the second (reference §7.6)', (
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await start({ HTTPS_CERT_FILE: serverCerts.certFile, HTTPS_KEY_FILE: serverCerts.keyFile, HTTP_LISTEN_PORT: '18081' });
+    app = await start({
+      HTTPS_CERT_FILE: serverCerts.certFile,
+      HTTPS_KEY_FILE: serverCerts.keyFile,
+      HTTP_LISTEN_PORT: '18081',
+    });
   });
 
   afterAll(async () => {
@@ -60,7 +70,10 @@ describe('HTTPS on the main port, plain HTTP on the second (reference §7.6)', (
 
   it('serves images over TLS with a certificate clients verify', async () => {
     expect(app.baseUrl).toMatch(/^https:/);
-    const response = await httpGet(`${app.baseUrl}/images/${ID}?version=4.18`, { ca: serverCerts.caPem, method: 'HEAD' });
+    const response = await httpGet(`${app.baseUrl}/images/${ID}?version=4.18`, {
+      ca: serverCerts.caPem,
+      method: 'HEAD',
+    });
     expect(response.status).toBe(200);
     expect(Number(response.headers['content-length'])).toBe(iso.size);
     await expect(httpGet(`${app.baseUrl}/live`)).rejects.toThrow(/certificate/i);
@@ -88,7 +101,10 @@ describe('HTTPS on the main port, plain HTTP on the second (reference §7.6)', (
   });
 
   it('answers the same route over TLS that plain HTTP refuses', async () => {
-    expect((await httpGet(`${app.baseUrl}/byid/${ID}/4.18/x86_64/full.iso`, { ca: serverCerts.caPem, method: 'HEAD' })).status).toBe(200);
+    expect(
+      (await httpGet(`${app.baseUrl}/byid/${ID}/4.18/x86_64/full.iso`, { ca: serverCerts.caPem, method: 'HEAD' }))
+        .status,
+    ).toBe(200);
   });
 });
 
@@ -96,7 +112,8 @@ describe('the extra plain listener without TLS, and the extra CA for assisted-se
   it('serves every route on both plain listeners', async () => {
     const app = await start({ HTTP_LISTEN_PORT: '18082' });
     try {
-      for (const base of [app.baseUrl, app.plainUrl ?? '']) expect((await httpGet(`${base}/images/${ID}?version=4.18`, { method: 'HEAD' })).status).toBe(200);
+      for (const base of [app.baseUrl, app.plainUrl ?? ''])
+        expect((await httpGet(`${base}/images/${ID}?version=4.18`, { method: 'HEAD' })).status).toBe(200);
     } finally {
       await app.close();
     }

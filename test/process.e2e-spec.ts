@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { spawnService } from './support/service-process.js';
 import { freePort } from './support/free-port.js';
@@ -48,11 +48,21 @@ describe('the built service as a process', () => {
     });
     await service.waitForLine(/"msg":"rhcos-full-iso-4\.6-x86_64\.iso: downloaded/);
     // Readiness follows the download once the image is prepared (layout, template step).
-    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined), 20_000, 'readiness');
+    await waitFor(
+      async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined),
+      20_000,
+      'readiness',
+    );
     for (const line of service.stdout) expect(() => JSON.parse(line) as unknown).not.toThrow();
 
     // A keep-alive connection held open by a client must not hold up the exit.
-    const idle = request({ host: '127.0.0.1', port, path: '/live', agent: false, headers: { connection: 'keep-alive' } });
+    const idle = request({
+      host: '127.0.0.1',
+      port,
+      path: '/live',
+      agent: false,
+      headers: { connection: 'keep-alive' },
+    });
     idle.end();
     await new Promise((resolve) => idle.once('response', (response) => response.resume().once('end', resolve)));
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_FIXTURE_VOLUME_ID } from './fixtures/iso-fixture.js';
 import { fixtureNmstatectl } from './fixtures/fixture-rootfs.js';
 import { extractWithXorriso } from './fixtures/xorriso.js';
@@ -27,7 +27,16 @@ beforeAll(async () => {
       { name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0' },
       { name: 'x86-old', openshiftVersion: '4.17', version: '417.94.1-0' },
       // s390x without images/pxeboot/vmlinuz: the kernel artifact falls back to kernel.img.
-      { name: 's390x', openshiftVersion: '4.18', version: '418.94.1-0', arch: 's390x', iso: { omit: ['images/pxeboot/vmlinuz'], extraFiles: { 'images/pxeboot/kernel.img': Buffer.from('s390x kernel image\n'.repeat(100)) } } },
+      {
+        name: 's390x',
+        openshiftVersion: '4.18',
+        version: '418.94.1-0',
+        arch: 's390x',
+        iso: {
+          omit: ['images/pxeboot/vmlinuz'],
+          extraFiles: { 'images/pxeboot/kernel.img': Buffer.from('s390x kernel image\n'.repeat(100)) },
+        },
+      },
     ],
     infraEnvs: [
       { id: WITH_RAMDISK, ignition: IGNITION, ramdisk, lastModified: LAST_MODIFIED },
@@ -45,7 +54,11 @@ function url(path: string): string {
 }
 
 /** Splits a served PXE initrd into its parts by the lengths of the parts we can get independently. */
-async function expectPxeInitrd(served: Buffer, isoPath: string, parts: { ramdisk?: Buffer; nmstate?: Buffer }): Promise<void> {
+async function expectPxeInitrd(
+  served: Buffer,
+  isoPath: string,
+  parts: { ramdisk?: Buffer; nmstate?: Buffer },
+): Promise<void> {
   const initrd = await extractWithXorriso(isoPath, 'images/pxeboot/initrd.img');
   expect(served.subarray(0, initrd.length).equals(initrd)).toBe(true);
   const tail = Buffer.concat([parts.ramdisk ?? Buffer.alloc(0), parts.nmstate ?? Buffer.alloc(0)]);
@@ -88,8 +101,15 @@ describe('PXE initrd (reference §6)', () => {
   it('serves ranges of the concatenation equal to slices of the whole', async () => {
     const whole = (await httpGet(url(`/images/${WITH_RAMDISK}/pxe-initrd?version=4.18`))).body;
     const initrdLength = (await extractWithXorriso(env.isos.x86?.path ?? '', 'images/pxeboot/initrd.img')).length;
-    for (const [start, end] of [[0, 0], [initrdLength - 3, initrdLength + 3], [initrdLength, whole.length - 1], [whole.length - ramdisk.length - 2, whole.length - 1]]) {
-      const part = await httpGet(url(`/images/${WITH_RAMDISK}/pxe-initrd?version=4.18`), { headers: { range: `bytes=${start}-${end}` } });
+    for (const [start, end] of [
+      [0, 0],
+      [initrdLength - 3, initrdLength + 3],
+      [initrdLength, whole.length - 1],
+      [whole.length - ramdisk.length - 2, whole.length - 1],
+    ]) {
+      const part = await httpGet(url(`/images/${WITH_RAMDISK}/pxe-initrd?version=4.18`), {
+        headers: { range: `bytes=${start}-${end}` },
+      });
       expect(part.status).toBe(206);
       expect(part.body.equals(whole.subarray(start, (end ?? 0) + 1))).toBe(true);
     }
@@ -137,7 +157,9 @@ describe('boot artifacts (reference §7.5)', () => {
     const cached = join(env.work, 'data', `rhcos-full-iso-418.94.1-0-${arch}.iso`);
     expect(response.headers['last-modified']).toBe((await stat(cached)).mtime.toUTCString());
     const start = Math.floor(expected.length / 3);
-    const part = await httpGet(url(`/boot-artifacts/${artifact}?version=4.18&arch=${arch}`), { headers: { range: `bytes=${start}-` } });
+    const part = await httpGet(url(`/boot-artifacts/${artifact}?version=4.18&arch=${arch}`), {
+      headers: { range: `bytes=${start}-` },
+    });
     expect(part.status).toBe(206);
     expect(part.body.equals(expected.subarray(start))).toBe(true);
   });
@@ -171,7 +193,10 @@ describe('nmstate.img (reference §6)', () => {
     const binary = files.get('usr/bin/nmstatectl');
     expect(binary?.data.equals(fixtureNmstatectl(DEFAULT_FIXTURE_VOLUME_ID))).toBe(true);
     expect((binary?.mode ?? 0) & 0o777).toBe(0o755);
-    const { stdout } = await promisify(execFile)('sh', ['-c', `gzip -dc < "${join(env.work, 'data', 'nmstate-418.94.1-0-x86_64.img')}" | cpio -tv 2>/dev/null`]);
+    const { stdout } = await promisify(execFile)('sh', [
+      '-c',
+      `gzip -dc < "${join(env.work, 'data', 'nmstate-418.94.1-0-x86_64.img')}" | cpio -tv 2>/dev/null`,
+    ]);
     expect(stdout).toMatch(/^-rwxr-xr-x .* usr\/bin\/nmstatectl$/m);
   });
 
@@ -190,11 +215,15 @@ describe('nmstate.img from an EROFS rootfs', () => {
     try {
       const image = await buildRootImage(scratch, 'erofs', { 'usr/bin/nmstatectl': { data: binary, mode: 0o755 } });
       const erofs = await startDownloadEnv({
-        fixtures: [{ name: 'x86', openshiftVersion: '4.19', version: '419.96.1-0', iso: { rootfs: rootfsCpio('erofs', image) } }],
+        fixtures: [
+          { name: 'x86', openshiftVersion: '4.19', version: '419.96.1-0', iso: { rootfs: rootfsCpio('erofs', image) } },
+        ],
         infraEnvs: [],
       });
       try {
-        const files = await unpackWithSystemTools(await readFile(join(erofs.work, 'data', 'nmstate-419.96.1-0-x86_64.img')));
+        const files = await unpackWithSystemTools(
+          await readFile(join(erofs.work, 'data', 'nmstate-419.96.1-0-x86_64.img')),
+        );
         expect(files.get('usr/bin/nmstatectl')?.data.equals(binary)).toBe(true);
         expect((files.get('usr/bin/nmstatectl')?.mode ?? 0) & 0o777).toBe(0o755);
       } finally {

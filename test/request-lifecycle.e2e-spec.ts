@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestSlots } from '../src/images/request-slots.js';
 import { HTTP_REQUESTS_INFLIGHT } from '../src/metrics/metric-names.js';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
@@ -47,14 +47,25 @@ async function inflight(env: DownloadEnv, group: string): Promise<number> {
   const text = (await httpGet(`${env.app.baseUrl}/metrics`)).body.toString('utf8');
   let total = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${HTTP_REQUESTS_INFLIGHT}{`) && line.includes(`group="${group}"`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith(`${HTTP_REQUESTS_INFLIGHT}{`) && line.includes(`group="${group}"`))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
 }
 
 async function settled(env: DownloadEnv, what: string): Promise<void> {
   const slots = env.app.app.get(RequestSlots);
-  await waitFor(async () => ((await inflight(env, 'boot-artifacts')) === 0 && (await inflight(env, 'images')) === 0 && slots.inUse === 0 && slots.waiting === 0 ? true : undefined), 30_000, what);
+  await waitFor(
+    async () =>
+      (await inflight(env, 'boot-artifacts')) === 0 &&
+      (await inflight(env, 'images')) === 0 &&
+      slots.inUse === 0 &&
+      slots.waiting === 0
+        ? true
+        : undefined,
+    30_000,
+    what,
+  );
 }
 
 /** Log lines written since `mark`, parsed. */
@@ -110,7 +121,10 @@ describe('clients that pipeline and vanish, slow headers (MAX_CONCURRENT_REQUEST
 
   beforeAll(async () => {
     // With the extra plain listener too (its port is picked freely): both get the same treatment.
-    env = await startEnv({ MAX_CONCURRENT_REQUESTS: '5', HTTP_LISTEN_PORT: '18089' }, { headersMs: 1_000, requestMs: 2_000, checkIntervalMs: 100 });
+    env = await startEnv(
+      { MAX_CONCURRENT_REQUESTS: '5', HTTP_LISTEN_PORT: '18089' },
+      { headersMs: 1_000, requestMs: 2_000, checkIntervalMs: 100 },
+    );
   });
 
   afterAll(async () => {
@@ -121,25 +135,32 @@ describe('clients that pipeline and vanish, slow headers (MAX_CONCURRENT_REQUEST
     ['closes it', 'main', (socket: Socket) => socket.destroy()],
     ['resets it', 'main', (socket: Socket) => socket.resetAndDestroy()],
     ['closes it', 'plain', (socket: Socket) => socket.destroy()],
-  ] as const)('8 pipelined rootfs GETs on one socket that reads nothing and then %s (%s listener): everything is released', async (_how, listener, leave) => {
-    const slots = env.app.app.get(RequestSlots);
-    const mark = env.app.logs.length;
-    const socket = await openSocket(portOf(env, listener));
-    socket.on('error', () => undefined);
-    socket.write(pipelined(8, ROOTFS));
-    await waitFor(async () => ((await inflight(env, 'boot-artifacts')) === 8 && slots.inUse === 1 ? true : undefined), 20_000, 'all 8 requests in flight');
-    // One connection holds one slot: the 7 behind the first wait for their turn, not for a slot.
-    expect(slots.inUse).toBe(1);
-    expect(slots.waiting).toBe(0);
+  ] as const)(
+    '8 pipelined rootfs GETs on one socket that reads nothing and then %s (%s listener): everything is released',
+    async (_how, listener, leave) => {
+      const slots = env.app.app.get(RequestSlots);
+      const mark = env.app.logs.length;
+      const socket = await openSocket(portOf(env, listener));
+      socket.on('error', () => undefined);
+      socket.write(pipelined(8, ROOTFS));
+      await waitFor(
+        async () => ((await inflight(env, 'boot-artifacts')) === 8 && slots.inUse === 1 ? true : undefined),
+        20_000,
+        'all 8 requests in flight',
+      );
+      // One connection holds one slot: the 7 behind the first wait for their turn, not for a slot.
+      expect(slots.inUse).toBe(1);
+      expect(slots.waiting).toBe(0);
 
-    leave(socket);
-    await settled(env, 'gauges and slots back to 0');
-    const lines = requestLines(env, mark, '/boot-artifacts/:artifact');
-    expect(lines).toHaveLength(8);
-    expect(lines.every((line) => line.aborted === true)).toBe(true);
-    await expectDownloadsWork(env, 8);
-    await settled(env, 'the later downloads to finish');
-  });
+      leave(socket);
+      await settled(env, 'gauges and slots back to 0');
+      const lines = requestLines(env, mark, '/boot-artifacts/:artifact');
+      expect(lines).toHaveLength(8);
+      expect(lines.every((line) => line.aborted === true)).toBe(true);
+      await expectDownloadsWork(env, 8);
+      await settled(env, 'the later downloads to finish');
+    },
+  );
 
   it('answers pipelined downloads that are read, all of them, in order', async () => {
     const socket = await openSocket(portOf(env));
@@ -172,7 +193,9 @@ describe('clients that pipeline and vanish, slow headers (MAX_CONCURRENT_REQUEST
     socket.write(pipelined(40, ROOTFS));
     await closed;
     await settled(env, 'gauges and slots back to 0');
-    expect(linesSince(env, mark).filter((line) => line.context === 'PipelineLimit' && line.level === 'info')).toHaveLength(1);
+    expect(
+      linesSince(env, mark).filter((line) => line.context === 'PipelineLimit' && line.level === 'info'),
+    ).toHaveLength(1);
     await expectDownloadsWork(env, 6);
   });
 
@@ -235,7 +258,12 @@ describe('a wait over MAX_QUEUE_WAIT_SECONDS, and a client that stops reading (D
   let env: DownloadEnv;
 
   beforeAll(async () => {
-    env = await startEnv({ MAX_CONCURRENT_REQUESTS: '1', MAX_QUEUED_REQUESTS: '1', MAX_QUEUE_WAIT_SECONDS: '1', DOWNLOAD_STALL_SECONDS: '1' });
+    env = await startEnv({
+      MAX_CONCURRENT_REQUESTS: '1',
+      MAX_QUEUED_REQUESTS: '1',
+      MAX_QUEUE_WAIT_SECONDS: '1',
+      DOWNLOAD_STALL_SECONDS: '1',
+    });
   });
 
   afterAll(async () => {

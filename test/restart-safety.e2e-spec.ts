@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { freePort } from './support/free-port.js';
 import { IsoSourceServer } from './support/iso-source-server.js';
@@ -24,7 +24,9 @@ const strays: number[] = [];
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'restart-'));
   iso = await buildFixtureIso({ outPath: join(work, 'base.iso'), rootfsSizeBytes: 24 * 1024 * 1024 });
-  isoSha = createHash('sha256').update(await readFile(iso.path)).digest('hex');
+  isoSha = createHash('sha256')
+    .update(await readFile(iso.path))
+    .digest('hex');
 });
 
 afterEach(async () => {
@@ -54,17 +56,29 @@ interface StartOptions {
 
 async function start(dataDir: string, mirror: IsoSourceServer, options: StartOptions = {}): Promise<Started> {
   const port = await freePort();
-  const entry = { openshift_version: '4.17', cpu_architecture: 'x86_64', url: mirror.url('/rhcos.iso'), version: VERSION, sha256: isoSha };
+  const entry = {
+    openshift_version: '4.17',
+    cpu_architecture: 'x86_64',
+    url: mirror.url('/rhcos.iso'),
+    version: VERSION,
+    sha256: isoSha,
+  };
   const service = spawnService({
     LISTEN_PORT: String(port),
     DATA_DIR: dataDir,
     DATA_TEMP_DIR: options.tempDir ?? join(work, 'tmp'),
-    OS_IMAGES: JSON.stringify([{ ...entry, ...(options.rootfsUrl !== undefined && { rootfs_url: options.rootfsUrl }) }]),
+    OS_IMAGES: JSON.stringify([
+      { ...entry, ...(options.rootfsUrl !== undefined && { rootfs_url: options.rootfsUrl }) },
+    ]),
     ...options.env,
   });
   running.push(service);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => ((await fetch(`${url}/live`).catch(() => undefined))?.status === 200 ? true : undefined), 60_000, 'the service to listen');
+  await waitFor(
+    async () => ((await fetch(`${url}/live`).catch(() => undefined))?.status === 200 ? true : undefined),
+    60_000,
+    'the service to listen',
+  );
   return { service, url };
 }
 
@@ -75,7 +89,9 @@ async function mirror(ranges: boolean): Promise<IsoSourceServer> {
 }
 
 async function downloadedBytes(url: string): Promise<number | undefined> {
-  const body = (await (await fetch(`${url}/health`)).json()) as { details: { images: Record<string, { status?: string; bytesDone?: number }> } };
+  const body = (await (await fetch(`${url}/health`)).json()) as {
+    details: { images: Record<string, { status?: string; bytesDone?: number }> };
+  };
   const state = body.details.images[FILE_NAME];
   return state?.status === 'downloading' ? state.bytesDone : undefined;
 }
@@ -85,14 +101,20 @@ async function ready(url: string): Promise<void> {
 }
 
 async function sha256Of(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** Kills the service with SIGKILL once it has written at least `bytes` of the image from a slow `source`. */
 async function killMidDownload(dataDir: string, source: IsoSourceServer, bytes: number): Promise<number> {
   source.route('/rhcos.iso', { kind: 'slow', path: iso.path, bytesPerSecond: 3 * 1024 * 1024, ranges: true });
   const first = await start(dataDir, source);
-  await waitFor(async () => ((await downloadedBytes(first.url)) ?? 0) >= bytes ? true : undefined, 60_000, 'the download to get going');
+  await waitFor(
+    async () => (((await downloadedBytes(first.url)) ?? 0) >= bytes ? true : undefined),
+    60_000,
+    'the download to get going',
+  );
   first.service.kill('SIGKILL');
   expect(await first.service.exited).toBe('SIGKILL');
   const names = await readdir(dataDir);
@@ -138,7 +160,7 @@ async function ownerPid(scratchDir: string): Promise<unknown> {
 }
 
 // Each case starts the built service at least twice; on two busy cores that takes a while.
-describe('restart safety', { timeout: 180_000 }, () => {
+describe('restart safety', () => {
   it('resumes a download killed with SIGKILL with a Range request, and still checks the whole file', async () => {
     const dataDir = join(work, 'data-resume');
     const source = await mirror(true);
@@ -195,13 +217,23 @@ describe('restart safety', { timeout: 180_000 }, () => {
     const source = await mirror(true);
     const rootfsUrl = 'https://mirror.example.com/rootfs.img';
     const bin = await hangingXorriso(pidFile);
-    const first = await start(dataDir, source, { tempDir, rootfsUrl, env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
-    const xorrisoPid = await waitFor(async () => Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || undefined, 60_000, 'xorriso to start');
+    const first = await start(dataDir, source, {
+      tempDir,
+      rootfsUrl,
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
+    });
+    const xorrisoPid = await waitFor(
+      async () => Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || undefined,
+      60_000,
+      'xorriso to start',
+    );
     strays.push(xorrisoPid);
     const during = await readdir(dataDir);
     expect(during.filter((name) => name.startsWith(`.${TEMPLATE_NAME}.`) && name.endsWith('.tmp'))).toHaveLength(1);
     const [firstScratch = ''] = await readdir(tempDir);
-    expect(await readdir(join(tempDir, firstScratch))).toEqual(expect.arrayContaining(['owner.json', expect.stringMatching(/^minimal-template-/)]));
+    expect(await readdir(join(tempDir, firstScratch))).toEqual(
+      expect.arrayContaining(['owner.json', expect.stringMatching(/^minimal-template-/)]),
+    );
     first.service.kill('SIGKILL');
     expect(await first.service.exited).toBe('SIGKILL');
     process.kill(xorrisoPid, 'SIGKILL');
@@ -213,7 +245,11 @@ describe('restart safety', { timeout: 180_000 }, () => {
     expect(scratchDirs).toHaveLength(1);
     expect(scratchDirs).not.toContain(firstScratch);
     expect(await ownerPid(join(tempDir, scratchDirs[0] ?? ''))).toBe(second.service.child.pid);
-    expect(second.service.stdout.some((line) => line.includes(`removed ${join(tempDir, firstScratch)}: its process ${first.service.child.pid} is gone`))).toBe(true);
+    expect(
+      second.service.stdout.some((line) =>
+        line.includes(`removed ${join(tempDir, firstScratch)}: its process ${first.service.child.pid} is gone`),
+      ),
+    ).toBe(true);
     expect(source.requests).toHaveLength(1);
 
     second.service.kill('SIGTERM');

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso } from './fixtures/iso-fixture.js';
 import { makeCertificates, type CertificateFiles } from './support/certificates.js';
 import { startTestApp, waitFor, type TestApp } from './support/test-app.js';
@@ -77,7 +77,9 @@ function get(socket: TLSSocket, path: string): Promise<number> {
 }
 
 function warningsOf(context: string): Array<Record<string, unknown>> {
-  return app.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.context === context && line.level === 'warn');
+  return app.logs
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.context === context && line.level === 'warn');
 }
 
 beforeAll(async () => {
@@ -85,7 +87,11 @@ beforeAll(async () => {
   secret = join(work, 'secret');
   await mkdir(secret);
   const iso = await buildFixtureIso({ outPath: join(work, 'base.iso') });
-  [first, second, third] = await Promise.all([makeCertificates(work, 'first'), makeCertificates(work, 'second'), makeCertificates(work, 'third')]);
+  [first, second, third] = await Promise.all([
+    makeCertificates(work, 'first'),
+    makeCertificates(work, 'second'),
+    makeCertificates(work, 'third'),
+  ]);
   await publish(first.certPem, first.keyPem);
   await symlink('..data/tls.crt', join(secret, 'tls.crt'));
   await symlink('..data/tls.key', join(secret, 'tls.key'));
@@ -93,7 +99,9 @@ beforeAll(async () => {
     {
       DATA_DIR: join(work, 'data'),
       DATA_TEMP_DIR: work,
-      OS_IMAGES: JSON.stringify([{ openshift_version: '4.18', cpu_architecture: 'x86_64', url: `file://${iso.path}`, version: '418.94.1-0' }]),
+      OS_IMAGES: JSON.stringify([
+        { openshift_version: '4.18', cpu_architecture: 'x86_64', url: `file://${iso.path}`, version: '418.94.1-0' },
+      ]),
       HTTPS_CERT_FILE: join(secret, 'tls.crt'),
       HTTPS_KEY_FILE: join(secret, 'tls.key'),
     },
@@ -116,10 +124,18 @@ describe('a certificate rotated under a running HTTPS listener', () => {
       expect(await get(kept, '/live')).toBe(200);
 
       await publish(second.certPem, second.keyPem);
-      await waitFor(async () => ((await servedFingerprint()) === fingerprint(second.certPem) ? true : undefined), 20_000, 'the second certificate');
+      await waitFor(
+        async () => ((await servedFingerprint()) === fingerprint(second.certPem) ? true : undefined),
+        20_000,
+        'the second certificate',
+      );
       // Opened before the rotation, still usable after it: nothing was restarted or dropped.
       expect(await get(kept, '/live')).toBe(200);
-      expect(app.logs.some((line) => line.includes('"context":"CertificateReloader"') && line.includes(fingerprint(second.certPem)))).toBe(true);
+      expect(
+        app.logs.some(
+          (line) => line.includes('"context":"CertificateReloader"') && line.includes(fingerprint(second.certPem)),
+        ),
+      ).toBe(true);
     } finally {
       kept.destroy();
     }
@@ -128,16 +144,34 @@ describe('a certificate rotated under a running HTTPS listener', () => {
   it('keeps the served pair through a half-finished rotation, and takes the new one once it is complete', async () => {
     // The new certificate is there, its key is not yet: the old key does not match it.
     await publish(third.certPem, second.keyPem);
-    await waitFor(() => (warningsOf('CertificateReloader').some((line) => String(line.msg).includes('does not belong')) ? true : undefined), 20_000, 'the mismatch warning');
+    await waitFor(
+      () =>
+        warningsOf('CertificateReloader').some((line) => String(line.msg).includes('does not belong'))
+          ? true
+          : undefined,
+      20_000,
+      'the mismatch warning',
+    );
     expect(await servedFingerprint()).toBe(fingerprint(second.certPem));
 
     // A key that is not PEM at all is refused the same way.
     await publish(third.certPem, 'not a key');
-    await waitFor(() => (warningsOf('CertificateReloader').some((line) => String(line.msg).includes('not a PEM private key')) ? true : undefined), 20_000, 'the parse warning');
+    await waitFor(
+      () =>
+        warningsOf('CertificateReloader').some((line) => String(line.msg).includes('not a PEM private key'))
+          ? true
+          : undefined,
+      20_000,
+      'the parse warning',
+    );
     expect(await servedFingerprint()).toBe(fingerprint(second.certPem));
 
     await publish(third.certPem, third.keyPem);
-    await waitFor(async () => ((await servedFingerprint()) === fingerprint(third.certPem) ? true : undefined), 20_000, 'the third certificate');
+    await waitFor(
+      async () => ((await servedFingerprint()) === fingerprint(third.certPem) ? true : undefined),
+      20_000,
+      'the third certificate',
+    );
     expect(await readFile(join(secret, 'tls.crt'), 'utf8')).toBe(third.certPem);
   });
 });

@@ -3,8 +3,13 @@ import { writeFile } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CustomizationService, customizationBytes, type Customization, type CustomizationNeeds } from '../src/assisted/customization.service.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  CustomizationService,
+  customizationBytes,
+  type Customization,
+  type CustomizationNeeds,
+} from '../src/assisted/customization.service.js';
 import { UpstreamBodyBudget } from '../src/assisted/upstream-budget.js';
 import { ImageDownloadService } from '../src/images/image-download.service.js';
 import type { VirtualFile } from '../src/iso/virtual-file.js';
@@ -38,7 +43,11 @@ const COMPRESSIBLE_IGNITION = Buffer.concat([
   Buffer.from('"}}]}}'),
 ]);
 const IGNITION = Buffer.from('{"ignition":{"version":"3.2.0"}}');
-const MINIMAL_NEEDS: CustomizationNeeds = { ignitionAreaBytes: IGNITION_AREA_SIZE, ramdiskAreaBytes: RAMDISK_AREA, kernelArguments: true };
+const MINIMAL_NEEDS: CustomizationNeeds = {
+  ignitionAreaBytes: IGNITION_AREA_SIZE,
+  ramdiskAreaBytes: RAMDISK_AREA,
+  kernelArguments: true,
+};
 
 let env: DownloadEnv;
 let ramdisk: Buffer;
@@ -104,11 +113,18 @@ describe('an Ignition that cannot fit its area', () => {
       }
     })();
     try {
-      for (let attempt = 0; attempt < 4; attempt += 1) expect((await httpGet(target, { method: 'HEAD' })).status).toBe(400);
+      for (let attempt = 0; attempt < 4; attempt += 1)
+        expect((await httpGet(target, { method: 'HEAD' })).status).toBe(400);
       const get = await httpGet(target);
       expect(get.status).toBe(400);
-      expect(jsonOf(get).message).toBe("Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area");
-      await waitFor(() => (countOf('ignition', env.assisted.abandoned) > abandonedBefore ? true : undefined), 20_000, 'the Ignition response to be abandoned');
+      expect(jsonOf(get).message).toBe(
+        "Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area",
+      );
+      await waitFor(
+        () => (countOf('ignition', env.assisted.abandoned) > abandonedBefore ? true : undefined),
+        20_000,
+        'the Ignition response to be abandoned',
+      );
     } finally {
       polling = false;
       await poller;
@@ -116,7 +132,9 @@ describe('an Ignition that cannot fit its area', () => {
     }
     const p99Ms = delay.percentile(99) / 1e6;
     const maxLiveMs = Math.max(...liveLatencies);
-    console.info(`event-loop delay p99 ${p99Ms.toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms; /live polled ${liveLatencies.length} times, max ${maxLiveMs.toFixed(1)} ms`);
+    console.info(
+      `event-loop delay p99 ${p99Ms.toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms; /live polled ${liveLatencies.length} times, max ${maxLiveMs.toFixed(1)} ms`,
+    );
     // One call for five requests: the refusal is remembered for the TTL like a customisation.
     expect(env.assisted.callsOf('ignition').length - callsBefore).toBe(1);
     expect([...liveStatuses]).toEqual([200]);
@@ -145,23 +163,42 @@ describe('other bodies past what can fit', () => {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const response = await httpGet(url(BIG_RAMDISK, 'type=minimal-iso&api_key=big-ramdisk'));
       expect(response.status).toBe(400);
-      expect(jsonOf(response).message).toBe(`the static network ramdisk is ${BEYOND_SOCKET_BUFFERS} bytes, larger than the ${RAMDISK_AREA}-byte ramdisk area`);
+      expect(jsonOf(response).message).toBe(
+        `the static network ramdisk is ${BEYOND_SOCKET_BUFFERS} bytes, larger than the ${RAMDISK_AREA}-byte ramdisk area`,
+      );
     }
-    expect(env.assisted.callsOf('minimal-initrd').filter((call) => call.query.get('api_key') === 'big-ramdisk')).toHaveLength(1);
-    await waitFor(() => (countOf('minimal-initrd', env.assisted.abandoned) > abandonedBefore ? true : undefined), 20_000, 'the ramdisk response to be abandoned');
+    expect(
+      env.assisted.callsOf('minimal-initrd').filter((call) => call.query.get('api_key') === 'big-ramdisk'),
+    ).toHaveLength(1);
+    await waitFor(
+      () => (countOf('minimal-initrd', env.assisted.abandoned) > abandonedBefore ? true : undefined),
+      20_000,
+      'the ramdisk response to be abandoned',
+    );
     // The PXE initrd takes the same ramdisk, held to the same standard area.
     const pxe = await httpGet(`${env.app.baseUrl}/images/${BIG_RAMDISK}/pxe-initrd?version=4.18&api_key=big-ramdisk`);
     expect(pxe.status).toBe(400);
-    expect(jsonOf(pxe).message).toMatch(/static network ramdisk is \d+ bytes, larger than the 1048576-byte ramdisk area/);
+    expect(jsonOf(pxe).message).toMatch(
+      /static network ramdisk is \d+ bytes, larger than the 1048576-byte ramdisk area/,
+    );
   });
 
   it('refuses an infra-env over 1 MiB with 502 and abandons it', async () => {
     const abandonedBefore = countOf('infra-env', env.assisted.abandoned);
-    env.assisted.setFault('infra-env', { kind: 'body', body: `{"kernel_arguments":"${'x'.repeat(BEYOND_SOCKET_BUFFERS)}"}` });
+    env.assisted.setFault('infra-env', {
+      kind: 'body',
+      body: `{"kernel_arguments":"${'x'.repeat(BEYOND_SOCKET_BUFFERS)}"}`,
+    });
     const response = await httpGet(url(SMALL, 'api_key=big-infra-env'));
     expect(response.status).toBe(502);
-    expect(jsonOf(response).message).toBe("assisted-service's response for the infra-env is larger than the 1048576-byte limit; refusing it");
-    await waitFor(() => (countOf('infra-env', env.assisted.abandoned) > abandonedBefore ? true : undefined), 20_000, 'the infra-env response to be abandoned');
+    expect(jsonOf(response).message).toBe(
+      "assisted-service's response for the infra-env is larger than the 1048576-byte limit; refusing it",
+    );
+    await waitFor(
+      () => (countOf('infra-env', env.assisted.abandoned) > abandonedBefore ? true : undefined),
+      20_000,
+      'the infra-env response to be abandoned',
+    );
   });
 });
 
@@ -220,7 +257,10 @@ describe('memory a customisation holds', () => {
 function expectZeroFills(file: VirtualFile, customization: Customization): void {
   const zeroFills = file.segments.flatMap((segment) => (segment.kind === 'zeros' ? [segment.length] : []));
   expect(zeroFills.sort((a, b) => a - b)).toEqual(
-    [IGNITION_AREA_SIZE - customization.ignitionPayload.length, RAMDISK_AREA - (customization.ramdisk?.length ?? 0)].sort((a, b) => a - b),
+    [
+      IGNITION_AREA_SIZE - customization.ignitionPayload.length,
+      RAMDISK_AREA - (customization.ramdisk?.length ?? 0),
+    ].sort((a, b) => a - b),
   );
   const inMemory = file.segments.flatMap((segment) => (segment.kind === 'bytes' ? [segment.data] : []));
   expect(inMemory).toContain(customization.ignitionPayload);
@@ -231,7 +271,13 @@ function expectZeroFills(file: VirtualFile, customization: Customization): void 
 /** Bytes of in-memory segments the file holds on its own (the kernel-argument areas), beyond the customisation's. */
 function patchBytes(file: VirtualFile, customization: Customization): number {
   return file.segments.reduce(
-    (sum, segment) => sum + (segment.kind === 'bytes' && segment.data !== customization.ignitionPayload && segment.data !== customization.ramdisk ? segment.data.length : 0),
+    (sum, segment) =>
+      sum +
+      (segment.kind === 'bytes' &&
+      segment.data !== customization.ignitionPayload &&
+      segment.data !== customization.ramdisk
+        ? segment.data.length
+        : 0),
     0,
   );
 }

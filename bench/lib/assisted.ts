@@ -9,7 +9,7 @@ export interface BenchAssisted {
   readonly infraEnvId: string;
   readonly ignitionBytes: number;
   /** Calls received so far (shows how often the service asked rather than reusing its customisation cache). */
-  callCount(): number;
+  readonly callCount: () => number;
 }
 
 function benchIgnition(): string {
@@ -17,8 +17,17 @@ function benchIgnition(): string {
   const payload = Buffer.alloc(3 * 1024, 'bench ').toString('base64');
   return JSON.stringify({
     ignition: { version: '3.2.0' },
-    passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBench bench'] }] },
-    storage: { files: [{ path: '/etc/assisted/bench.txt', mode: 420, contents: { source: `data:;base64,${payload}` } }] },
+    passwd: {
+      users: [
+        {
+          name: 'core',
+          sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBench bench'],
+        },
+      ],
+    },
+    storage: {
+      files: [{ path: '/etc/assisted/bench.txt', mode: 420, contents: { source: `data:;base64,${payload}` } }],
+    },
   });
 }
 

@@ -33,7 +33,10 @@ export async function startBaseline(file: string, workDir: string, preferNode: b
 }
 
 async function nginxInstalled(): Promise<boolean> {
-  return access(NGINX, constants.X_OK).then(() => true, () => false);
+  return access(NGINX, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 function nginxConfig(dir: string, file: string, port: number): string {
@@ -65,7 +68,9 @@ async function startNginx(file: string, dir: string): Promise<StaticServer> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   await writeFile(path.join(dir, 'nginx.conf'), nginxConfig(dir, path.resolve(file), port));
-  const child = spawn(NGINX, ['-p', dir, '-c', 'nginx.conf', '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(NGINX, ['-p', dir, '-c', 'nginx.conf', '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   killOnExit(child);
   const master = child.pid ?? 0;
   const url = new URL(`http://127.0.0.1:${port}${SERVED_PATH}`);
@@ -85,7 +90,9 @@ async function startNginx(file: string, dir: string): Promise<StaticServer> {
 async function startNodeStatic(file: string): Promise<StaticServer> {
   const port = await freePort();
   const script = fileURLToPath(new URL('./node-static-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, file, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, file, String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   killOnExit(child);
   const pid = child.pid ?? 0;
   const url = new URL(`http://127.0.0.1:${port}${SERVED_PATH}`);
@@ -97,7 +104,8 @@ async function waitServing(child: ChildProcess, url: URL, what: string): Promise
   const stderr: string[] = [];
   child.stderr?.setEncoding('utf8').on('data', (text: string) => stderr.push(text));
   for (let attempt = 0; attempt < 100; attempt++) {
-    if (child.exitCode !== null) throw new BaselineStartError(`${what} exited with ${child.exitCode}: ${stderr.join('')}`);
+    if (child.exitCode !== null)
+      throw new BaselineStartError(`${what} exited with ${child.exitCode}: ${stderr.join('')}`);
     const answer = await probe(url, {}, 1000).catch(() => undefined);
     if (answer?.status === 200) return;
     await sleep(100);

@@ -61,7 +61,10 @@ function category(frame: CallFrame): string {
 }
 
 function sorted(totals: Map<string, number>, limit: number): ProfileLine[] {
-  return [...totals].map(([name, selfMs]) => ({ name, selfMs })).sort((a, b) => b.selfMs - a.selfMs).slice(0, limit);
+  return [...totals]
+    .map(([name, selfMs]) => ({ name, selfMs }))
+    .sort((a, b) => b.selfMs - a.selfMs)
+    .slice(0, limit);
 }
 
 export function summarizeProfile(profile: CpuProfileJson, limit = 30): ProfileSummary {
@@ -79,7 +82,12 @@ export function summarizeProfile(profile: CpuProfileJson, limit = 30): ProfileSu
     const group = category(frame);
     perCategory.set(group, (perCategory.get(group) ?? 0) + ms);
   });
-  return { wallMs: (profile.endTime - profile.startTime) / 1000, busyMs, top: sorted(perFunction, limit), categories: sorted(perCategory, 20) };
+  return {
+    wallMs: (profile.endTime - profile.startTime) / 1000,
+    busyMs,
+    top: sorted(perFunction, limit),
+    categories: sorted(perCategory, 20),
+  };
 }
 
 export async function readProfile(file: string): Promise<CpuProfileJson> {
@@ -88,8 +96,10 @@ export async function readProfile(file: string): Promise<CpuProfileJson> {
 
 /** Self time per function and per category, in ms and (when `gigabytes` is given) in s/GB. */
 export function formatSummary(summary: ProfileSummary, gigabytes?: number): string {
-  const perGB = (ms: number): string => (gigabytes === undefined || gigabytes === 0 ? '' : `  ${(ms / 1000 / gigabytes).toFixed(4)} s/GB`);
-  const line = (entry: ProfileLine): string => `  ${entry.selfMs.toFixed(0).padStart(7)} ms${perGB(entry.selfMs)}  ${entry.name}`;
+  const perGB = (ms: number): string =>
+    gigabytes === undefined || gigabytes === 0 ? '' : `  ${(ms / 1000 / gigabytes).toFixed(4)} s/GB`;
+  const line = (entry: ProfileLine): string =>
+    `  ${entry.selfMs.toFixed(0).padStart(7)} ms${perGB(entry.selfMs)}  ${entry.name}`;
   return [
     `main thread: ${summary.busyMs.toFixed(0)} ms busy of ${summary.wallMs.toFixed(0)} ms sampled${perGB(summary.busyMs)}`,
     'by category:',

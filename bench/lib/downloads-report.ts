@@ -25,9 +25,21 @@ function phaseAt(result: SuiteResult, concurrency: number): PhaseResult | undefi
 function phaseRows(levels: readonly number[]): Row[] {
   return levels.flatMap((level): Row[] => [
     { metric: `aggregate MB/s, ${level} concurrent`, pick: (r) => phaseAt(r, level)?.aggregateMBps, target: () => '' },
-    { metric: `server peak RSS MB, ${level} concurrent`, pick: (r) => phaseAt(r, level)?.peakRssMB, target: () => (level === RSS_TARGET_LEVEL ? '<= 250 MB' : '') },
-    { metric: `server CPU s/GB, ${level} concurrent`, pick: (r) => phaseAt(r, level)?.cpuSecondsPerGB, target: () => '' },
-    { metric: `downloads failed / cut at cap, ${level} conc.`, pick: (r) => outcomes(phaseAt(r, level)), target: () => '0 failed' },
+    {
+      metric: `server peak RSS MB, ${level} concurrent`,
+      pick: (r) => phaseAt(r, level)?.peakRssMB,
+      target: () => (level === RSS_TARGET_LEVEL ? '<= 250 MB' : ''),
+    },
+    {
+      metric: `server CPU s/GB, ${level} concurrent`,
+      pick: (r) => phaseAt(r, level)?.cpuSecondsPerGB,
+      target: () => '',
+    },
+    {
+      metric: `downloads failed / cut at cap, ${level} conc.`,
+      pick: (r) => outcomes(phaseAt(r, level)),
+      target: () => '0 failed',
+    },
   ]);
 }
 
@@ -35,7 +47,10 @@ function outcomes(phase: PhaseResult | undefined): Cell {
   return phase === undefined ? undefined : `${phase.failures.length} / ${phase.cut}`;
 }
 
-function rangeCell(result: SuiteResult, pick: (range: Exclude<SuiteResult['range'], { error: string }>) => number): Cell {
+function rangeCell(
+  result: SuiteResult,
+  pick: (range: Exclude<SuiteResult['range'], { error: string }>) => number,
+): Cell {
   return 'error' in result.range ? `error` : pick(result.range);
 }
 
@@ -43,19 +58,44 @@ function rows(levels: readonly number[], wrkConnections: number): Row[] {
   const top = Math.max(...levels);
   const ttfbNote = top === RSS_TARGET_LEVEL ? '' : ` (target is for ${RSS_TARGET_LEVEL})`;
   return [
-    { metric: 'single-stream MB/s (median run)', pick: (r) => r.singleStreamMBps, target: (b) => `>= 0.8x baseline (${formatNumber(0.8 * b.singleStreamMBps)})` },
+    {
+      metric: 'single-stream MB/s (median run)',
+      pick: (r) => r.singleStreamMBps,
+      target: (b) => `>= 0.8x baseline (${formatNumber(0.8 * b.singleStreamMBps)})`,
+    },
     ...phaseRows(levels),
     { metric: 'server CPU s/GB, all full downloads', pick: (r) => r.cpuSecondsPerGB, target: () => '<= 0.3' },
-    { metric: `TTFB p50 ms, ${top} simultaneous`, pick: (r) => phaseAt(r, top)?.ttfbP50Ms, target: () => `<= 100 ms${ttfbNote}` },
+    {
+      metric: `TTFB p50 ms, ${top} simultaneous`,
+      pick: (r) => phaseAt(r, top)?.ttfbP50Ms,
+      target: () => `<= 100 ms${ttfbNote}`,
+    },
     { metric: `TTFB p99 ms, ${top} simultaneous`, pick: (r) => phaseAt(r, top)?.ttfbP99Ms, target: () => '' },
-    { metric: `${RANGE_BYTES / 1024} KiB Range req/s (wrk, ${wrkConnections} conns)`, pick: (r) => rangeCell(r, (g) => g.requestsPerSecond), target: () => '>= 5000' },
+    {
+      metric: `${RANGE_BYTES / 1024} KiB Range req/s (wrk, ${wrkConnections} conns)`,
+      pick: (r) => rangeCell(r, (g) => g.requestsPerSecond),
+      target: () => '>= 5000',
+    },
     { metric: 'Range latency p99 ms', pick: (r) => rangeCell(r, (g) => g.latencyP99Ms), target: () => '' },
-    { metric: 'Range answers not 206 + 64 KiB', pick: (r) => rangeCell(r, (g) => g.wrong + g.socketErrors), target: () => '0' },
-    { metric: 'client CPU, cores (max of phases)', pick: (r) => Math.max(...r.phases.map((p) => p.clientCores)), target: () => '(< 1 = client not saturated)' },
+    {
+      metric: 'Range answers not 206 + 64 KiB',
+      pick: (r) => rangeCell(r, (g) => g.wrong + g.socketErrors),
+      target: () => '0',
+    },
+    {
+      metric: 'client CPU, cores (max of phases)',
+      pick: (r) => Math.max(...r.phases.map((p) => p.clientCores)),
+      target: () => '(< 1 = client not saturated)',
+    },
   ];
 }
 
-export function downloadsTable(baseline: SuiteResult, service: ColumnResult, levels: readonly number[], wrkConnections: number): string {
+export function downloadsTable(
+  baseline: SuiteResult,
+  service: ColumnResult,
+  levels: readonly number[],
+  wrkConnections: number,
+): string {
   const header = ['metric', baseline.label, 'service', 'target (service)'];
   // An unavailable service says why once, in the first row, and shows '-' below it.
   const body = rows(levels, wrkConnections).map((row, index) => [

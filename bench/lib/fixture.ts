@@ -26,5 +26,7 @@ export async function buildBenchIso(dir: string, rootfsBytes: number): Promise<B
 
 /** A one-entry OS_IMAGES catalog for the fixture at `url` (http:// or file://). */
 export function catalogFor(url: string): string {
-  return JSON.stringify([{ openshift_version: OPENSHIFT_VERSION, cpu_architecture: ARCH, url, version: RHCOS_VERSION }]);
+  return JSON.stringify([
+    { openshift_version: OPENSHIFT_VERSION, cpu_architecture: ARCH, url, version: RHCOS_VERSION },
+  ]);
 }

@@ -62,7 +62,11 @@ export function download(url: URL, stop: AbortSignal, headers: Record<string, st
 }
 
 /** Status and headers only: the body is dropped after the first chunk. */
-export function probe(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+export function probe(
+  url: URL,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent: false, headers, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
       resolve({ status: response.statusCode ?? 0, headers: response.headers });
@@ -112,7 +116,10 @@ export async function downloadConcurrently(url: URL, count: number, capMs: numbe
 
 /** A 200 whose body was complete, or still flowing when the cap cut it. */
 function isGood(result: DownloadResult): boolean {
-  return result.status === 200 && (result.cut || result.announcedBytes === undefined || result.bytes === result.announcedBytes);
+  return (
+    result.status === 200 &&
+    (result.cut || result.announcedBytes === undefined || result.bytes === result.announcedBytes)
+  );
 }
 
 function describeBad(result: DownloadResult): string {

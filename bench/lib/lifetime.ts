@@ -36,12 +36,18 @@ export function runBench(name: string, deadlineMs: number, main: () => Promise<v
     await runCleanups();
     process.exit(code);
   };
-  const timer = setTimeout(() => void finish(2, `overall deadline of ${Math.round(deadlineMs / 1000)} s reached; stopped`), deadlineMs);
+  const timer = setTimeout(
+    () => void finish(2, `overall deadline of ${Math.round(deadlineMs / 1000)} s reached; stopped`),
+    deadlineMs,
+  );
   process.once('SIGINT', () => void finish(130, 'interrupted'));
   process.once('SIGTERM', () => void finish(130, 'terminated'));
   main().then(
     () => (clearTimeout(timer), finish(0)),
-    (error: unknown) => (clearTimeout(timer), finish(1, error instanceof Error ? (error.stack ?? error.message) : String(error))),
+    (error: unknown) => (
+      clearTimeout(timer),
+      finish(1, error instanceof Error ? (error.stack ?? error.message) : String(error))
+    ),
   );
 }
 
@@ -50,7 +56,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Last resort when the bench dies without running cleanups: children must not outlive it. */
-export function killOnExit(child: { readonly pid?: number | undefined; kill(signal: NodeJS.Signals): boolean; readonly exitCode: number | null }): void {
+export function killOnExit(child: {
+  readonly pid?: number | undefined;
+  kill(signal: NodeJS.Signals): boolean;
+  readonly exitCode: number | null;
+}): void {
   process.once('exit', () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

@@ -12,7 +12,10 @@ export interface PerfRecording {
   stop(): Promise<void>;
 }
 
-export function startPerf(pid: number, workDir = path.join(import.meta.dirname, '..', '.work', 'profile')): PerfRecording {
+export function startPerf(
+  pid: number,
+  workDir = path.join(import.meta.dirname, '..', '.work', 'profile'),
+): PerfRecording {
   const file = path.join(workDir, 'perf.data');
   const child = spawn('perf', ['record', '-F', '1999', '-g', '-p', String(pid), '-o', file], { stdio: 'ignore' });
   killOnExit(child);
@@ -27,7 +30,9 @@ export function startPerf(pid: number, workDir = path.join(import.meta.dirname, 
 
 function perf(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('perf', args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(`perf ${args[0]}: ${stderr}`))));
+    execFile('perf', args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      error === null ? resolve(stdout) : reject(new Error(`perf ${args[0]}: ${stderr}`)),
+    );
   });
 }
 
@@ -36,12 +41,22 @@ export async function perfReport(file: string): Promise<string> {
   const common = ['report', '-i', file, '--stdio', '--no-children', '-g', 'none', '--percent-limit', '0.4'];
   const byThread = await perf([...common, '--sort', 'comm']);
   const bySymbol = await perf([...common, '--sort', 'comm,sym']);
-  const strip = (text: string): string => text.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#')).slice(0, 60).join('\n');
+  const strip = (text: string): string =>
+    text
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+      .slice(0, 60)
+      .join('\n');
   return `perf, by thread:\n${strip(byThread)}\nperf, by thread and symbol:\n${strip(bySymbol)}`;
 }
 
 /** `--perf-basic-prof` leaves /tmp/perf-<pid>.map and, in the working directory, isolate-…-<pid>-v8.log behind. */
 export async function removePerfLeftovers(pid: number): Promise<void> {
-  const logs = (await readdir(process.cwd())).filter((name) => name.startsWith('isolate-') && name.endsWith(`-${pid}-v8.log`));
-  await Promise.all([...logs.map((name) => rm(path.join(process.cwd(), name), { force: true })), rm(`/tmp/perf-${pid}.map`, { force: true })]);
+  const logs = (await readdir(process.cwd())).filter(
+    (name) => name.startsWith('isolate-') && name.endsWith(`-${pid}-v8.log`),
+  );
+  await Promise.all([
+    ...logs.map((name) => rm(path.join(process.cwd(), name), { force: true })),
+    rm(`/tmp/perf-${pid}.map`, { force: true }),
+  ]);
 }

@@ -40,7 +40,10 @@ function statusKiB(text: string, key: string): number {
 async function statFields(pid: number): Promise<string[] | undefined> {
   const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
-  return text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
+  return text
+    .slice(text.lastIndexOf(')') + 2)
+    .trim()
+    .split(/\s+/);
 }
 
 /** The command name (comm) of a live process; synchronous so it also works in an 'exit' handler. */

@@ -67,9 +67,11 @@ const FAILED_LINE = /"level":"error".*failed \(attempt \d+\)/;
 export async function waitUntilReady(service: BenchService, intervalMs: number, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    if (performance.now() > deadline) throw new ServiceStartError(`/health not 200 within ${Math.round(timeoutMs / 1000)} s`);
+    if (performance.now() > deadline)
+      throw new ServiceStartError(`/health not 200 within ${Math.round(timeoutMs / 1000)} s`);
     const { child, stderr, stdout } = service.process;
-    if (child.exitCode !== null) throw new ServiceStartError(`the service exited with ${child.exitCode}: ${stderr.join('\n')}`);
+    if (child.exitCode !== null)
+      throw new ServiceStartError(`the service exited with ${child.exitCode}: ${stderr.join('\n')}`);
     const failed = stdout.find((line) => FAILED_LINE.test(line));
     if (failed !== undefined) throw new ServiceStartError(`the image failed to sync: ${failed}`);
     const code = await fetch(`${service.baseUrl}/health`, { signal: AbortSignal.timeout(5000) }).then(

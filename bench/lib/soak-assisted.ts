@@ -16,21 +16,40 @@ export interface SoakAssisted {
   /** Infra-envs whose answers do not fit the image, for the hostile share. */
   readonly oversized: OversizedTargets;
   /** Calls received so far, per kind: each one is a customisation-cache miss in the service. */
-  callCounts(): Record<CallKind, number>;
+  readonly callCounts: () => Record<CallKind, number>;
 }
 
 function soakIgnition(): string {
   const payload = Buffer.alloc(3 * 1024, 'soak ').toString('base64');
   return JSON.stringify({
     ignition: { version: '3.2.0' },
-    passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISoakSoakSoakSoakSoakSoakSoakSoakSoakSoak soak'] }] },
-    storage: { files: [{ path: '/etc/assisted/soak.txt', mode: 420, contents: { source: `data:;base64,${payload}` } }] },
+    passwd: {
+      users: [
+        {
+          name: 'core',
+          sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISoakSoakSoakSoakSoakSoakSoakSoakSoakSoak soak'],
+        },
+      ],
+    },
+    storage: {
+      files: [{ path: '/etc/assisted/soak.txt', mode: 420, contents: { source: `data:;base64,${payload}` } }],
+    },
   });
 }
 
 /** A static-network config as assisted-service would send it for the minimal ISO and the PXE initrd. */
 function soakRamdisk(): Promise<Buffer> {
-  const nmconnection = ['[connection]', 'id=eth0', 'type=ethernet', 'interface-name=eth0', '', '[ipv4]', 'method=manual', 'address1=192.0.2.10/24,192.0.2.1', ''].join('\n');
+  const nmconnection = [
+    '[connection]',
+    'id=eth0',
+    'type=ethernet',
+    'interface-name=eth0',
+    '',
+    '[ipv4]',
+    'method=manual',
+    'address1=192.0.2.10/24,192.0.2.1',
+    '',
+  ].join('\n');
   return buildRamdisk({ 'etc/NetworkManager/system-connections/eth0.nmconnection': nmconnection });
 }
 
@@ -48,8 +67,17 @@ export async function startSoakAssisted(): Promise<SoakAssisted> {
   onCleanup(() => fake.close());
   const oversized = { hugeIgnitionId: randomUUID(), hugeRamdiskId: randomUUID() };
   // Random bytes, base64'd: text that gzip cannot shrink much, as a config stuffed with certificates and blobs.
-  fake.addInfraEnv({ id: oversized.hugeIgnitionId, ignition: Buffer.from(randomBytes((HUGE_IGNITION_BYTES * 3) / 4).toString('base64')), lastModified: new Date() });
-  fake.addInfraEnv({ id: oversized.hugeRamdiskId, ignition: soakIgnition(), lastModified: new Date(), ramdisk: randomBytes(HUGE_RAMDISK_BYTES) });
+  fake.addInfraEnv({
+    id: oversized.hugeIgnitionId,
+    ignition: Buffer.from(randomBytes((HUGE_IGNITION_BYTES * 3) / 4).toString('base64')),
+    lastModified: new Date(),
+  });
+  fake.addInfraEnv({
+    id: oversized.hugeRamdiskId,
+    ignition: soakIgnition(),
+    lastModified: new Date(),
+    ramdisk: randomBytes(HUGE_RAMDISK_BYTES),
+  });
   const callCounts = (): Record<CallKind, number> => {
     const counts: Record<CallKind, number> = { ignition: 0, 'minimal-initrd': 0, 'infra-env': 0, other: 0 };
     for (const call of fake.calls) counts[call.kind] += 1;

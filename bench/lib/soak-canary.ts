@@ -50,6 +50,7 @@ export class LagCanary {
     } catch {
       return;
     }
-    if (typeof parsed === 'object' && parsed !== null && 'p99Ms' in parsed && typeof parsed.p99Ms === 'number') this.pending.push(parsed.p99Ms);
+    if (typeof parsed === 'object' && parsed !== null && 'p99Ms' in parsed && typeof parsed.p99Ms === 'number')
+      this.pending.push(parsed.p99Ms);
   }
 }

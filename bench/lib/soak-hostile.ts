@@ -8,7 +8,12 @@ import { imageUrl, type SoakTargets } from './soak-targets.js';
 export type HostileRole = 'pipeline' | 'vanish' | 'slowloris' | 'oversized';
 
 /** Share of the hostile clients per role. */
-const HOSTILE_SHARES: Readonly<Record<HostileRole, number>> = { pipeline: 0.3, vanish: 0.2, slowloris: 0.2, oversized: 0.3 };
+const HOSTILE_SHARES: Readonly<Record<HostileRole, number>> = {
+  pipeline: 0.3,
+  vanish: 0.2,
+  slowloris: 0.2,
+  oversized: 0.3,
+};
 
 /** Requests one pipelining client writes at once on its connection, then never reads. */
 const PIPELINED_REQUESTS = 8;
@@ -73,7 +78,8 @@ export class HostileTally {
 export function assignHostileRoles(clients: number): HostileRole[] {
   const roles = Object.keys(HOSTILE_SHARES) as HostileRole[];
   const counts = roles.map((role) => Math.floor(HOSTILE_SHARES[role] * clients));
-  for (let index = 0; counts.reduce((a, b) => a + b, 0) < clients; index = (index + 1) % roles.length) counts[index] = (counts[index] ?? 0) + 1;
+  for (let index = 0; counts.reduce((a, b) => a + b, 0) < clients; index = (index + 1) % roles.length)
+    counts[index] = (counts[index] ?? 0) + 1;
   return roles.flatMap((role, index) => Array.from({ length: counts[index] ?? 0 }, () => role));
 }
 
@@ -135,10 +141,14 @@ function hold(ms: number, stop: AbortSignal): Promise<void> {
 /** Eight pipelined downloads on one connection, nothing read, then the connection closed or reset. */
 async function pipelineAndVanish({ targets, stop }: HostileContext, apiKey: string): Promise<Outcome> {
   const full = imageUrl(targets, 'full-iso', apiKey);
-  const rootfs = new URL(`${targets.baseUrl}/boot-artifacts/rootfs?${new URLSearchParams({ version: full.searchParams.get('version') ?? '', arch: full.searchParams.get('arch') ?? '' })}`);
+  const rootfs = new URL(
+    `${targets.baseUrl}/boot-artifacts/rootfs?${new URLSearchParams({ version: full.searchParams.get('version') ?? '', arch: full.searchParams.get('arch') ?? '' }).toString()}`,
+  );
   const socket = connect(full);
   socket.pause();
-  socket.write(Array.from({ length: PIPELINED_REQUESTS }, (_, index) => requestText(index % 2 === 0 ? rootfs : full)).join(''));
+  socket.write(
+    Array.from({ length: PIPELINED_REQUESTS }, (_, index) => requestText(index % 2 === 0 ? rootfs : full)).join(''),
+  );
   await hold(Math.random() * MAX_HOLD_MS, stop);
   if (Math.random() < 0.5) socket.destroy();
   else socket.resetAndDestroy();
@@ -174,7 +184,10 @@ async function slowloris({ targets, tally, stop }: HostileContext): Promise<Outc
   const openedAt = performance.now();
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.write(`GET /live HTTP/1.1\r\nHost: ${url.host}\r\n`);
-  const trickle = setInterval(() => socket.write(`X-Slow-${Math.floor(Math.random() * 1e6)}: ${'x'.repeat(8)}\r\n`), SLOWLORIS_TRICKLE_MS);
+  const trickle = setInterval(
+    () => socket.write(`X-Slow-${Math.floor(Math.random() * 1e6)}: ${'x'.repeat(8)}\r\n`),
+    SLOWLORIS_TRICKLE_MS,
+  );
   const gaveUp = hold(SLOWLORIS_GIVE_UP_MS, stop).then(() => 'gave up' as const);
   const result = await Promise.race([closed.then(() => 'closed' as const), gaveUp]);
   clearInterval(trickle);
@@ -191,14 +204,24 @@ async function slowloris({ targets, tally, stop }: HostileContext): Promise<Outc
 /** An infra-env whose Ignition or ramdisk cannot fit: the answer must be a 400 that says why. */
 async function oversized({ targets, oversized: ids, stop }: HostileContext, apiKey: string): Promise<Outcome> {
   const hugeIgnition = Math.random() < 0.5;
-  const url = imageUrl({ baseUrl: targets.baseUrl, infraEnvId: hugeIgnition ? ids.hugeIgnitionId : ids.hugeRamdiskId }, hugeIgnition ? 'full-iso' : 'minimal-iso', apiKey);
+  const url = imageUrl(
+    { baseUrl: targets.baseUrl, infraEnvId: hugeIgnition ? ids.hugeIgnitionId : ids.hugeRamdiskId },
+    hugeIgnition ? 'full-iso' : 'minimal-iso',
+    apiKey,
+  );
   try {
     const response = await fetch(url, { signal: AbortSignal.any([stop, AbortSignal.timeout(30_000)]) });
     const body = await response.text();
     if (response.status === 400 && /larger than|more than|does not fit/i.test(body)) return {};
-    return { finding: `oversized ${hugeIgnition ? 'Ignition' : 'ramdisk'} answered ${response.status}`, detail: body.slice(0, 120) };
+    return {
+      finding: `oversized ${hugeIgnition ? 'Ignition' : 'ramdisk'} answered ${response.status}`,
+      detail: body.slice(0, 120),
+    };
   } catch (error) {
     if (stop.aborted) return 'cut';
-    return { finding: `oversized ${hugeIgnition ? 'Ignition' : 'ramdisk'}: ${error instanceof Error ? error.name : 'error'}`, detail: String(error) };
+    return {
+      finding: `oversized ${hugeIgnition ? 'Ignition' : 'ramdisk'}: ${error instanceof Error ? error.name : 'error'}`,
+      detail: String(error),
+    };
   }
 }

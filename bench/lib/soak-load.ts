@@ -55,16 +55,19 @@ export async function runSoakLoad(options: LoadOptions): Promise<LoadResult> {
       await sleep(index * STAGGER_MS);
       if (hostile !== undefined) await runHostileClient(role, index, { ...hostile.context, stop });
     });
-    await Promise.all([...hostileClients, ...options.roles.map(async (role, index) => {
-      await sleep(index * STAGGER_MS);
-      for (let iteration = 0; !stop.aborted; iteration++) {
-        // Each client has its own key and moves on to the next per request: the cache sees both hits and misses.
-        const apiKey = options.apiKeys[(index + iteration) % options.apiKeys.length] ?? 'soak';
-        const verdict = await runRole(role, apiKey, context);
-        tally.add(verdict);
-        if (verdict.result === 'unexpected' && !stop.aborted) await sleep(ERROR_BACKOFF_MS);
-      }
-    })]);
+    await Promise.all([
+      ...hostileClients,
+      ...options.roles.map(async (role, index) => {
+        await sleep(index * STAGGER_MS);
+        for (let iteration = 0; !stop.aborted; iteration++) {
+          // Each client has its own key and moves on to the next per request: the cache sees both hits and misses.
+          const apiKey = options.apiKeys[(index + iteration) % options.apiKeys.length] ?? 'soak';
+          const verdict = await runRole(role, apiKey, context);
+          tally.add(verdict);
+          if (verdict.result === 'unexpected' && !stop.aborted) await sleep(ERROR_BACKOFF_MS);
+        }
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
     options.abort.removeEventListener('abort', onAbort);

@@ -51,7 +51,8 @@ export function parseMetrics(metrics: string): Omit<ScrapedFigures, 'scrapeMs'> 
   const max = read('nodejs_eventloop_lag_max_seconds');
   const heapUsedBytes = read('nodejs_heap_size_used_bytes');
   const externalBytes = read('nodejs_external_memory_bytes');
-  if (p99 === undefined || max === undefined || heapUsedBytes === undefined || externalBytes === undefined) return undefined;
+  if (p99 === undefined || max === undefined || heapUsedBytes === undefined || externalBytes === undefined)
+    return undefined;
   return { lagP99Ms: p99 * 1000, lagMaxMs: max * 1000, heapUsedBytes, externalBytes, inflight };
 }
 
@@ -66,15 +67,20 @@ export function inflightRequests(metrics: string): number {
 export function scrape(metricsUrl: URL): Promise<ScrapedFigures | undefined> {
   const startedAt = performance.now();
   return new Promise((resolve) => {
-    const request = http.get(metricsUrl, { agent: false, signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.once('end', () => {
-        const figures = response.statusCode === 200 ? parseMetrics(Buffer.concat(chunks).toString('utf8')) : undefined;
-        resolve(figures === undefined ? undefined : { ...figures, scrapeMs: performance.now() - startedAt });
-      });
-      response.once('error', () => resolve(undefined));
-    });
+    const request = http.get(
+      metricsUrl,
+      { agent: false, signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.once('end', () => {
+          const figures =
+            response.statusCode === 200 ? parseMetrics(Buffer.concat(chunks).toString('utf8')) : undefined;
+          resolve(figures === undefined ? undefined : { ...figures, scrapeMs: performance.now() - startedAt });
+        });
+        response.once('error', () => resolve(undefined));
+      },
+    );
     request.once('error', () => resolve(undefined));
   });
 }
@@ -123,9 +129,20 @@ export class SoakMonitor {
   private async read(): Promise<SoakSample | undefined> {
     const atS = (performance.now() - this.startedAt) / 1000;
     const clientBytes = this.counter.bytes;
-    const [memory, fds, serverCpuS] = await Promise.all([readMemory(this.pid), countFds(this.pid), readCpuSeconds(this.pid)]);
+    const [memory, fds, serverCpuS] = await Promise.all([
+      readMemory(this.pid),
+      countFds(this.pid),
+      readCpuSeconds(this.pid),
+    ]);
     if (memory === undefined) return undefined;
-    const sample: SoakSample = { atS, rssBytes: memory.rssBytes, fds, serverCpuS, clientBytes, canaryLagP99Ms: this.canary.takeWorstP99Ms() };
+    const sample: SoakSample = {
+      atS,
+      rssBytes: memory.rssBytes,
+      fds,
+      serverCpuS,
+      clientBytes,
+      canaryLagP99Ms: this.canary.takeWorstP99Ms(),
+    };
     this.samples.push(sample);
     return sample;
   }

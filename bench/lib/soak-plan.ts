@@ -32,7 +32,8 @@ function positiveInteger(argv: readonly string[], name: string, fallback: number
   const text = flag(argv, name);
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new SoakUsageError(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new SoakUsageError(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
   return value;
 }
 

@@ -23,7 +23,12 @@ export interface SoakRequest {
 }
 
 export type RequestOutcome =
-  | { readonly state: 'complete'; readonly status: number; readonly headers: http.IncomingHttpHeaders; readonly bytes: number }
+  | {
+      readonly state: 'complete';
+      readonly status: number;
+      readonly headers: http.IncomingHttpHeaders;
+      readonly bytes: number;
+    }
   /** Ended by us: `aborted` on purpose mid-stream, `cut` because the run was over. */
   | { readonly state: 'aborted' | 'cut'; readonly bytes: number }
   /** `reason` groups failures (no numbers in it); `detail` is this one's particulars. */
@@ -43,7 +48,8 @@ export function runRequest(spec: SoakRequest, stop: AbortSignal, counter: ByteCo
       resolve(outcome);
     };
     // Errors that follow our own destroy() are echoes of it, not failures.
-    const fail = (reason: string, detail: string): void => settle(ours === undefined ? { state: 'failed', bytes, reason, detail } : { state: ours, bytes });
+    const fail = (reason: string, detail: string): void =>
+      settle(ours === undefined ? { state: 'failed', bytes, reason, detail } : { state: ours, bytes });
     const endEarly = (why: 'aborted' | 'cut'): void => {
       ours = why;
       request.destroy();
@@ -82,7 +88,12 @@ export function runRequest(spec: SoakRequest, stop: AbortSignal, counter: ByteCo
 }
 
 /** Pauses the response until the bytes so far fit the rate; returns the timer that resumes it. */
-function throttle(response: http.IncomingMessage, startedAt: number, bytes: number, bytesPerSecond: number): NodeJS.Timeout | undefined {
+function throttle(
+  response: http.IncomingMessage,
+  startedAt: number,
+  bytes: number,
+  bytesPerSecond: number,
+): NodeJS.Timeout | undefined {
   const waitMs = startedAt + (bytes / bytesPerSecond) * 1000 - performance.now();
   if (waitMs < 2) return undefined;
   response.pause();

@@ -5,12 +5,20 @@ import { runRequest, type ByteCounter, type RequestOutcome, type SoakRequest } f
 import { imageUrl, pxeUrl, type SoakTargets } from './soak-targets.js';
 
 export type Role = 'full' | 'minimal' | 'abort' | 'slow' | 'range' | 'pxe';
-export type RequestKind = 'full' | 'minimal' | 'abort-full' | 'abort-minimal' | 'slow-full' | 'slow-minimal' | 'range' | 'pxe';
+export type RequestKind =
+  'full' | 'minimal' | 'abort-full' | 'abort-minimal' | 'slow-full' | 'slow-minimal' | 'range' | 'pxe';
 
 /** Share of the clients per role; every client keeps its role for the whole run, so the mix is steady. */
 /** Full-ISO clients are few on purpose: they share the bandwidth, and more of them would each be too slow to finish
  * a 1 GiB download (and have its length checked) within a 60 s run. */
-export const ROLE_SHARES: Readonly<Record<Role, number>> = { full: 0.1, minimal: 0.25, abort: 0.15, slow: 0.1, range: 0.25, pxe: 0.15 };
+export const ROLE_SHARES: Readonly<Record<Role, number>> = {
+  full: 0.1,
+  minimal: 0.25,
+  abort: 0.15,
+  slow: 0.1,
+  range: 0.25,
+  pxe: 0.15,
+};
 
 export const RANGE_BYTES = 64 * 1024;
 /** Aborts of the full ISO happen in its first part: the customised areas and the start of plain streaming. */
@@ -54,7 +62,11 @@ interface Planned {
 /** Client counts per role by largest remainder, so they add up to `clients`. */
 export function assignRoles(clients: number): Role[] {
   const entries = Object.entries(ROLE_SHARES) as [Role, number][];
-  const counts = entries.map(([role, share]) => ({ role, count: Math.floor(share * clients), rest: share * clients - Math.floor(share * clients) }));
+  const counts = entries.map(([role, share]) => ({
+    role,
+    count: Math.floor(share * clients),
+    rest: share * clients - Math.floor(share * clients),
+  }));
   let missing = clients - counts.reduce((sum, entry) => sum + entry.count, 0);
   for (const entry of [...counts].sort((a, b) => b.rest - a.rest)) {
     if (missing-- <= 0) break;
@@ -68,7 +80,8 @@ export async function runRole(role: Role, apiKey: string, context: RoleContext):
   const startedAt = performance.now();
   const outcome = await runRequest(planned.request, context.stop, context.counter);
   const base = { kind: planned.kind, bytes: outcome.bytes, ms: performance.now() - startedAt };
-  if (outcome.state === 'failed') return { ...base, result: 'unexpected', reason: outcome.reason, detail: outcome.detail };
+  if (outcome.state === 'failed')
+    return { ...base, result: 'unexpected', reason: outcome.reason, detail: outcome.detail };
   if (outcome.state !== 'complete') return { ...base, result: outcome.state };
   const problem = planned.check(outcome);
   return problem === undefined ? { ...base, result: 'ok' } : { ...base, result: 'unexpected', ...problem };
@@ -86,19 +99,31 @@ function plan(role: Role, apiKey: string, { targets, keepAlive }: RoleContext): 
     case 'abort': {
       const size = coin ? Math.min(targets.fullSize, FULL_ABORT_WINDOW) : targets.minimalSize;
       const request = { url: coin ? full : minimal, agent: false as const, abortAfterBytes: randomInt(size) };
-      return { kind: coin ? 'abort-full' : 'abort-minimal', request, check: wholeBody(coin ? targets.fullSize : targets.minimalSize) };
+      return {
+        kind: coin ? 'abort-full' : 'abort-minimal',
+        request,
+        check: wholeBody(coin ? targets.fullSize : targets.minimalSize),
+      };
     }
     case 'slow': {
       // A third read the full ISO, which at 1-5 MB/s lasts the whole run (as a BMC would); the rest finish.
       const toFull = Math.random() < 1 / 3;
       const bytesPerSecond = SLOW_MIN_BYTES_PER_S + Math.random() * (SLOW_MAX_BYTES_PER_S - SLOW_MIN_BYTES_PER_S);
       const request = { url: toFull ? full : minimal, agent: false as const, bytesPerSecond };
-      return { kind: toFull ? 'slow-full' : 'slow-minimal', request, check: wholeBody(toFull ? targets.fullSize : targets.minimalSize) };
+      return {
+        kind: toFull ? 'slow-full' : 'slow-minimal',
+        request,
+        check: wholeBody(toFull ? targets.fullSize : targets.minimalSize),
+      };
     }
     case 'range': {
       const start = randomInt(targets.fullSize - RANGE_BYTES + 1);
       const headers = { range: `bytes=${start}-${start + RANGE_BYTES - 1}` };
-      return { kind: 'range', request: { url: full, agent: keepAlive, headers }, check: rangeBody(start, targets.fullSize) };
+      return {
+        kind: 'range',
+        request: { url: full, agent: keepAlive, headers },
+        check: rangeBody(start, targets.fullSize),
+      };
     }
     case 'pxe':
       return { kind: 'pxe', request: { url: pxeUrl(targets, apiKey), agent: keepAlive }, check: wholeBody(undefined) };
@@ -114,9 +139,12 @@ function wholeBody(expectedSize: number | undefined): Check {
   return ({ status, headers, bytes }) => {
     if (status !== 200) return { reason: `HTTP ${status}`, detail: `${bytes} body bytes` };
     const length = Number(headers['content-length']);
-    if (!Number.isSafeInteger(length)) return { reason: 'no Content-Length', detail: String(headers['content-length']) };
-    if (bytes !== length) return { reason: bytes < length ? 'short body' : 'long body', detail: `${bytes} of ${length} bytes` };
-    if (expectedSize !== undefined && length !== expectedSize) return { reason: 'wrong Content-Length', detail: `${length}, expected ${expectedSize}` };
+    if (!Number.isSafeInteger(length))
+      return { reason: 'no Content-Length', detail: String(headers['content-length']) };
+    if (bytes !== length)
+      return { reason: bytes < length ? 'short body' : 'long body', detail: `${bytes} of ${length} bytes` };
+    if (expectedSize !== undefined && length !== expectedSize)
+      return { reason: 'wrong Content-Length', detail: `${length}, expected ${expectedSize}` };
     return undefined;
   };
 }
@@ -126,9 +154,13 @@ function rangeBody(start: number, size: number): Check {
   const expectedRange = `bytes ${start}-${start + RANGE_BYTES - 1}/${size}`;
   return ({ status, headers, bytes }) => {
     if (status !== 206) return { reason: `HTTP ${status} to a Range request`, detail: `${bytes} body bytes` };
-    if (headers['content-range'] !== expectedRange) return { reason: 'wrong Content-Range', detail: `${headers['content-range']}, expected ${expectedRange}` };
+    if (headers['content-range'] !== expectedRange)
+      return { reason: 'wrong Content-Range', detail: `${headers['content-range']}, expected ${expectedRange}` };
     if (Number(headers['content-length']) !== RANGE_BYTES || bytes !== RANGE_BYTES) {
-      return { reason: 'wrong Range length', detail: `Content-Length ${headers['content-length']}, body ${bytes} bytes, expected ${RANGE_BYTES}` };
+      return {
+        reason: 'wrong Range length',
+        detail: `Content-Length ${headers['content-length']}, body ${bytes} bytes, expected ${RANGE_BYTES}`,
+      };
     }
     return undefined;
   };

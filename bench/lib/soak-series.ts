@@ -24,7 +24,9 @@ export interface SeriesStats {
 export function seriesStats(series: readonly TimedValue[], growthFloorPerMin: number): SeriesStats {
   const values = series.map((point) => point.value);
   const endS = series.at(-1)?.atS ?? 0;
-  const trend = linearTrend(series.filter((point) => point.atS >= endS / 2).map((point) => ({ x: point.atS / 60, y: point.value })));
+  const trend = linearTrend(
+    series.filter((point) => point.atS >= endS / 2).map((point) => ({ x: point.atS / 60, y: point.value })),
+  );
   return {
     first: values[0] ?? Number.NaN,
     min: values.length === 0 ? Number.NaN : Math.min(...values),
@@ -36,7 +38,10 @@ export function seriesStats(series: readonly TimedValue[], growthFloorPerMin: nu
   };
 }
 
-export function seriesOf(samples: readonly SoakSample[], read: (sample: SoakSample) => number | undefined): TimedValue[] {
+export function seriesOf(
+  samples: readonly SoakSample[],
+  read: (sample: SoakSample) => number | undefined,
+): TimedValue[] {
   return samples.flatMap((sample) => {
     const value = read(sample);
     return value === undefined ? [] : [{ atS: sample.atS, value }];

@@ -69,7 +69,12 @@ export interface HostileSummary {
   readonly clients: number;
   readonly roles: Partial<Record<HostileRole, HostileCounts>>;
   readonly findings: number;
-  readonly findingRows: readonly { readonly finding: string; readonly role: HostileRole; readonly count: number; readonly detail: string }[];
+  readonly findingRows: readonly {
+    readonly finding: string;
+    readonly role: HostileRole;
+    readonly count: number;
+    readonly detail: string;
+  }[];
   /** How long the service let a slowloris connection live, median and worst, in seconds. */
   readonly slowlorisHeldS: { readonly median: number; readonly max: number; readonly count: number };
 }
@@ -93,7 +98,11 @@ function hostileFigures(tally: HostileTally, clients: number): HostileSummary {
     roles: Object.fromEntries(tally.roles),
     findings: tally.findingCount(),
     findingRows: [...tally.findings].map(([finding, { count, role, detail }]) => ({ finding, role, count, detail })),
-    slowlorisHeldS: { median: median(held), max: held.length === 0 ? Number.NaN : Math.max(...held), count: held.length },
+    slowlorisHeldS: {
+      median: median(held),
+      max: held.length === 0 ? Number.NaN : Math.max(...held),
+      count: held.length,
+    },
   };
 }
 
@@ -123,18 +132,36 @@ export function summarize(input: SummaryInput): SoakSummary {
   const span = first !== undefined && last !== undefined ? last.atS - first.atS : 0;
   return {
     requests: Object.fromEntries(load.tally.kinds),
-    okLatency: Object.fromEntries([...load.tally.okDurations].map(([kind, ms]) => [kind, { p50Ms: percentile(ms, 0.5), p99Ms: percentile(ms, 0.99) }])),
+    okLatency: Object.fromEntries(
+      [...load.tally.okDurations].map(([kind, ms]) => [
+        kind,
+        { p50Ms: percentile(ms, 0.5), p99Ms: percentile(ms, 0.99) },
+      ]),
+    ),
     totals,
     unexpectedErrors: load.tally.unexpectedCount(),
     errors: [...load.tally.errors.values()],
     bytesServed: totals.bytes,
     averageMBps: totals.bytes / MB / load.wallSeconds,
     clientCores: load.clientCores,
-    serverCores: span > 0 && first !== undefined && last !== undefined ? (last.serverCpuS - first.serverCpuS) / span : Number.NaN,
-    rssMB: seriesStats(seriesOf(samples, (sample) => sample.rssBytes / MB), RSS_GROWTH_FLOOR_MB_PER_MIN),
-    fds: seriesStats(seriesOf(samples, (sample) => sample.fds), FD_GROWTH_FLOOR_PER_MIN),
-    heapUsedMB: seriesStats(seriesOf(samples, (sample) => (sample.scraped === undefined ? undefined : sample.scraped.heapUsedBytes / MB)), RSS_GROWTH_FLOOR_MB_PER_MIN),
-    externalMB: seriesStats(seriesOf(samples, (sample) => (sample.scraped === undefined ? undefined : sample.scraped.externalBytes / MB)), RSS_GROWTH_FLOOR_MB_PER_MIN),
+    serverCores:
+      span > 0 && first !== undefined && last !== undefined ? (last.serverCpuS - first.serverCpuS) / span : Number.NaN,
+    rssMB: seriesStats(
+      seriesOf(samples, (sample) => sample.rssBytes / MB),
+      RSS_GROWTH_FLOOR_MB_PER_MIN,
+    ),
+    fds: seriesStats(
+      seriesOf(samples, (sample) => sample.fds),
+      FD_GROWTH_FLOOR_PER_MIN,
+    ),
+    heapUsedMB: seriesStats(
+      seriesOf(samples, (sample) => (sample.scraped === undefined ? undefined : sample.scraped.heapUsedBytes / MB)),
+      RSS_GROWTH_FLOOR_MB_PER_MIN,
+    ),
+    externalMB: seriesStats(
+      seriesOf(samples, (sample) => (sample.scraped === undefined ? undefined : sample.scraped.externalBytes / MB)),
+      RSS_GROWTH_FLOOR_MB_PER_MIN,
+    ),
     idleBefore,
     idleAfter,
     lagP99Ms: lagFigures(samples, idleLagP99Ms),

@@ -46,7 +46,14 @@ export class SoakTally {
     const key = `${kind}\u0000${reason}`;
     const group = this.errors.get(key);
     if (group !== undefined) group.count += 1;
-    else this.errors.set(key, { kind, reason, count: 1, firstDetail: detail, firstAtS: (performance.now() - this.startedAt) / 1000 });
+    else
+      this.errors.set(key, {
+        kind,
+        reason,
+        count: 1,
+        firstDetail: detail,
+        firstAtS: (performance.now() - this.startedAt) / 1000,
+      });
   }
 
   private durationsOf(kind: RequestKind): number[] {

@@ -20,17 +20,19 @@ export interface SoakTargets {
 export type ImageType = 'full-iso' | 'minimal-iso';
 
 export function soakCatalog(isoUrl: string): string {
-  return JSON.stringify([{ openshift_version: SOAK_OPENSHIFT_VERSION, cpu_architecture: ARCH, url: isoUrl, version: RHCOS_VERSION }]);
+  return JSON.stringify([
+    { openshift_version: SOAK_OPENSHIFT_VERSION, cpu_architecture: ARCH, url: isoUrl, version: RHCOS_VERSION },
+  ]);
 }
 
 export function imageUrl(targets: Pick<SoakTargets, 'baseUrl' | 'infraEnvId'>, type: ImageType, apiKey: string): URL {
   const query = new URLSearchParams({ version: RHCOS_VERSION, type, arch: ARCH, api_key: apiKey });
-  return new URL(`${targets.baseUrl}/images/${targets.infraEnvId}?${query}`);
+  return new URL(`${targets.baseUrl}/images/${targets.infraEnvId}?${query.toString()}`);
 }
 
 export function pxeUrl(targets: Pick<SoakTargets, 'baseUrl' | 'infraEnvId'>, apiKey: string): URL {
   const query = new URLSearchParams({ version: RHCOS_VERSION, arch: ARCH, api_key: apiKey });
-  return new URL(`${targets.baseUrl}/images/${targets.infraEnvId}/pxe-initrd?${query}`);
+  return new URL(`${targets.baseUrl}/images/${targets.infraEnvId}/pxe-initrd?${query.toString()}`);
 }
 
 /** The total size from a one-byte Range answer; throws when the route does not serve the image. */
@@ -38,7 +40,9 @@ async function imageSize(url: URL, what: string): Promise<number> {
   const answer = await probe(url, { range: 'bytes=0-0' }, 30_000);
   const total = /\/(\d+)$/.exec(String(answer.headers['content-range'] ?? ''))?.[1];
   if (answer.status !== 206 || total === undefined) {
-    throw new SoakTargetError(`${what}: expected 206 with Content-Range to bytes=0-0, got HTTP ${answer.status} (${url.pathname})`);
+    throw new SoakTargetError(
+      `${what}: expected 206 with Content-Range to bytes=0-0, got HTTP ${answer.status} (${url.pathname})`,
+    );
   }
   return Number(total);
 }

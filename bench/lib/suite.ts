@@ -64,22 +64,36 @@ async function singleStream(target: SuiteTarget, runs: number, capMs: number): P
   return percentile(speeds, 0.5);
 }
 
-export async function runSuite(target: SuiteTarget, config: SuiteConfig, log: (line: string) => void): Promise<SuiteResult> {
+export async function runSuite(
+  target: SuiteTarget,
+  config: SuiteConfig,
+  log: (line: string) => void,
+): Promise<SuiteResult> {
   const singleStreamMBps = await singleStream(target, config.singleStreamRuns, config.phaseCapMs);
   log(`  ${target.label}: single stream, median of ${config.singleStreamRuns}: ${singleStreamMBps.toFixed(0)} MB/s`);
   const phases: PhaseResult[] = [];
   for (const concurrency of config.levels) {
     const phase = await runPhase(target, concurrency, config.phaseCapMs);
-    log(`  ${target.label}: ${concurrency} concurrent: ${phase.aggregateMBps.toFixed(0)} MB/s, peak RSS ${phase.peakRssMB.toFixed(1)} MB, ` +
-      `${phase.cpuSecondsPerGB.toFixed(3)} CPU s/GB, client ${phase.clientCores.toFixed(2)} cores` +
-      (phase.cut > 0 ? `, ${phase.cut} cut at the ${config.phaseCapMs / 1000} s cap` : '') +
-      (phase.failures.length > 0 ? `, ${phase.failures.length} failed: ${phase.failures[0]}` : ''));
+    log(
+      `  ${target.label}: ${concurrency} concurrent: ${phase.aggregateMBps.toFixed(0)} MB/s, peak RSS ${phase.peakRssMB.toFixed(1)} MB, ` +
+        `${phase.cpuSecondsPerGB.toFixed(3)} CPU s/GB, client ${phase.clientCores.toFixed(2)} cores` +
+        (phase.cut > 0 ? `, ${phase.cut} cut at the ${config.phaseCapMs / 1000} s cap` : '') +
+        (phase.failures.length > 0 ? `, ${phase.failures.length} failed: ${phase.failures[0]}` : ''),
+    );
     phases.push(phase);
     await sleep(500);
   }
-  const range = await runWrkRange({ url: target.url, fileSize: config.fileSize, workDir: config.workDir, seconds: config.wrkSeconds, connections: config.wrkConnections, threads: config.wrkThreads })
-    .catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }));
-  log(`  ${target.label}: range: ${'error' in range ? range.error : `${range.requestsPerSecond.toFixed(0)} req/s, ${range.wrong} not 206/64 KiB, ${range.socketErrors} socket errors`}`);
+  const range = await runWrkRange({
+    url: target.url,
+    fileSize: config.fileSize,
+    workDir: config.workDir,
+    seconds: config.wrkSeconds,
+    connections: config.wrkConnections,
+    threads: config.wrkThreads,
+  }).catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }));
+  log(
+    `  ${target.label}: range: ${'error' in range ? range.error : `${range.requestsPerSecond.toFixed(0)} req/s, ${range.wrong} not 206/64 KiB, ${range.socketErrors} socket errors`}`,
+  );
   const cpu = phases.reduce((sum, phase) => sum + phase.serverCpuSeconds, 0);
   const bytes = phases.reduce((sum, phase) => sum + phase.bytes, 0);
   return { label: target.label, singleStreamMBps, phases, cpuSecondsPerGB: cpu / (bytes / GB), range };

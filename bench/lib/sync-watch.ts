@@ -32,7 +32,14 @@ const TEMPLATE_LINE = /"msg":"[^"]*: minimal ISO template built in ([\d.]+) s"/;
 export async function watchSync(service: BenchService, spawnedAt: number, timeoutMs: number): Promise<SyncMeasurement> {
   const sampler = new RssSampler(async () => [service.pid], 100).start();
   const since = (): number => (performance.now() - spawnedAt) / 1000;
-  const marks: { listening?: number; rssAtListen?: number; started?: number; downloaded?: number; report?: string; templateS?: number } = {};
+  const marks: {
+    listening?: number;
+    rssAtListen?: number;
+    started?: number;
+    downloaded?: number;
+    report?: string;
+    templateS?: number;
+  } = {};
   const follow = (pattern: RegExp, onLine: (line: string) => void): void =>
     void service.process.waitForLine(pattern, timeoutMs).then(onLine, () => undefined);
   follow(LISTENING_LINE, () => {

@@ -82,10 +82,23 @@ export async function runWrkRange(options: WrkRangeOptions): Promise<WrkRangeRes
   const blocks = Math.floor(options.fileSize / RANGE_BYTES);
   const script = path.join(options.workDir, 'range.lua');
   await writeFile(script, luaScript(options.url.pathname + options.url.search, blocks));
-  const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '--timeout', '5s', '-s', script, options.url.href];
+  const args = [
+    '-t',
+    String(options.threads),
+    '-c',
+    String(options.connections),
+    '-d',
+    `${options.seconds}s`,
+    '--timeout',
+    '5s',
+    '-s',
+    script,
+    options.url.href,
+  ];
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile('wrk', args, { timeout: (options.seconds + 30) * 1000 }, (error, out, err) =>
-      error === null ? resolve(out) : reject(new WrkError(`wrk failed: ${error.message} ${err}`)));
+      error === null ? resolve(out) : reject(new WrkError(`wrk failed: ${error.message} ${err}`)),
+    );
     killOnExit(child);
   });
   const line = stdout.split('\n').find((text) => text.startsWith(RESULT_MARK));

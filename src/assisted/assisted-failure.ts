@@ -20,10 +20,17 @@ export interface TransportFailure {
 }
 
 /** The error for a non-2xx answer: the same status, plus assisted-service's `reason`/`message` when it sent JSON. */
-export function statusError(call: UpstreamCall, status: number, body: Buffer, credential: Credential): AssistedServiceError {
+export function statusError(
+  call: UpstreamCall,
+  status: number,
+  body: Buffer,
+  credential: Credential,
+): AssistedServiceError {
   if (status >= 300 && status < 400) {
     // Redirects are not followed: an api_key in the query must not travel to wherever Location points.
-    return new AssistedInvalidResponseError(`assisted-service answered ${call.what} request with an unexpected redirect (${status})`);
+    return new AssistedInvalidResponseError(
+      `assisted-service answered ${call.what} request with an unexpected redirect (${status})`,
+    );
   }
   const upstream = upstreamReason(body, credential);
   const reason = `assisted-service answered ${status} to the request for ${call.what}${upstream === undefined ? '' : `: ${upstream}`}`;
@@ -32,14 +39,23 @@ export function statusError(call: UpstreamCall, status: number, body: Buffer, cr
 }
 
 /** The error for a call that produced no usable response: a timeout (504) or a transport failure (502). */
-export function transportError(call: UpstreamCall, failure: TransportFailure, credential: Credential): AssistedServiceError {
+export function transportError(
+  call: UpstreamCall,
+  failure: TransportFailure,
+  credential: Credential,
+): AssistedServiceError {
   const { error } = failure;
   const code = errorCode(error);
   if (failure.timedOut || code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
-    return new AssistedTimeoutError(`assisted-service did not answer the request for ${call.what} within ${failure.timeoutMs} ms`);
+    return new AssistedTimeoutError(
+      `assisted-service did not answer the request for ${call.what} within ${failure.timeoutMs} ms`,
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
-  const detail = scrubSecrets(code === undefined || message.includes(code) ? message : `${code}: ${message}`, credential);
+  const detail = scrubSecrets(
+    code === undefined || message.includes(code) ? message : `${code}: ${message}`,
+    credential,
+  );
   return new AssistedUnreachableError(`could not get ${call.what} from assisted-service: ${truncate(detail)}`);
 }
 
@@ -76,6 +92,7 @@ export function scrubSecrets(text: string, credential: Credential): string {
 
 function truncate(text: string): string {
   // Control characters would let an upstream body forge extra log lines or headers.
+  // oxlint-disable-next-line no-control-regex -- control characters are exactly what must go.
   const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return flat.length <= MAX_REASON_CHARS ? flat : `${flat.slice(0, MAX_REASON_CHARS)}…`;
 }

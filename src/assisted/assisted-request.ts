@@ -31,7 +31,12 @@ export function assertInfraEnvId(id: string): void {
 }
 
 /** The URL and headers of `call` for one infra-env, with the credential placed as reference §8 says. */
-export function buildRequest(baseUrl: string, infraEnvId: string, call: UpstreamCall, credential: Credential): BuiltRequest {
+export function buildRequest(
+  baseUrl: string,
+  infraEnvId: string,
+  call: UpstreamCall,
+  credential: Credential,
+): BuiltRequest {
   assertInfraEnvId(infraEnvId);
   const url = new URL(`${baseUrl}${INFRA_ENVS_PATH}${encodeURIComponent(infraEnvId)}${call.suffix}`);
   for (const [name, value] of Object.entries(call.query)) url.searchParams.set(name, value);
@@ -64,6 +69,11 @@ export const IGNITION_CALL = (isoType: string | undefined): UpstreamCall => ({
   query: { file_name: 'discovery.ign', ...(isoType !== undefined && { discovery_iso_type: isoType }) },
 });
 
-export const MINIMAL_INITRD_CALL: UpstreamCall = { name: 'minimal-initrd', what: 'the minimal initrd', suffix: '/downloads/minimal-initrd', query: {} };
+export const MINIMAL_INITRD_CALL: UpstreamCall = {
+  name: 'minimal-initrd',
+  what: 'the minimal initrd',
+  suffix: '/downloads/minimal-initrd',
+  query: {},
+};
 
 export const INFRA_ENV_CALL: UpstreamCall = { name: 'infra-env', what: 'the infra-env', suffix: '', query: {} };

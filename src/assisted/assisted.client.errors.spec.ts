@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeAssistedService, type CallKind } from '../../test/support/fake-assisted-service.js';
 import {
   AssistedInvalidResponseError,
@@ -57,20 +57,29 @@ afterAll(async () => {
 });
 
 const CALLS: [CallKind, (signal?: AbortSignal, using?: AssistedClient) => Promise<unknown>][] = [
-  ['ignition', (signal, using = client) => using.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'minimal-iso', IGNITION_AREA, signal)],
-  ['minimal-initrd', (signal, using = client) => using.fetchMinimalInitrd(INFRA_ENV_A, CREDENTIAL, RAMDISK_AREA, signal)],
+  [
+    'ignition',
+    (signal, using = client) => using.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'minimal-iso', IGNITION_AREA, signal),
+  ],
+  [
+    'minimal-initrd',
+    (signal, using = client) => using.fetchMinimalInitrd(INFRA_ENV_A, CREDENTIAL, RAMDISK_AREA, signal),
+  ],
   ['infra-env', (signal, using = client) => using.fetchKernelArguments(INFRA_ENV_A, CREDENTIAL, signal)],
 ];
 
 describe.each(CALLS)('the %s call', (kind, run) => {
-  it.each([401, 403, 404, 500, 503])('propagates an upstream %i with its status and assisted-service\'s reason', async (status) => {
-    fake.setFault(kind, { kind: 'status', status, body: `upstream says no (${status})` });
-    const error = await rejectionOf(run());
-    expect(error).toBeInstanceOf(AssistedUpstreamError);
-    expect((error as AssistedUpstreamError).status).toBe(status);
-    expect(error.message).toContain(`upstream says no (${status})`);
-    expect(error.message).toContain(String(status));
-  });
+  it.each([401, 403, 404, 500, 503])(
+    "propagates an upstream %i with its status and assisted-service's reason",
+    async (status) => {
+      fake.setFault(kind, { kind: 'status', status, body: `upstream says no (${status})` });
+      const error = await rejectionOf(run());
+      expect(error).toBeInstanceOf(AssistedUpstreamError);
+      expect((error as AssistedUpstreamError).status).toBe(status);
+      expect(error.message).toContain(`upstream says no (${status})`);
+      expect(error.message).toContain(String(status));
+    },
+  );
 
   it('turns a hang into 504 within the configured timeout', async () => {
     fake.setFault(kind, { kind: 'hang' });
@@ -129,7 +138,10 @@ describe.each(CALLS)('the %s call', (kind, run) => {
 describe('AssistedClient failures', () => {
   it('turns a closed port into 502', async () => {
     const port = await closedPort();
-    const closed = await createAssistedTestModule({ baseUrl: `http://127.0.0.1:${port}`, client: { timeoutMs: PATIENT_MS } });
+    const closed = await createAssistedTestModule({
+      baseUrl: `http://127.0.0.1:${port}`,
+      client: { timeoutMs: PATIENT_MS },
+    });
     try {
       const error = await rejectionOf(closed.client.fetchIgnition(INFRA_ENV_A, CREDENTIAL, 'full-iso', IGNITION_AREA));
       expect(error).toBeInstanceOf(AssistedUnreachableError);
@@ -149,7 +161,10 @@ describe('AssistedClient failures', () => {
   });
 
   it('turns a kernel_arguments that is not a string into 502', async () => {
-    fake.setFault('infra-env', { kind: 'body', body: '{"kernel_arguments": [{"operation": "append", "value": "p1"}]}' });
+    fake.setFault('infra-env', {
+      kind: 'body',
+      body: '{"kernel_arguments": [{"operation": "append", "value": "p1"}]}',
+    });
     const error = await rejectionOf(client.fetchKernelArguments(INFRA_ENV_A, CREDENTIAL));
     expect(error).toBeInstanceOf(AssistedInvalidResponseError);
     expect(error.message).toContain('kernel_arguments is not a string');
@@ -173,7 +188,9 @@ describe('AssistedClient failures', () => {
     fake.setFault('infra-env', { kind: 'body', body: `{"kernel_arguments": "${'x'.repeat(1024 * 1024)}"}` });
     const error = await rejectionOf(client.fetchKernelArguments(INFRA_ENV_A, CREDENTIAL));
     expect(error).toBeInstanceOf(AssistedInvalidResponseError);
-    expect(error.message).toBe("assisted-service's response for the infra-env is larger than the 1048576-byte limit; refusing it");
+    expect(error.message).toBe(
+      "assisted-service's response for the infra-env is larger than the 1048576-byte limit; refusing it",
+    );
   });
 
   it('truncates a long upstream reason and removes the credential it echoes', async () => {

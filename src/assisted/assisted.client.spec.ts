@@ -1,9 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeAssistedService, type CallKind, type RecordedCall } from '../../test/support/fake-assisted-service.js';
-import { AssistedNotConfiguredError, AssistedUpstreamError, InvalidCredentialError, InvalidInfraEnvIdError } from './assisted.errors.js';
+import {
+  AssistedNotConfiguredError,
+  AssistedUpstreamError,
+  InvalidCredentialError,
+  InvalidInfraEnvIdError,
+} from './assisted.errors.js';
 import type { AssistedClient } from './assisted.client.js';
-import { configOf, createAssistedTestModule, IGNITION_AREA, INFRA_ENV_A, INFRA_ENV_B, RAMDISK_AREA, rejectionOf, type AssistedTestContext } from './assisted.test-helpers.js';
+import {
+  configOf,
+  createAssistedTestModule,
+  IGNITION_AREA,
+  INFRA_ENV_A,
+  INFRA_ENV_B,
+  RAMDISK_AREA,
+  rejectionOf,
+  type AssistedTestContext,
+} from './assisted.test-helpers.js';
 import type { Credential } from './credentials.js';
 
 const API_KEY = 'api-key-5f1d2c9e7a';
@@ -47,21 +61,33 @@ function lastCall(kind: CallKind): RecordedCall {
 }
 
 const CREDENTIALS: [string, Credential, (call: RecordedCall) => void][] = [
-  ['api key', { kind: 'api-key', value: API_KEY }, (call) => {
-    expect(call.query.get('api_key')).toBe(API_KEY);
-    expect(call.headers['image-token']).toBeUndefined();
-    expect(call.headers.authorization).toBeUndefined();
-  }],
-  ['image token', { kind: 'image-token', value: IMAGE_TOKEN }, (call) => {
-    expect(call.headers['image-token']).toBe(IMAGE_TOKEN);
-    expect(call.query.has('api_key')).toBe(false);
-    expect(call.headers.authorization).toBeUndefined();
-  }],
-  ['Authorization header', { kind: 'authorization', value: AUTHORIZATION }, (call) => {
-    expect(call.headers.authorization).toBe(AUTHORIZATION);
-    expect(call.query.has('api_key')).toBe(false);
-    expect(call.headers['image-token']).toBeUndefined();
-  }],
+  [
+    'api key',
+    { kind: 'api-key', value: API_KEY },
+    (call) => {
+      expect(call.query.get('api_key')).toBe(API_KEY);
+      expect(call.headers['image-token']).toBeUndefined();
+      expect(call.headers.authorization).toBeUndefined();
+    },
+  ],
+  [
+    'image token',
+    { kind: 'image-token', value: IMAGE_TOKEN },
+    (call) => {
+      expect(call.headers['image-token']).toBe(IMAGE_TOKEN);
+      expect(call.query.has('api_key')).toBe(false);
+      expect(call.headers.authorization).toBeUndefined();
+    },
+  ],
+  [
+    'Authorization header',
+    { kind: 'authorization', value: AUTHORIZATION },
+    (call) => {
+      expect(call.headers.authorization).toBe(AUTHORIZATION);
+      expect(call.query.has('api_key')).toBe(false);
+      expect(call.headers['image-token']).toBeUndefined();
+    },
+  ],
 ];
 
 describe.each(CREDENTIALS)('with an %s', (_name, credential, placedCorrectly) => {
@@ -80,7 +106,9 @@ describe.each(CREDENTIALS)('with an %s', (_name, credential, placedCorrectly) =>
   it('fetches the minimal initrd, the credential in the right place', async () => {
     const ramdisk = await client.fetchMinimalInitrd(INFRA_ENV_A, credential, RAMDISK_AREA);
     expect(ramdisk?.equals(RAMDISK)).toBe(true);
-    expect(lastCall('minimal-initrd').path).toBe(`/api/assisted-install/v2/infra-envs/${INFRA_ENV_A}/downloads/minimal-initrd`);
+    expect(lastCall('minimal-initrd').path).toBe(
+      `/api/assisted-install/v2/infra-envs/${INFRA_ENV_A}/downloads/minimal-initrd`,
+    );
     placedCorrectly(lastCall('minimal-initrd'));
   });
 
@@ -92,7 +120,7 @@ describe.each(CREDENTIALS)('with an %s', (_name, credential, placedCorrectly) =>
 });
 
 describe('AssistedClient', () => {
-  it('sends no credential for kind none, and assisted-service\'s 401 reaches the caller', async () => {
+  it("sends no credential for kind none, and assisted-service's 401 reaches the caller", async () => {
     const error = await rejectionOf(client.fetchIgnition(INFRA_ENV_A, { kind: 'none' }, 'full-iso', IGNITION_AREA));
     expect(error).toBeInstanceOf(AssistedUpstreamError);
     expect((error as AssistedUpstreamError).status).toBe(401);
@@ -132,15 +160,18 @@ describe('AssistedClient', () => {
     ['image token', { kind: 'image-token', value: '€hdr.payload.sig€' }],
     ['image token', { kind: 'image-token', value: 'hdr\u0000.payload.sig' }],
     ['Authorization header', { kind: 'authorization', value: 'Bearer a\r\nX-Injected: 1' }],
-  ] as const)('refuses an %s no HTTP header can carry with 400, before any call, instead of altering it', async (what, credential) => {
-    const before = fake.calls.length;
-    const error = await rejectionOf(client.fetchIgnition(INFRA_ENV_B, credential, 'full-iso', IGNITION_AREA));
-    expect(error).toBeInstanceOf(InvalidCredentialError);
-    expect((error as InvalidCredentialError).status).toBe(400);
-    expect(error.message).toContain(`the ${what} cannot be passed to assisted-service`);
-    expect(error.message).not.toContain('payload');
-    expect(fake.calls.length).toBe(before);
-  });
+  ] as const)(
+    'refuses an %s no HTTP header can carry with 400, before any call, instead of altering it',
+    async (what, credential) => {
+      const before = fake.calls.length;
+      const error = await rejectionOf(client.fetchIgnition(INFRA_ENV_B, credential, 'full-iso', IGNITION_AREA));
+      expect(error).toBeInstanceOf(InvalidCredentialError);
+      expect((error as InvalidCredentialError).status).toBe(400);
+      expect(error.message).toContain(`the ${what} cannot be passed to assisted-service`);
+      expect(error.message).not.toContain('payload');
+      expect(fake.calls.length).toBe(before);
+    },
+  );
 
   it('fails with 500 and a clear message when assisted-service is not configured', async () => {
     const unconfigured = await createAssistedTestModule({ baseUrl: undefined });
@@ -159,12 +190,14 @@ describe('AssistedClient', () => {
     const calls = lines.filter((line) => line.context === 'AssistedClient');
     expect(calls.length).toBeGreaterThanOrEqual(fake.calls.length);
     expect(calls.every((line) => line.level === 'debug')).toBe(true);
-    expect(calls).toContainEqual(expect.objectContaining({
-      method: 'GET',
-      path: `/api/assisted-install/v2/infra-envs/${INFRA_ENV_A}/downloads/files`,
-      status: 200,
-      durationMs: expect.any(Number),
-    }));
+    expect(calls).toContainEqual(
+      expect.objectContaining({
+        method: 'GET',
+        path: `/api/assisted-install/v2/infra-envs/${INFRA_ENV_A}/downloads/files`,
+        status: 200,
+        durationMs: expect.any(Number),
+      }),
+    );
     expect(calls).toContainEqual(expect.objectContaining({ status: 401 }));
     const everything = context.logs.join('\n');
     for (const secret of SECRETS) expect(everything).not.toContain(secret);

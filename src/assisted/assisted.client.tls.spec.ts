@@ -1,11 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeCertificates, type CertificateFiles } from '../../test/support/certificates.js';
 import { FakeAssistedService } from '../../test/support/fake-assisted-service.js';
 import { AssistedUnreachableError } from './assisted.errors.js';
-import { configOf, createAssistedTestModule, IGNITION_AREA, INFRA_ENV_A, rejectionOf } from './assisted.test-helpers.js';
+import {
+  configOf,
+  createAssistedTestModule,
+  IGNITION_AREA,
+  INFRA_ENV_A,
+  rejectionOf,
+} from './assisted.test-helpers.js';
 
 const IMAGE_TOKEN = 'tls-image-token-77c1e9';
 
@@ -19,7 +25,11 @@ beforeAll(async () => {
   certificates = await makeCertificates(work, 'assisted');
   otherCa = await makeCertificates(work, 'other');
   fake = await new FakeAssistedService({ cert: certificates.certPem, key: certificates.keyPem })
-    .addInfraEnv({ id: INFRA_ENV_A, ignition: '{"ignition":{"version":"3.1.0"}}', credentials: { imageToken: IMAGE_TOKEN } })
+    .addInfraEnv({
+      id: INFRA_ENV_A,
+      ignition: '{"ignition":{"version":"3.1.0"}}',
+      credentials: { imageToken: IMAGE_TOKEN },
+    })
     .listen();
 });
 
@@ -29,9 +39,17 @@ afterAll(async () => {
 });
 
 async function fetchWithCa(trustedCaPem: string | undefined): Promise<Buffer> {
-  const context = await createAssistedTestModule({ baseUrl: fake.url, ...(trustedCaPem !== undefined && { trustedCaPem }) });
+  const context = await createAssistedTestModule({
+    baseUrl: fake.url,
+    ...(trustedCaPem !== undefined && { trustedCaPem }),
+  });
   try {
-    const result = await context.client.fetchIgnition(INFRA_ENV_A, { kind: 'image-token', value: IMAGE_TOKEN }, 'full-iso', IGNITION_AREA);
+    const result = await context.client.fetchIgnition(
+      INFRA_ENV_A,
+      { kind: 'image-token', value: IMAGE_TOKEN },
+      'full-iso',
+      IGNITION_AREA,
+    );
     return await configOf(result.payload);
   } finally {
     await context.close();

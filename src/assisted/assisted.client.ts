@@ -2,7 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
-import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { InjectMetric } from '../metrics/prometheus.js';
 import type { Counter, Histogram } from 'prom-client';
 import { ServiceError } from '../common/service-error.js';
 import { AssistedServiceConfig } from '../config/app-config.js';
@@ -20,7 +20,14 @@ import {
   AssistedRequestAbortedError,
   AssistedServiceError,
 } from './assisted.errors.js';
-import { buildRequest, IGNITION_CALL, INFRA_ENV_CALL, MINIMAL_INITRD_CALL, type BuiltRequest, type UpstreamCall } from './assisted-request.js';
+import {
+  buildRequest,
+  IGNITION_CALL,
+  INFRA_ENV_CALL,
+  MINIMAL_INITRD_CALL,
+  type BuiltRequest,
+  type UpstreamCall,
+} from './assisted-request.js';
 import type { Credential } from './credentials.js';
 import { readBody, type BodyBound } from './upstream-body.js';
 import { UpstreamBodyBudget, type BodyReservation } from './upstream-budget.js';
@@ -92,14 +99,23 @@ export class AssistedClient implements OnModuleDestroy {
     return this.call(infraEnvId, call, credential, signal, async (response, reservation) => {
       if (response.statusCode !== 200) {
         response.destroy();
-        throw new AssistedInvalidResponseError(`assisted-service answered the request for ${call.what} ${response.statusCode} instead of 200`);
+        throw new AssistedInvalidResponseError(
+          `assisted-service answered the request for ${call.what} ${response.statusCode} instead of 200`,
+        );
       }
       const tooLarge = (): Error => new IgnitionTooLargeError(undefined, areaBytes);
       const meter = new IgnitionSizeMeter(areaBytes);
       // Unbounded in bytes of its own: a compressible Ignition may be far larger than the area. The meter and the
       // budget bound it.
-      const ignition = await readBody(response, { maxBytes: Number.POSITIVE_INFINITY, overflow: 'refuse', tooLarge, meter }, reservation);
-      if (ignition.length === 0) throw new AssistedInvalidResponseError(`assisted-service answered the request for ${call.what} with an empty body`);
+      const ignition = await readBody(
+        response,
+        { maxBytes: Number.POSITIVE_INFINITY, overflow: 'refuse', tooLarge, meter },
+        reservation,
+      );
+      if (ignition.length === 0)
+        throw new AssistedInvalidResponseError(
+          `assisted-service answered the request for ${call.what} with an empty body`,
+        );
       const payload = await buildIgnitionPayload(ignition, areaBytes);
       const lastModified = parseHttpDate(response.headers['last-modified']);
       return { payload, ...(lastModified && { lastModified }) };
@@ -110,7 +126,12 @@ export class AssistedClient implements OnModuleDestroy {
    * The ramdisk with the infra-env's static network config; undefined when there is none (204 or an empty body).
    * One larger than `areaBytes` is refused with RamdiskAreaError, unread past the area.
    */
-  async fetchMinimalInitrd(infraEnvId: string, credential: Credential, areaBytes: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  async fetchMinimalInitrd(
+    infraEnvId: string,
+    credential: Credential,
+    areaBytes: number,
+    signal?: AbortSignal,
+  ): Promise<Buffer | undefined> {
     return this.call(infraEnvId, MINIMAL_INITRD_CALL, credential, signal, async (response, reservation) => {
       const tooLarge = (size: number | undefined): Error => RamdiskAreaError.tooLarge(size, areaBytes);
       const body = await readBody(response, { maxBytes: areaBytes, overflow: 'refuse', tooLarge }, reservation);
@@ -125,7 +146,9 @@ export class AssistedClient implements OnModuleDestroy {
   async fetchKernelArguments(infraEnvId: string, credential: Credential, signal?: AbortSignal): Promise<string[]> {
     const body = await this.call(infraEnvId, INFRA_ENV_CALL, credential, signal, (response, reservation) => {
       const tooLarge = (): Error =>
-        new AssistedInvalidResponseError(`assisted-service's response for ${INFRA_ENV_CALL.what} is larger than the ${MAX_INFRA_ENV_BYTES}-byte limit; refusing it`);
+        new AssistedInvalidResponseError(
+          `assisted-service's response for ${INFRA_ENV_CALL.what} is larger than the ${MAX_INFRA_ENV_BYTES}-byte limit; refusing it`,
+        );
       return readBody(response, { maxBytes: MAX_INFRA_ENV_BYTES, overflow: 'refuse', tooLarge }, reservation);
     });
     const kernelArguments = kernelArgumentsField(body, infraEnvId);
@@ -135,7 +158,9 @@ export class AssistedClient implements OnModuleDestroy {
     } catch (error) {
       if (!(error instanceof InvalidKernelArgumentsError)) throw error;
       const detail = scrubSecrets(error.message, credential);
-      throw new AssistedInvalidResponseError(`assisted-service returned invalid kernel arguments for infra-env ${infraEnvId}: ${detail}`);
+      throw new AssistedInvalidResponseError(
+        `assisted-service returned invalid kernel arguments for infra-env ${infraEnvId}: ${detail}`,
+      );
     }
   }
 
@@ -144,7 +169,13 @@ export class AssistedClient implements OnModuleDestroy {
     this.httpsAgent.destroy();
   }
 
-  private async call<T>(infraEnvId: string, call: UpstreamCall, credential: Credential, signal: AbortSignal | undefined, readSuccess: ReadSuccess<T>): Promise<T> {
+  private async call<T>(
+    infraEnvId: string,
+    call: UpstreamCall,
+    credential: Credential,
+    signal: AbortSignal | undefined,
+    readSuccess: ReadSuccess<T>,
+  ): Promise<T> {
     const baseUrl = this.config.baseUrl;
     if (baseUrl === undefined) throw new AssistedNotConfiguredError();
     const request = buildRequest(baseUrl, infraEnvId, call, credential);
@@ -158,20 +189,28 @@ export class AssistedClient implements OnModuleDestroy {
     try {
       const response = await this.send(request, combined);
       status = response.statusCode ?? 0;
-      if (status < 200 || status > 299) throw statusError(call, status, await readBody(response, ERROR_BODY_BOUND, reservation), credential);
+      if (status < 200 || status > 299)
+        throw statusError(call, status, await readBody(response, ERROR_BODY_BOUND, reservation), credential);
       const value = await readSuccess(response, reservation);
       this.logCall(call, request, started, { status });
       return value;
     } catch (error) {
       if (isAnswer(error)) {
-        this.logCall(call, request, started, { ...(status !== undefined && { status }), error: (error as Error).message });
+        this.logCall(call, request, started, {
+          ...(status !== undefined && { status }),
+          error: (error as Error).message,
+        });
         throw error;
       }
       if (signal?.aborted) {
         this.logCall(call, request, started, { aborted: true });
         throw new AssistedRequestAbortedError(signal.reason);
       }
-      const failure = transportError(call, { error, timedOut: deadline.signal.aborted, timeoutMs: this.options.timeoutMs }, credential);
+      const failure = transportError(
+        call,
+        { error, timedOut: deadline.signal.aborted, timeoutMs: this.options.timeoutMs },
+        credential,
+      );
       this.logCall(call, request, started, { error: failure.message });
       throw failure;
     } finally {
@@ -189,7 +228,12 @@ export class AssistedClient implements OnModuleDestroy {
     const url = new URL(request.url);
     const secure = url.protocol === 'https:';
     return new Promise((resolve, reject) => {
-      const options = { method: 'GET', headers: request.headers, agent: secure ? this.httpsAgent : this.httpAgent, signal };
+      const options = {
+        method: 'GET',
+        headers: request.headers,
+        agent: secure ? this.httpsAgent : this.httpAgent,
+        signal,
+      };
       const outgoing = secure ? https.request(url, options, resolve) : http.request(url, options, resolve);
       // Kept for the request's whole life: an error after the response is the body's to report, not an uncaught one.
       outgoing.on('error', reject);
@@ -197,13 +241,25 @@ export class AssistedClient implements OnModuleDestroy {
     });
   }
 
-  private logCall(call: UpstreamCall, request: BuiltRequest, started: number, outcome: { status?: number; aborted?: boolean; error?: string }): void {
+  private logCall(
+    call: UpstreamCall,
+    request: BuiltRequest,
+    started: number,
+    outcome: { status?: number; aborted?: boolean; error?: string },
+  ): void {
     const seconds = (performance.now() - started) / 1000;
     const code = outcome.status !== undefined ? String(outcome.status) : outcome.aborted ? 'aborted' : 'error';
     this.requests.inc({ call: call.name, code });
     this.duration.observe({ call: call.name }, seconds);
     const durationMs = Math.round(seconds * 1000);
-    const fields = { method: 'GET', path: request.path, status: outcome.status ?? null, durationMs, aborted: outcome.aborted ?? false, error: outcome.error };
+    const fields = {
+      method: 'GET',
+      path: request.path,
+      status: outcome.status ?? null,
+      durationMs,
+      aborted: outcome.aborted ?? false,
+      error: outcome.error,
+    };
     const msg = `GET ${request.path} ${outcome.status ?? (outcome.aborted ? 'aborted' : 'failed')} ${durationMs}ms`;
     if (this.jsonLogger !== undefined) this.jsonLogger.record('debug', AssistedClient.name, msg, fields);
     else this.logger.debug(msg);
@@ -232,15 +288,21 @@ function kernelArgumentsField(body: Buffer, infraEnvId: string): string | undefi
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
-    throw new AssistedInvalidResponseError(`assisted-service returned an infra-env ${infraEnvId} that is not valid JSON`);
+    throw new AssistedInvalidResponseError(
+      `assisted-service returned an infra-env ${infraEnvId} that is not valid JSON`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new AssistedInvalidResponseError(`assisted-service returned an infra-env ${infraEnvId} that is not a JSON object`);
+    throw new AssistedInvalidResponseError(
+      `assisted-service returned an infra-env ${infraEnvId} that is not a JSON object`,
+    );
   }
   const value = (parsed as Record<string, unknown>).kernel_arguments;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
-    throw new AssistedInvalidResponseError(`assisted-service returned an infra-env ${infraEnvId} whose kernel_arguments is not a string`);
+    throw new AssistedInvalidResponseError(
+      `assisted-service returned an infra-env ${infraEnvId} whose kernel_arguments is not a string`,
+    );
   }
   return value;
 }

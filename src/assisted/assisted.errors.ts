@@ -49,7 +49,9 @@ export class AssistedNotConfiguredError extends AssistedServiceError {
   readonly status = 500;
 
   constructor() {
-    super('assisted-service is not configured: set ASSISTED_SERVICE_URL (or ASSISTED_SERVICE_SCHEME and ASSISTED_SERVICE_HOST)');
+    super(
+      'assisted-service is not configured: set ASSISTED_SERVICE_URL (or ASSISTED_SERVICE_SCHEME and ASSISTED_SERVICE_HOST)',
+    );
   }
 }
 
@@ -76,7 +78,9 @@ export class InvalidCredentialError extends AssistedServiceError {
   readonly status = 400;
 
   constructor(what: string) {
-    super(`the ${what} cannot be passed to assisted-service: it holds characters an HTTP header cannot carry (only printable ASCII)`);
+    super(
+      `the ${what} cannot be passed to assisted-service: it holds characters an HTTP header cannot carry (only printable ASCII)`,
+    );
   }
 }
 

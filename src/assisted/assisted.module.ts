@@ -35,7 +35,10 @@ export class AssistedModule {
         ...assistedCallMetricProviders,
         { provide: ASSISTED_CLIENT_OPTIONS, useValue: clientOptions },
         { provide: UpstreamBodyBudget, useValue: new UpstreamBodyBudget(clientOptions.maxBodyBytesInFlight) },
-        { provide: CUSTOMIZATION_CACHE_OPTIONS, useValue: { ...DEFAULT_CUSTOMIZATION_CACHE_OPTIONS, ...options.cache } },
+        {
+          provide: CUSTOMIZATION_CACHE_OPTIONS,
+          useValue: { ...DEFAULT_CUSTOMIZATION_CACHE_OPTIONS, ...options.cache },
+        },
       ],
       exports: [AssistedClient, CustomizationService, UpstreamBodyBudget],
     };

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { Module, type DynamicModule } from '@nestjs/common';
+import { Registry } from 'prom-client';
+import { registryProvider } from '../metrics/prometheus.js';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { unpackWithSystemTools } from '../../test/support/payload-tools.js';
 import { AssistedServiceConfig } from '../config/app-config.js';
@@ -53,8 +55,14 @@ class TestGlobalsModule {
     const providers = [
       { provide: AssistedServiceConfig, useValue: config },
       { provide: JsonLogger, useValue: logger },
+      registryProvider,
     ];
-    return { module: TestGlobalsModule, global: true, providers, exports: [AssistedServiceConfig, JsonLogger] };
+    return {
+      module: TestGlobalsModule,
+      global: true,
+      providers,
+      exports: [AssistedServiceConfig, JsonLogger, Registry],
+    };
   }
 }
 
@@ -66,7 +74,10 @@ export async function createAssistedTestModule(setup: AssistedTestSetup): Promis
   const module = await Test.createTestingModule({
     imports: [
       TestGlobalsModule.forRoot(config, new JsonLogger('debug', (line) => logs.push(line))),
-      AssistedModule.forRoot({ client: { timeoutMs: 2_000, ...setup.client }, cache: { now: clock.now, ...setup.cache } }),
+      AssistedModule.forRoot({
+        client: { timeoutMs: 2_000, ...setup.client },
+        cache: { now: clock.now, ...setup.cache },
+      }),
     ],
   }).compile();
   await module.init();

@@ -1,17 +1,39 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { credentialFingerprint, resolveCredential, type Credential } from './credentials.js';
 
 describe('resolveCredential (reference §8 precedence)', () => {
-  const all = { pathApiKey: 'path-key', queryApiKey: 'query-key', pathToken: 'path-token', queryImageToken: 'query-token', authorizationHeader: 'Bearer abc' };
+  const all = {
+    pathApiKey: 'path-key',
+    queryApiKey: 'query-key',
+    pathToken: 'path-token',
+    queryImageToken: 'query-token',
+    authorizationHeader: 'Bearer abc',
+  };
 
   it.each([
     ['path api key beats everything', all, { kind: 'api-key', value: 'path-key' }],
     ['query api key beats tokens', { ...all, pathApiKey: undefined }, { kind: 'api-key', value: 'query-key' }],
-    ['path token beats query token', { pathToken: 'path-token', queryImageToken: 'query-token', authorizationHeader: 'Bearer abc' }, { kind: 'image-token', value: 'path-token' }],
-    ['query token beats Authorization', { queryImageToken: 'query-token', authorizationHeader: 'Bearer abc' }, { kind: 'image-token', value: 'query-token' }],
-    ['Authorization passed verbatim', { authorizationHeader: 'Bearer abc' }, { kind: 'authorization', value: 'Bearer abc' }],
+    [
+      'path token beats query token',
+      { pathToken: 'path-token', queryImageToken: 'query-token', authorizationHeader: 'Bearer abc' },
+      { kind: 'image-token', value: 'path-token' },
+    ],
+    [
+      'query token beats Authorization',
+      { queryImageToken: 'query-token', authorizationHeader: 'Bearer abc' },
+      { kind: 'image-token', value: 'query-token' },
+    ],
+    [
+      'Authorization passed verbatim',
+      { authorizationHeader: 'Bearer abc' },
+      { kind: 'authorization', value: 'Bearer abc' },
+    ],
     ['nothing', {}, { kind: 'none' }],
-    ['empty values count as absent', { queryApiKey: '', queryImageToken: '', authorizationHeader: 'Basic xyz' }, { kind: 'authorization', value: 'Basic xyz' }],
+    [
+      'empty values count as absent',
+      { queryApiKey: '', queryImageToken: '', authorizationHeader: 'Basic xyz' },
+      { kind: 'authorization', value: 'Basic xyz' },
+    ],
   ])('%s', (_name, input, expected) => {
     expect(resolveCredential(input)).toEqual(expected);
   });

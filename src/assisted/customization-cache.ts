@@ -70,7 +70,8 @@ export class CustomizationCache<V extends object> {
     if (signal?.aborted) return Promise.reject(new AssistedRequestAbortedError(signal.reason));
     if (this.settings.ttlMs <= 0) return load(signal ?? new AbortController().signal);
     const hit = this.fresh(key);
-    if (hit !== undefined) return 'value' in hit.outcome ? Promise.resolve(hit.outcome.value) : Promise.reject(hit.outcome.failure);
+    if (hit !== undefined)
+      return 'value' in hit.outcome ? Promise.resolve(hit.outcome.value) : Promise.reject(hit.outcome.failure);
     const shared = this.loads.get(key) ?? this.startLoad(key, load);
     return this.waitFor(key, shared, signal);
   }

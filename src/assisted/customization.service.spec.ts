@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { FakeAssistedService } from '../../test/support/fake-assisted-service.js';
 import { AssistedUpstreamError } from './assisted.errors.js';
 import {
@@ -25,8 +25,16 @@ const KEY_A: Credential = { kind: 'api-key', value: KEY_A_VALUE };
 const TOKEN_A: Credential = { kind: 'image-token', value: TOKEN_A_VALUE };
 const WRONG: Credential = { kind: 'api-key', value: WRONG_VALUE };
 const FULL: CustomizationNeeds = { ignitionAreaBytes: IGNITION_AREA, kernelArguments: true };
-const MINIMAL: CustomizationNeeds = { ignitionAreaBytes: IGNITION_AREA, ramdiskAreaBytes: RAMDISK_AREA, kernelArguments: true };
-const PXE: CustomizationNeeds = { ignitionAreaBytes: IGNITION_AREA, ramdiskAreaBytes: RAMDISK_AREA, kernelArguments: false };
+const MINIMAL: CustomizationNeeds = {
+  ignitionAreaBytes: IGNITION_AREA,
+  ramdiskAreaBytes: RAMDISK_AREA,
+  kernelArguments: true,
+};
+const PXE: CustomizationNeeds = {
+  ignitionAreaBytes: IGNITION_AREA,
+  ramdiskAreaBytes: RAMDISK_AREA,
+  kernelArguments: false,
+};
 
 /** An infra-env whose Ignition (random, so incompressible) cannot fit a 256 KiB area, and whose ramdisk is 5,000 bytes. */
 const TOO_BIG = '3ebd7071-6f61-4c8d-8a41-5c9f0dbe2f30';
@@ -101,15 +109,20 @@ describe('CustomizationService', () => {
     expect(full.ramdisk).toBeUndefined();
   });
 
-  it('gives each credential its own calls and never another credential\'s entry', async () => {
+  it("gives each credential its own calls and never another credential's entry", async () => {
     const { customizations } = await start();
     await customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL);
     await customizations.get(INFRA_ENV_A, 'full-iso', TOKEN_A, FULL);
-    expect(fake.callsOf('ignition').map((call) => call.headers['image-token'] ?? call.query.get('api_key'))).toEqual([KEY_A_VALUE, TOKEN_A_VALUE]);
+    expect(fake.callsOf('ignition').map((call) => call.headers['image-token'] ?? call.query.get('api_key'))).toEqual([
+      KEY_A_VALUE,
+      TOKEN_A_VALUE,
+    ]);
     const error = await rejectionOf(customizations.get(INFRA_ENV_A, 'full-iso', WRONG, FULL));
     expect(error).toBeInstanceOf(AssistedUpstreamError);
     expect((error as AssistedUpstreamError).status).toBe(401);
-    expect(await rejectionOf(customizations.get(INFRA_ENV_A, 'full-iso', { kind: 'none' }, FULL))).toBeInstanceOf(AssistedUpstreamError);
+    expect(await rejectionOf(customizations.get(INFRA_ENV_A, 'full-iso', { kind: 'none' }, FULL))).toBeInstanceOf(
+      AssistedUpstreamError,
+    );
   });
 
   it('refetches once the TTL has passed', async () => {
@@ -153,7 +166,9 @@ describe('CustomizationService', () => {
   it('coalesces concurrent misses into one upstream call', async () => {
     const { customizations } = await start();
     fake.setFault('ignition', { kind: 'delay', ms: 200 });
-    const results = await Promise.all(Array.from({ length: 50 }, () => customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL)),
+    );
     expect(callCounts()).toEqual({ ignition: 1, 'minimal-initrd': 0, 'infra-env': 1 });
     expect(new Set(results).size).toBe(1);
   });
@@ -176,7 +191,9 @@ describe('CustomizationService', () => {
     const { customizations } = await start();
     fake.setFault('ignition', { kind: 'hang' });
     const controllers = [new AbortController(), new AbortController()];
-    const waits = controllers.map((controller) => rejectionOf(customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL, controller.signal)));
+    const waits = controllers.map((controller) =>
+      rejectionOf(customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL, controller.signal)),
+    );
     await until(() => fake.callsOf('ignition').length === 1, 'the shared call');
     for (const controller of controllers) controller.abort();
     for (const error of await Promise.all(waits)) expect(error.name).toBe('AbortError');
@@ -226,9 +243,13 @@ describe('CustomizationService', () => {
       const error = await rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL));
       expect(error).toBeInstanceOf(DoesNotFitError);
       expect((error as DoesNotFitError).status).toBe(400);
-      expect(error.message).toBe("Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area");
+      expect(error.message).toBe(
+        "Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area",
+      );
     }
-    const concurrent = await Promise.all([1, 2, 3].map(() => rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL))));
+    const concurrent = await Promise.all(
+      [1, 2, 3].map(() => rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL))),
+    );
     for (const error of concurrent) expect(error).toBeInstanceOf(DoesNotFitError);
     expect(callCounts().ignition).toBe(1);
     clock.advance(30_000);
@@ -249,7 +270,11 @@ describe('CustomizationService', () => {
   it('remembers a ramdisk larger than its area, with its declared size, and keeps no Ignition for it', async () => {
     const { customizations } = await start();
     const none: Credential = { kind: 'none' };
-    const needs: CustomizationNeeds = { ignitionAreaBytes: 1024 * 1024, ramdiskAreaBytes: 4096, kernelArguments: false };
+    const needs: CustomizationNeeds = {
+      ignitionAreaBytes: 1024 * 1024,
+      ramdiskAreaBytes: 4096,
+      kernelArguments: false,
+    };
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const error = await rejectionOf(customizations.get(TOO_BIG, 'pxe-initrd', none, needs));
       expect(error).toBeInstanceOf(DoesNotFitError);
@@ -280,17 +305,37 @@ describe('CustomizationService', () => {
     const b = await customizations.get(INFRA_ENV_B, 'full-iso', none, FULL);
     const c = await customizations.get(INFRA_ENV_C, 'full-iso', none, FULL);
     expect(customizations.usage.entries).toBe(2);
-    customizations.derive(c, {}, () => 'file of c', () => 30_000);
+    customizations.derive(
+      c,
+      {},
+      () => 'file of c',
+      () => 30_000,
+    );
     // B was the least recently used: it went so that C and what was derived from it fit.
     expect(customizations.usage).toEqual({ entries: 1, bytes: customizationBytes(c) + 30_000, maxBytes: 40_000 });
     let builds = 0;
     const slot = {};
-    customizations.derive(b, slot, () => (builds += 1), () => 1);
-    customizations.derive(b, slot, () => (builds += 1), () => 1);
+    customizations.derive(
+      b,
+      slot,
+      () => (builds += 1),
+      () => 1,
+    );
+    customizations.derive(
+      b,
+      slot,
+      () => (builds += 1),
+      () => 1,
+    );
     expect(builds).toBe(2);
     expect(customizations.usage.bytes).toBe(customizationBytes(c) + 30_000);
     // Alone past the bound, an entry goes too.
-    customizations.derive(c, {}, () => 'huge', () => 40_000);
+    customizations.derive(
+      c,
+      {},
+      () => 'huge',
+      () => 40_000,
+    );
     expect(customizations.usage).toEqual({ entries: 0, bytes: 0, maxBytes: 40_000 });
   });
 

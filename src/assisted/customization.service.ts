@@ -126,13 +126,21 @@ export class CustomizationService {
     try {
       const [ignition, ramdisk, kernelArguments] = await Promise.all([
         this.client.fetchIgnition(infraEnvId, credential, isoType, needs.ignitionAreaBytes, combined),
-        ramdiskAreaBytes === undefined ? undefined : this.client.fetchMinimalInitrd(infraEnvId, credential, ramdiskAreaBytes, combined),
+        ramdiskAreaBytes === undefined
+          ? undefined
+          : this.client.fetchMinimalInitrd(infraEnvId, credential, ramdiskAreaBytes, combined),
         needs.kernelArguments ? this.client.fetchKernelArguments(infraEnvId, credential, combined) : [],
       ]);
-      return { ignitionPayload: ignition.payload, ...(ignition.lastModified && { lastModified: ignition.lastModified }), ...(ramdisk && { ramdisk }), kernelArguments };
+      return {
+        ignitionPayload: ignition.payload,
+        ...(ignition.lastModified && { lastModified: ignition.lastModified }),
+        ...(ramdisk && { ramdisk }),
+        kernelArguments,
+      };
     } catch (error) {
       siblings.abort();
-      if (error instanceof IgnitionTooLargeError || error instanceof RamdiskAreaError) throw new DoesNotFitError(error.message);
+      if (error instanceof IgnitionTooLargeError || error instanceof RamdiskAreaError)
+        throw new DoesNotFitError(error.message);
       throw error;
     }
   }

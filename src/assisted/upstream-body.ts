@@ -18,14 +18,23 @@ export interface BodyMeter {
  */
 export type BodyBound =
   | { readonly maxBytes: number; readonly overflow: 'truncate' }
-  | { readonly maxBytes: number; readonly overflow: 'refuse'; readonly tooLarge: (declaredSize: number | undefined) => Error; readonly meter?: BodyMeter };
+  | {
+      readonly maxBytes: number;
+      readonly overflow: 'refuse';
+      readonly tooLarge: (declaredSize: number | undefined) => Error;
+      readonly meter?: BodyMeter;
+    };
 
 /**
  * Reads a response body within `bound`, reserving every byte in the budget first. Reading stops (and the response,
  * so its connection, is destroyed) as soon as the body passes the bound, the meter gives up on it or the budget has
  * no room: the rest of an unusable body is never transferred. The caller releases the reservation.
  */
-export async function readBody(response: IncomingMessage, bound: BodyBound, reservation: BodyReservation): Promise<Buffer> {
+export async function readBody(
+  response: IncomingMessage,
+  bound: BodyBound,
+  reservation: BodyReservation,
+): Promise<Buffer> {
   const refusal = bound.overflow === 'refuse' ? bound : undefined;
   const declared = declaredLength(response);
   if (refusal !== undefined && declared !== undefined && declared > bound.maxBytes) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeAssistedService } from '../../test/support/fake-assisted-service.js';
 import { RamdiskAreaError } from '../iso/customized-iso.js';
 import { IgnitionTooLargeError } from '../iso/ignition-area.js';
@@ -36,10 +36,17 @@ let context: AssistedTestContext;
 beforeAll(async () => {
   fake = await new FakeAssistedService()
     // Random bytes in base64: about 48 MiB that compress to about 36 MiB, nothing like 256 KiB.
-    .addInfraEnv({ id: INFRA_ENV_A, ignition: Buffer.from(randomBytes(36 * MiB).toString('base64')), ramdisk: Buffer.alloc(BEYOND_SOCKET_BUFFERS, 1) })
+    .addInfraEnv({
+      id: INFRA_ENV_A,
+      ignition: Buffer.from(randomBytes(36 * MiB).toString('base64')),
+      ramdisk: Buffer.alloc(BEYOND_SOCKET_BUFFERS, 1),
+    })
     .addInfraEnv({ id: INFRA_ENV_B, ignition: '{"ignition":{"version":"3.2.0"}}' })
     .listen();
-  context = await createAssistedTestModule({ baseUrl: fake.url, client: { timeoutMs: TIMEOUT_MS, maxBodyBytesInFlight: BUDGET } });
+  context = await createAssistedTestModule({
+    baseUrl: fake.url,
+    client: { timeoutMs: TIMEOUT_MS, maxBodyBytesInFlight: BUDGET },
+  });
 });
 
 afterEach(async () => {
@@ -57,7 +64,9 @@ describe('bounded assisted-service bodies', () => {
   it('gives up on an Ignition as soon as it compresses past the area, and abandons the response', async () => {
     const error = await rejectionOf(context.client.fetchIgnition(INFRA_ENV_A, NONE, 'full-iso', IGNITION_AREA));
     expect(error).toBeInstanceOf(IgnitionTooLargeError);
-    expect(error.message).toBe("Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area");
+    expect(error.message).toBe(
+      "Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area",
+    );
     await until(() => fake.abandoned.includes('ignition'), 'the Ignition response to be abandoned');
   });
 
@@ -81,7 +90,9 @@ describe('bounded assisted-service bodies', () => {
   it('refuses a ramdisk whose declared length passes the area without reading it', async () => {
     const error = await rejectionOf(context.client.fetchMinimalInitrd(INFRA_ENV_A, NONE, RAMDISK_AREA));
     expect(error).toBeInstanceOf(RamdiskAreaError);
-    expect(error.message).toBe(`the static network ramdisk is ${BEYOND_SOCKET_BUFFERS} bytes, larger than the ${RAMDISK_AREA}-byte ramdisk area`);
+    expect(error.message).toBe(
+      `the static network ramdisk is ${BEYOND_SOCKET_BUFFERS} bytes, larger than the ${RAMDISK_AREA}-byte ramdisk area`,
+    );
     await until(() => fake.abandoned.includes('minimal-initrd'), 'the ramdisk response to be abandoned');
   });
 
@@ -91,7 +102,9 @@ describe('bounded assisted-service bodies', () => {
     try {
       const error = await rejectionOf(roomy.client.fetchMinimalInitrd(INFRA_ENV_A, NONE, RAMDISK_AREA));
       expect(error).toBeInstanceOf(RamdiskAreaError);
-      expect(error.message).toBe(`the static network ramdisk is more than ${RAMDISK_AREA} bytes, larger than the ${RAMDISK_AREA}-byte ramdisk area`);
+      expect(error.message).toBe(
+        `the static network ramdisk is more than ${RAMDISK_AREA} bytes, larger than the ${RAMDISK_AREA}-byte ramdisk area`,
+      );
       expect(roomy.budget.inUse).toBe(0);
     } finally {
       await roomy.close();
@@ -103,7 +116,9 @@ describe('bounded assisted-service bodies', () => {
     const error = await rejectionOf(context.client.fetchKernelArguments(INFRA_ENV_A, NONE));
     expect(error).toBeInstanceOf(AssistedInvalidResponseError);
     expect((error as AssistedInvalidResponseError).status).toBe(502);
-    expect(error.message).toBe("assisted-service's response for the infra-env is larger than the 1048576-byte limit; refusing it");
+    expect(error.message).toBe(
+      "assisted-service's response for the infra-env is larger than the 1048576-byte limit; refusing it",
+    );
     await until(() => fake.abandoned.includes('infra-env'), 'the infra-env response to be abandoned');
   });
 
@@ -122,9 +137,13 @@ describe('the budget of bodies in flight', () => {
     // 600 KiB that compress well (they fit the Ignition area), then silence: the first call holds its bytes.
     fake.setFault('ignition', { kind: 'partial', body: Buffer.from(`{"data":"${'z'.repeat(600 * 1024)}`) });
     const holder = new AbortController();
-    const holding = rejectionOf(context.client.fetchIgnition(INFRA_ENV_B, NONE, 'full-iso', IGNITION_AREA, holder.signal));
+    const holding = rejectionOf(
+      context.client.fetchIgnition(INFRA_ENV_B, NONE, 'full-iso', IGNITION_AREA, holder.signal),
+    );
     await until(() => context.budget.inUse >= 600 * 1024, 'the first body to be read');
-    const error = await rejectionOf(context.client.fetchIgnition(INFRA_ENV_B, { kind: 'api-key', value: 'second' }, 'full-iso', IGNITION_AREA));
+    const error = await rejectionOf(
+      context.client.fetchIgnition(INFRA_ENV_B, { kind: 'api-key', value: 'second' }, 'full-iso', IGNITION_AREA),
+    );
     expect(error).toBeInstanceOf(UpstreamBudgetExceededError);
     const refusal = error as UpstreamBudgetExceededError;
     expect(refusal.status).toBe(503);
@@ -150,7 +169,9 @@ describe('the budget of bodies in flight', () => {
     await context.client.fetchIgnition(INFRA_ENV_B, NONE, 'full-iso', IGNITION_AREA);
     expect(context.budget.inUse).toBe(0);
     fake.setFault('ignition', { kind: 'status', status: 403, body: 'no' });
-    expect(await rejectionOf(context.client.fetchIgnition(INFRA_ENV_B, NONE, 'full-iso', IGNITION_AREA))).toBeInstanceOf(AssistedUpstreamError);
+    expect(
+      await rejectionOf(context.client.fetchIgnition(INFRA_ENV_B, NONE, 'full-iso', IGNITION_AREA)),
+    ).toBeInstanceOf(AssistedUpstreamError);
     expect(context.budget.inUse).toBe(0);
   });
 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Controller, Get, ServiceUnavailableException, type INestApplication } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JsonLogger } from '../logging/json-logger.js';
 import { AllExceptionsFilter } from './all-exceptions.filter.js';
 
@@ -31,7 +31,10 @@ beforeAll(async () => {
   const module = await Test.createTestingModule({
     controllers: [FailingController],
     providers: [
-      { provide: JsonLogger, useValue: new JsonLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)) },
+      {
+        provide: JsonLogger,
+        useValue: new JsonLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+      },
       { provide: APP_FILTER, useClass: AllExceptionsFilter },
     ],
   }).compile();
@@ -59,9 +62,15 @@ function get(path: string): Promise<{ status: number; body: string }> {
 
 describe('AllExceptionsFilter', () => {
   it('answers an unexpected error with a JSON 500 and logs it once, naming the request without its credentials', async () => {
-    const response = await get('/bytoken/path-s3cret/4.18?version=4.18&api%5Fkey=query-s3cret&image_token=a;other-s3cret');
+    const response = await get(
+      '/bytoken/path-s3cret/4.18?version=4.18&api%5Fkey=query-s3cret&image_token=a;other-s3cret',
+    );
     expect(response.status).toBe(500);
-    expect(JSON.parse(response.body)).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal error: the failure was logged' });
+    expect(JSON.parse(response.body)).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'internal error: the failure was logged',
+    });
     const errors = lines.filter((line) => line.level === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({

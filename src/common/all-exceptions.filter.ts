@@ -39,12 +39,22 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = toHttpError(error);
     // Errors the code raised on purpose (a 503 readiness answer, an upstream 502) are answers, not failures: only
     // the unexpected ones are logged, with their stack.
-    const deliberate = error instanceof ServiceError || error instanceof AssistedServiceError || error instanceof HttpException;
+    const deliberate =
+      error instanceof ServiceError || error instanceof AssistedServiceError || error instanceof HttpException;
     if (http.status >= 500 && !deliberate) {
       // A space, not a colon, after the request: the redactor reads a query value up to whitespace.
-      this.logger.error(`${describeRequest(request).text} failed: ${describe(error)}`, error instanceof Error ? error.stack : undefined, 'AllExceptionsFilter');
+      this.logger.error(
+        `${describeRequest(request).text} failed: ${describe(error)}`,
+        error instanceof Error ? error.stack : undefined,
+        'AllExceptionsFilter',
+      );
     }
-    response.status(http.status).set(http.headers).json(http.body ?? { statusCode: http.status, error: STATUS_CODES[http.status] ?? 'Error', message: http.message });
+    response
+      .status(http.status)
+      .set(http.headers)
+      .json(
+        http.body ?? { statusCode: http.status, error: STATUS_CODES[http.status] ?? 'Error', message: http.message },
+      );
   }
 }
 

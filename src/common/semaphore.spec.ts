@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { Semaphore, SemaphoreAbortedError, SemaphoreQueueFullError, SemaphoreWaitTimeoutError } from './semaphore.js';
 
 describe('Semaphore', () => {
@@ -90,7 +90,7 @@ describe('Semaphore', () => {
   it('tryAcquire takes a free slot without a promise and never jumps the queue', async () => {
     const semaphore = new Semaphore(1);
     const first = semaphore.tryAcquire();
-    expect(first).toBeTypeOf('function');
+    expect(typeof first).toBe('function');
     expect(semaphore.tryAcquire()).toBeUndefined();
     const queued = semaphore.acquire();
     first?.();

@@ -64,7 +64,11 @@ export class Semaphore {
     const free = this.tryAcquire();
     if (free !== undefined) return Promise.resolve(free);
     if (this.waiters.length >= this.maxWaiting) {
-      return Promise.reject(new SemaphoreQueueFullError(`all ${this.limit} slots are taken and ${this.waiters.length} already wait for one`));
+      return Promise.reject(
+        new SemaphoreQueueFullError(
+          `all ${this.limit} slots are taken and ${this.waiters.length} already wait for one`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       const leave = (error: Error): void => {
@@ -84,7 +88,10 @@ export class Semaphore {
       };
       // Only waiters get a timer, and Node keeps timers of one duration in one list: cheap even with a full queue.
       const timer = Number.isFinite(this.maxWaitMs)
-        ? setTimeout(() => leave(new SemaphoreWaitTimeoutError(`no slot came free within ${this.maxWaitMs} ms`)), this.maxWaitMs).unref()
+        ? setTimeout(
+            () => leave(new SemaphoreWaitTimeoutError(`no slot came free within ${this.maxWaitMs} ms`)),
+            this.maxWaitMs,
+          ).unref()
         : undefined;
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);

@@ -7,7 +7,10 @@ import { ConfigError } from './config.error.js';
 export function parseAllowedDomains(items: readonly string[]): string[] {
   for (const item of items) {
     if (!isAllowedDomain(item)) {
-      throw new ConfigError('ALLOWED_DOMAINS', `"${item}" is not "*", an origin such as https://host[:port], or a host name`);
+      throw new ConfigError(
+        'ALLOWED_DOMAINS',
+        `"${item}" is not "*", an origin such as https://host[:port], or a host name`,
+      );
     }
   }
   return [...items];

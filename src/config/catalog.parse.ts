@@ -51,7 +51,8 @@ function validated<T extends object>(variable: string, path: string, dtoClass: n
 
 function toEntry(dto: OsImageEntryDto): OsImageEntry {
   const cpuArchitecture = normalizeArchitecture(dto.cpu_architecture);
-  if (cpuArchitecture === undefined) throw new Error(`unreachable: architecture ${dto.cpu_architecture} passed validation`);
+  if (cpuArchitecture === undefined)
+    throw new Error(`unreachable: architecture ${dto.cpu_architecture} passed validation`);
   return {
     openshiftVersion: dto.openshift_version,
     cpuArchitecture,

@@ -31,11 +31,19 @@ export function isReadableFile(value: unknown): boolean {
 
 /** The value names a regular file this process can read. */
 export function IsReadableFile(options?: ValidationOptions): PropertyDecorator {
-  return decorator('isReadableFile', isReadableFile, (args) => `file "${String(args.value)}" does not exist or is not readable`, options);
+  return decorator(
+    'isReadableFile',
+    isReadableFile,
+    (args) => `file "${String(args.value)}" does not exist or is not readable`,
+    options,
+  );
 }
 
 /** Variables whose values may hold credentials: never echoed in an error. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['OS_IMAGES_REQUEST_HEADERS', 'OS_IMAGES_REQUEST_QUERY_PARAMS']);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'OS_IMAGES_REQUEST_HEADERS',
+  'OS_IMAGES_REQUEST_QUERY_PARAMS',
+]);
 
 function jsonProblem(args: ValidationArguments): string {
   // The parser quotes the offending text, which for a secret variable is the secret.
@@ -45,12 +53,7 @@ function jsonProblem(args: ValidationArguments): string {
 
 /** The value parsed as JSON (see `toJson`). */
 export function IsWellFormedJson(options?: ValidationOptions): PropertyDecorator {
-  return decorator(
-    'isWellFormedJson',
-    (value) => !(value instanceof MalformedJson),
-    jsonProblem,
-    options,
-  );
+  return decorator('isWellFormedJson', (value) => !(value instanceof MalformedJson), jsonProblem, options);
 }
 
 export function isStringMap(value: unknown): value is Record<string, string> {
@@ -83,7 +86,12 @@ export function isHttpUrl(value: unknown): boolean {
 }
 
 export function IsHttpUrl(options?: ValidationOptions): PropertyDecorator {
-  return decorator('isHttpUrl', isHttpUrl, (args) => `must be an http:// or https:// URL (got "${String(args.value)}")`, options);
+  return decorator(
+    'isHttpUrl',
+    isHttpUrl,
+    (args) => `must be an http:// or https:// URL (got "${String(args.value)}")`,
+    options,
+  );
 }
 
 /** An http(s) URL for catalog downloads, or a file:// URL for offline mirrors. */

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { makeCertificates, type CertificateFiles } from '../../test/support/certificates.js';
 import { ConfigError } from './config.error.js';
 import { DEFAULT_CATALOG } from './default-catalog.js';
@@ -78,7 +78,11 @@ interface VariableCase {
 
 const portCases = (variable: string, read: (c: ReturnType<typeof loadConfig>) => unknown): VariableCase => ({
   variable,
-  good: [['9000', read, 9000], [' 1 ', read, 1], ['65535', read, 65535]],
+  good: [
+    ['9000', read, 9000],
+    [' 1 ', read, 1],
+    ['65535', read, 65535],
+  ],
   bad: ['abc', '0', '65536', '-1', '80.5', '8080x'],
 });
 
@@ -88,25 +92,40 @@ const variableCases = (): VariableCase[] => [
   portCases('HTTP_LISTEN_PORT', (c) => c.server.httpListenPort),
   {
     variable: 'ASSISTED_SERVICE_HOST',
-    good: [['assisted.example.com:8090', (c) => c.assistedService.baseUrl, 'http://assisted.example.com:8090'], ['[::1]:8090', (c) => c.assistedService.baseUrl, 'http://[::1]:8090']],
+    good: [
+      ['assisted.example.com:8090', (c) => c.assistedService.baseUrl, 'http://assisted.example.com:8090'],
+      ['[::1]:8090', (c) => c.assistedService.baseUrl, 'http://[::1]:8090'],
+    ],
     bad: ['assisted/api', 'http://assisted', 'a b'],
   },
   {
     variable: 'DATA_DIR',
     extra: { DATA_TEMP_DIR: '/scratch' },
-    good: [['/srv/images', (c) => c.storage.dataDir, '/srv/images'], ['rel/dir', (c) => c.storage.dataDir, resolve('rel/dir')]],
+    good: [
+      ['/srv/images', (c) => c.storage.dataDir, '/srv/images'],
+      ['rel/dir', (c) => c.storage.dataDir, resolve('rel/dir')],
+    ],
     bad: ['/etc/passwd'],
   },
-  { variable: 'DATA_TEMP_DIR', good: [['/scratch/x', (c) => c.storage.dataTempDir, '/scratch/x']], bad: [resolve('./data/tmp'), '/etc/passwd'] },
+  {
+    variable: 'DATA_TEMP_DIR',
+    good: [['/scratch/x', (c) => c.storage.dataTempDir, '/scratch/x']],
+    bad: [resolve('./data/tmp'), '/etc/passwd'],
+  },
   {
     variable: 'ASSISTED_SERVICE_URL',
-    good: [['https://assisted.example.com:8090/', (c) => c.assistedService.baseUrl, 'https://assisted.example.com:8090']],
+    good: [
+      ['https://assisted.example.com:8090/', (c) => c.assistedService.baseUrl, 'https://assisted.example.com:8090'],
+    ],
     bad: ['assisted:8090', 'ftp://assisted', 'not a url'],
   },
   {
     variable: 'ASSISTED_SERVICE_SCHEME',
     extra: { ASSISTED_SERVICE_HOST: 'assisted:8090' },
-    good: [['HTTPS', (c) => c.assistedService.baseUrl, 'https://assisted:8090'], ['http', (c) => c.assistedService.baseUrl, 'http://assisted:8090']],
+    good: [
+      ['HTTPS', (c) => c.assistedService.baseUrl, 'https://assisted:8090'],
+      ['http', (c) => c.assistedService.baseUrl, 'http://assisted:8090'],
+    ],
     bad: ['gopher'],
   },
   {
@@ -116,7 +135,11 @@ const variableCases = (): VariableCase[] => [
   },
   {
     variable: 'INSECURE_SKIP_VERIFY',
-    good: [['true', (c) => c.imageSource.insecureSkipVerify, true], ['FALSE', (c) => c.imageSource.insecureSkipVerify, false], ['1', (c) => c.imageSource.insecureSkipVerify, true]],
+    good: [
+      ['true', (c) => c.imageSource.insecureSkipVerify, true],
+      ['FALSE', (c) => c.imageSource.insecureSkipVerify, false],
+      ['1', (c) => c.imageSource.insecureSkipVerify, true],
+    ],
     bad: ['maybe', '2'],
   },
   {
@@ -131,17 +154,29 @@ const variableCases = (): VariableCase[] => [
   },
   {
     variable: 'ALLOWED_DOMAINS',
-    good: [['https://console.example.com, *.example.org ,*', (c) => c.server.allowedDomains, ['https://console.example.com', '*.example.org', '*']]],
+    good: [
+      [
+        'https://console.example.com, *.example.org ,*',
+        (c) => c.server.allowedDomains,
+        ['https://console.example.com', '*.example.org', '*'],
+      ],
+    ],
     bad: ['https://a.example.com/path', 'not a domain!'],
   },
   {
     variable: 'MAX_CONCURRENT_REQUESTS',
-    good: [['10', (c) => c.server.maxConcurrentRequests, 10], ['0', (c) => c.server.maxConcurrentRequests, 0]],
+    good: [
+      ['10', (c) => c.server.maxConcurrentRequests, 10],
+      ['0', (c) => c.server.maxConcurrentRequests, 0],
+    ],
     bad: ['-5', 'many', '1.5'],
   },
   {
     variable: 'MAX_QUEUED_REQUESTS',
-    good: [['7', (c) => c.server.maxQueuedRequests, 7], ['0', (c) => c.server.maxQueuedRequests, 0]],
+    good: [
+      ['7', (c) => c.server.maxQueuedRequests, 7],
+      ['0', (c) => c.server.maxQueuedRequests, 0],
+    ],
     bad: ['-1', 'lots', '2.5'],
   },
   {
@@ -161,12 +196,18 @@ const variableCases = (): VariableCase[] => [
   },
   {
     variable: 'CUSTOMIZATION_CACHE_TTL_SECONDS',
-    good: [['0', (c) => c.assistedService.customizationCacheTtlSeconds, 0], ['120', (c) => c.assistedService.customizationCacheTtlSeconds, 120]],
+    good: [
+      ['0', (c) => c.assistedService.customizationCacheTtlSeconds, 0],
+      ['120', (c) => c.assistedService.customizationCacheTtlSeconds, 120],
+    ],
     bad: ['-1', 'soon', '86401'],
   },
   {
     variable: 'LOG_LEVEL',
-    good: [['DEBUG', (c) => c.logging.level, 'debug'], ['warn', (c) => c.logging.level, 'warn']],
+    good: [
+      ['DEBUG', (c) => c.logging.level, 'debug'],
+      ['warn', (c) => c.logging.level, 'warn'],
+    ],
     bad: ['verbose', 'trace'],
   },
   {
@@ -190,7 +231,10 @@ describe.each(variableCases())('$variable', ({ variable, good, bad, extra }) => 
 
 describe('files and TLS', () => {
   it('reads both trusted CA variables and the old HTTPS_CA_FILE name', () => {
-    const config = loadConfig({ ASSISTED_SERVICE_API_TRUSTED_CA_FILE: certs.caFile, OS_IMAGE_DOWNLOAD_TRUSTED_CA_FILE: otherCerts.caFile });
+    const config = loadConfig({
+      ASSISTED_SERVICE_API_TRUSTED_CA_FILE: certs.caFile,
+      OS_IMAGE_DOWNLOAD_TRUSTED_CA_FILE: otherCerts.caFile,
+    });
     expect(config.assistedService.trustedCaPem).toBe(certs.caPem);
     expect(config.imageSource.trustedCaPem).toBe(otherCerts.caPem);
     expect(loadConfig({ HTTPS_CA_FILE: certs.caFile }).assistedService.trustedCaPem).toBe(certs.caPem);
@@ -215,11 +259,17 @@ describe('files and TLS', () => {
   it('refuses half a TLS pair, missing files, non-PEM files and a key of another certificate', () => {
     expect(failure({ HTTPS_CERT_FILE: certs.certFile }).variable).toBe('HTTPS_KEY_FILE');
     expect(failure({ HTTPS_KEY_FILE: certs.keyFile }).variable).toBe('HTTPS_CERT_FILE');
-    expect(failure({ HTTPS_CERT_FILE: join(dir, 'nope.pem'), HTTPS_KEY_FILE: certs.keyFile }).variable).toBe('HTTPS_CERT_FILE');
-    expect(failure({ HTTPS_CERT_FILE: certs.certFile, HTTPS_KEY_FILE: join(dir, 'nope.key') }).variable).toBe('HTTPS_KEY_FILE');
+    expect(failure({ HTTPS_CERT_FILE: join(dir, 'nope.pem'), HTTPS_KEY_FILE: certs.keyFile }).variable).toBe(
+      'HTTPS_CERT_FILE',
+    );
+    expect(failure({ HTTPS_CERT_FILE: certs.certFile, HTTPS_KEY_FILE: join(dir, 'nope.key') }).variable).toBe(
+      'HTTPS_KEY_FILE',
+    );
     expect(failure({ HTTPS_CERT_FILE: notPem, HTTPS_KEY_FILE: certs.keyFile }).variable).toBe('HTTPS_CERT_FILE');
     expect(failure({ HTTPS_CERT_FILE: certs.certFile, HTTPS_KEY_FILE: notPem }).variable).toBe('HTTPS_KEY_FILE');
-    expect(failure({ HTTPS_CERT_FILE: certs.certFile, HTTPS_KEY_FILE: otherCerts.keyFile }).message).toMatch(/^HTTPS_KEY_FILE: .*does not match/);
+    expect(failure({ HTTPS_CERT_FILE: certs.certFile, HTTPS_KEY_FILE: otherCerts.keyFile }).message).toMatch(
+      /^HTTPS_KEY_FILE: .*does not match/,
+    );
   });
 });
 
@@ -234,9 +284,13 @@ describe('aliases and cross-checks', () => {
   });
 
   it('builds the assisted-service URL from scheme and host, ASSISTED_SERVICE_URL winning', () => {
-    expect(loadConfig({ ASSISTED_SERVICE_SCHEME: 'https', ASSISTED_SERVICE_HOST: 'assisted:8090' }).assistedService.baseUrl).toBe('https://assisted:8090');
+    expect(
+      loadConfig({ ASSISTED_SERVICE_SCHEME: 'https', ASSISTED_SERVICE_HOST: 'assisted:8090' }).assistedService.baseUrl,
+    ).toBe('https://assisted:8090');
     expect(loadConfig({ ASSISTED_SERVICE_HOST: 'assisted' }).assistedService.baseUrl).toBe('http://assisted');
-    expect(loadConfig({ ASSISTED_SERVICE_URL: 'http://a:1', ASSISTED_SERVICE_HOST: 'b' }).assistedService.baseUrl).toBe('http://a:1');
+    expect(loadConfig({ ASSISTED_SERVICE_URL: 'http://a:1', ASSISTED_SERVICE_HOST: 'b' }).assistedService.baseUrl).toBe(
+      'http://a:1',
+    );
     expect(failure({ ASSISTED_SERVICE_SCHEME: 'https' }).variable).toBe('ASSISTED_SERVICE_HOST');
     expect(failure({ ASSISTED_SERVICE_HOST: 'assisted/api' }).variable).toBe('ASSISTED_SERVICE_HOST');
   });
@@ -247,7 +301,9 @@ describe('aliases and cross-checks', () => {
   });
 
   it('never echoes the value of a variable that may hold a credential', () => {
-    expect(failure({ OS_IMAGES_REQUEST_HEADERS: '{"Authorization": 5, "secret-token": "s3cr3t"}' }).message).not.toContain('s3cr3t');
+    expect(
+      failure({ OS_IMAGES_REQUEST_HEADERS: '{"Authorization": 5, "secret-token": "s3cr3t"}' }).message,
+    ).not.toContain('s3cr3t');
     expect(failure({ OS_IMAGES_REQUEST_QUERY_PARAMS: 's3cr3t' }).message).not.toContain('s3cr3t');
   });
 });
@@ -262,15 +318,32 @@ describe('catalog', () => {
     const config = loadConfig({ OS_IMAGES: JSON.stringify(entries) });
     expect(config.catalog.source).toBe('OS_IMAGES');
     expect(config.catalog.entries).toEqual([
-      { openshiftVersion: '4.14', cpuArchitecture: 'x86_64', url: ISO, version: ENTRY.version, type: 'full-iso', rootfsUrl: 'https://mirror.example.com/rootfs.img', sha256: 'ab'.repeat(32) },
-      { openshiftVersion: '4.14', cpuArchitecture: 'arm64', url: 'file:///mirror/arm.iso', version: ENTRY.version, type: 'disconnected-iso' },
+      {
+        openshiftVersion: '4.14',
+        cpuArchitecture: 'x86_64',
+        url: ISO,
+        version: ENTRY.version,
+        type: 'full-iso',
+        rootfsUrl: 'https://mirror.example.com/rootfs.img',
+        sha256: 'ab'.repeat(32),
+      },
+      {
+        openshiftVersion: '4.14',
+        cpuArchitecture: 'arm64',
+        url: 'file:///mirror/arm.iso',
+        version: ENTRY.version,
+        type: 'disconnected-iso',
+      },
       { openshiftVersion: '4.14', cpuArchitecture: 'x86_64', url: ISO, version: ENTRY.version, type: 'full-iso' },
     ]);
   });
 
   it('lets OS_IMAGES win over RHCOS_VERSIONS, and reads the array form from RHCOS_VERSIONS', () => {
     const other = { ...ENTRY, openshift_version: '4.15' };
-    expect(loadConfig({ OS_IMAGES: JSON.stringify([ENTRY]), RHCOS_VERSIONS: JSON.stringify([other]) }).catalog.entries[0]?.openshiftVersion).toBe('4.14');
+    expect(
+      loadConfig({ OS_IMAGES: JSON.stringify([ENTRY]), RHCOS_VERSIONS: JSON.stringify([other]) }).catalog.entries[0]
+        ?.openshiftVersion,
+    ).toBe('4.14');
     const config = loadConfig({ RHCOS_VERSIONS: JSON.stringify([other]) });
     expect(config.catalog.source).toBe('RHCOS_VERSIONS');
     expect(config.catalog.entries[0]?.openshiftVersion).toBe('4.15');
@@ -282,8 +355,21 @@ describe('catalog', () => {
       '4.7': { iso_url: 'file:///mirror/4.7.iso' },
     };
     expect(loadConfig({ RHCOS_VERSIONS: JSON.stringify(seed) }).catalog.entries).toEqual([
-      { openshiftVersion: '4.6', cpuArchitecture: 'x86_64', url: 'https://mirror.example.com/4.6.iso', version: '4.6', type: 'full-iso', rootfsUrl: 'https://mirror.example.com/4.6-rootfs.img' },
-      { openshiftVersion: '4.7', cpuArchitecture: 'x86_64', url: 'file:///mirror/4.7.iso', version: '4.7', type: 'full-iso' },
+      {
+        openshiftVersion: '4.6',
+        cpuArchitecture: 'x86_64',
+        url: 'https://mirror.example.com/4.6.iso',
+        version: '4.6',
+        type: 'full-iso',
+        rootfsUrl: 'https://mirror.example.com/4.6-rootfs.img',
+      },
+      {
+        openshiftVersion: '4.7',
+        cpuArchitecture: 'x86_64',
+        url: 'file:///mirror/4.7.iso',
+        version: '4.7',
+        type: 'full-iso',
+      },
     ]);
   });
 
@@ -294,7 +380,11 @@ describe('catalog', () => {
     ['OS_IMAGES', '[{"oops"', /^OS_IMAGES: is not valid JSON/],
     ['RHCOS_VERSIONS', '"4.6"', /^RHCOS_VERSIONS: must be a JSON array of images or an object keyed by version/],
     ['RHCOS_VERSIONS', '{}', /^RHCOS_VERSIONS: must list at least one version/],
-    ['RHCOS_VERSIONS', '{"4.6": {"rootfs_url": "https://x/r.img"}}', /^RHCOS_VERSIONS: \["4\.6"\]\.iso_url is required/],
+    [
+      'RHCOS_VERSIONS',
+      '{"4.6": {"rootfs_url": "https://x/r.img"}}',
+      /^RHCOS_VERSIONS: \["4\.6"\]\.iso_url is required/,
+    ],
     ['RHCOS_VERSIONS', '{"../etc": {"iso_url": "https://x/y.iso"}}', /^RHCOS_VERSIONS: key "\.\.\/etc"/],
     ['RHCOS_VERSIONS', '{"4.6": {"iso_url": "ftp://x/y.iso"}}', /^RHCOS_VERSIONS: \["4\.6"\]\.iso_url must be an http/],
   ])('%s=%s is refused', (variable, value, message) => {

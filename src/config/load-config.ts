@@ -65,7 +65,10 @@ function resolveAliases(env: Environment): ResolvedEnvironment {
   return { values, names };
 }
 
-function validateEnvironment(values: Record<string, string | undefined>, names: Record<string, string>): EnvironmentVariables {
+function validateEnvironment(
+  values: Record<string, string | undefined>,
+  names: Record<string, string>,
+): EnvironmentVariables {
   const vars = plainToInstance(EnvironmentVariables, values);
   const [error] = validateSync(vars);
   if (error === undefined) return vars;
@@ -88,7 +91,10 @@ function serverConfig(vars: EnvironmentVariables, names: Record<string, string>)
   }
   const tls = tlsFiles(vars);
   if (vars.IMAGE_SERVICE_BASE_URL !== undefined && /[$\\]/.test(vars.IMAGE_SERVICE_BASE_URL)) {
-    throw new ConfigError('IMAGE_SERVICE_BASE_URL', 'must not contain "$" or "\\" (it is written into boot configurations)');
+    throw new ConfigError(
+      'IMAGE_SERVICE_BASE_URL',
+      'must not contain "$" or "\\" (it is written into boot configurations)',
+    );
   }
   const maxConcurrentRequests = vars.MAX_CONCURRENT_REQUESTS ?? DEFAULT_MAX_CONCURRENT_REQUESTS;
   return new ServerConfig(
@@ -130,11 +136,13 @@ function storageConfig(vars: EnvironmentVariables): StorageConfig {
 /** The directories are created on demand; a path that already exists must be a directory. */
 function refuseNonDirectory(variable: string, path: string): void {
   const stats = statSync(path, { throwIfNoEntry: false });
-  if (stats !== undefined && !stats.isDirectory()) throw new ConfigError(variable, `"${path}" exists and is not a directory`);
+  if (stats !== undefined && !stats.isDirectory())
+    throw new ConfigError(variable, `"${path}" exists and is not a directory`);
 }
 
 function catalogConfig(vars: EnvironmentVariables): CatalogConfig {
-  if (vars.OS_IMAGES !== undefined) return new CatalogConfig(parseCatalog('OS_IMAGES', vars.OS_IMAGES, false), 'OS_IMAGES');
+  if (vars.OS_IMAGES !== undefined)
+    return new CatalogConfig(parseCatalog('OS_IMAGES', vars.OS_IMAGES, false), 'OS_IMAGES');
   if (vars.RHCOS_VERSIONS !== undefined) {
     return new CatalogConfig(parseCatalog('RHCOS_VERSIONS', vars.RHCOS_VERSIONS, true), 'RHCOS_VERSIONS');
   }

@@ -37,7 +37,10 @@ export function validateTlsPair(certFile: string, keyFile: string): void {
   try {
     createSecureContext({ cert, key });
   } catch (error) {
-    throw new ConfigError('HTTPS_KEY_FILE', `"${keyFile}" does not match the certificate in HTTPS_CERT_FILE: ${describe(error)}`);
+    throw new ConfigError(
+      'HTTPS_KEY_FILE',
+      `"${keyFile}" does not match the certificate in HTTPS_CERT_FILE: ${describe(error)}`,
+    );
   }
 }
 

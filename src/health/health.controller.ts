@@ -21,11 +21,17 @@ export class HealthController {
   @Get('health')
   @HealthCheck()
   @ApiOperation({
-    summary: 'Readiness: 503 while any image is on its first attempt; then 200 while at least one image is ready, 503 when none is',
-    description: 'The body lists every image\'s state, and the reason and next retry of every failed image.',
+    summary:
+      'Readiness: 503 while any image is on its first attempt; then 200 while at least one image is ready, 503 when none is',
+    description: "The body lists every image's state, and the reason and next retry of every failed image.",
   })
-  @ApiOkResponse({ description: 'At least one image is ready and every image has had its first attempt; failed images are listed with their reasons' })
-  @ApiServiceUnavailableResponse({ description: 'An image is still on its first attempt, or no image is ready; the body lists the state of each' })
+  @ApiOkResponse({
+    description:
+      'At least one image is ready and every image has had its first attempt; failed images are listed with their reasons',
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'An image is still on its first attempt, or no image is ready; the body lists the state of each',
+  })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([() => this.images.check()]);
   }

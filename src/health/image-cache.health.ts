@@ -27,7 +27,8 @@ export function describeImageReadiness(image: ImageReadiness, now: number): Reco
     ...describeState(state),
     ...(!image.settled && { firstAttempt: true }),
     ...(state.status === 'failed' && state.retryAt !== undefined && { retryInSeconds: retryAfterSeconds(state, now) }),
-    ...(state.status !== 'failed' && lastFailure !== undefined && { lastFailure: { reason: lastFailure.reason, attempts: lastFailure.attempts } }),
+    ...(state.status !== 'failed' &&
+      lastFailure !== undefined && { lastFailure: { reason: lastFailure.reason, attempts: lastFailure.attempts } }),
   };
 }
 
@@ -46,7 +47,9 @@ export class ImageCacheHealthIndicator {
       fileName: image.fileName,
       readiness: { state, settled: this.cache.hasSettled(image), lastFailure: this.cache.lastFailure(image) },
     }));
-    const details = Object.fromEntries(images.map(({ fileName, readiness }) => [fileName, describeImageReadiness(readiness, now)]));
+    const details = Object.fromEntries(
+      images.map(({ fileName, readiness }) => [fileName, describeImageReadiness(readiness, now)]),
+    );
     return isReplicaReady(images.map(({ readiness }) => readiness)) ? session.up(details) : session.down(details);
   }
 }

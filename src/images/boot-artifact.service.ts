@@ -10,7 +10,11 @@ import { ReadyImages } from './ready-images.js';
 export const BOOT_ARTIFACTS = ['rootfs', 'kernel', 'ins-file'] as const;
 export type BootArtifact = (typeof BOOT_ARTIFACTS)[number];
 
-const SOURCES: Readonly<Record<BootArtifact, keyof LiveIsoFiles>> = { rootfs: 'rootfs', kernel: 'kernel', 'ins-file': 'insFile' };
+const SOURCES: Readonly<Record<BootArtifact, keyof LiveIsoFiles>> = {
+  rootfs: 'rootfs',
+  kernel: 'kernel',
+  'ins-file': 'insFile',
+};
 
 export function isBootArtifact(name: string): name is BootArtifact {
   return (BOOT_ARTIFACTS as readonly string[]).includes(name);
@@ -30,7 +34,8 @@ export class BootArtifactService {
       throw new ServiceError(404, 'ins-file exists for s390x images only');
     }
     const source = this.layouts.get(image)?.files[SOURCES[artifact]];
-    if (source === undefined) throw new ServiceError(404, `the ${image.entry.version} ${image.entry.cpuArchitecture} image has no ${artifact}`);
+    if (source === undefined)
+      throw new ServiceError(404, `the ${image.entry.version} ${image.entry.cpuArchitecture} image has no ${artifact}`);
     const file = VirtualFile.concat(isoFileSegments(base.path, source));
     const filename = source.path.split('/').at(-1) ?? artifact;
     return { file, size: file.size, filename, lastModified: base.mtime };

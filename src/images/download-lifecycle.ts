@@ -28,7 +28,11 @@ export class DownloadLifecycle {
     private readonly responder: DownloadResponder,
   ) {}
 
-  async run(request: Request, response: Response, prepare: (signal: AbortSignal) => Promise<Downloadable>): Promise<void> {
+  async run(
+    request: Request,
+    response: Response,
+    prepare: (signal: AbortSignal) => Promise<Downloadable>,
+  ): Promise<void> {
     const end = requestEnd(response);
     if (!end.atHeadOfLine && !(await end.untilHeadOfLine())) return;
     const signal = clientGoneSignal(response, end);

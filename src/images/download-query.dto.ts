@@ -15,7 +15,11 @@ class VersionQuery {
 }
 
 class ArchQuery {
-  @ApiPropertyOptional({ description: 'CPU architecture (aliases amd64, aarch64 accepted)', enum: ARCHITECTURES, default: 'x86_64' })
+  @ApiPropertyOptional({
+    description: 'CPU architecture (aliases amd64, aarch64 accepted)',
+    enum: ARCHITECTURES,
+    default: 'x86_64',
+  })
   @IsOptional()
   @IsString({ message: 'arch must be given once, as a string' })
   @MaxLength(32, { message: 'arch is too long' })

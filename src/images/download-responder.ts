@@ -40,7 +40,10 @@ export class DownloadResponder {
       ifModifiedSince: request.headers['if-modified-since'],
     });
     if (plan.status === 416) {
-      throw new ServiceError(416, plan.message, { 'Content-Range': plan.headers['Content-Range'] ?? '', 'Accept-Ranges': 'bytes' });
+      throw new ServiceError(416, plan.message, {
+        'Content-Range': plan.headers['Content-Range'] ?? '',
+        'Accept-Ranges': 'bytes',
+      });
     }
     response.set(plan.headers);
     const adapter = this.adapterHost.httpAdapter;
@@ -77,6 +80,8 @@ export class DownloadResponder {
     response.removeHeader('Content-Disposition');
     response.removeHeader('Content-Length');
     response.removeHeader('Content-Range');
-    response.status(500).json({ statusCode: 500, error: 'Internal Server Error', message: `reading the image failed: ${error.message}` });
+    response
+      .status(500)
+      .json({ statusCode: 500, error: 'Internal Server Error', message: `reading the image failed: ${error.message}` });
   }
 }

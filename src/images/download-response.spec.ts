@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { planDownloadResponse, type DownloadResource } from './download-response.js';
 
 const MODIFIED = new Date('2026-03-01T10:20:30.400Z');
@@ -38,14 +38,27 @@ describe('planDownloadResponse', () => {
   });
 
   it('answers 304 when not modified since, compared in whole seconds, before looking at Range', () => {
-    expect(planDownloadResponse(resource, { method: 'GET', ifModifiedSince: 'Sun, 01 Mar 2026 10:20:30 GMT', range: 'bytes=0-1' }).status).toBe(304);
-    expect(planDownloadResponse(resource, { method: 'GET', ifModifiedSince: 'Sun, 01 Mar 2026 11:00:00 GMT' }).status).toBe(304);
-    expect(planDownloadResponse(resource, { method: 'GET', ifModifiedSince: 'Sun, 01 Mar 2026 10:20:29 GMT' }).status).toBe(200);
+    expect(
+      planDownloadResponse(resource, {
+        method: 'GET',
+        ifModifiedSince: 'Sun, 01 Mar 2026 10:20:30 GMT',
+        range: 'bytes=0-1',
+      }).status,
+    ).toBe(304);
+    expect(
+      planDownloadResponse(resource, { method: 'GET', ifModifiedSince: 'Sun, 01 Mar 2026 11:00:00 GMT' }).status,
+    ).toBe(304);
+    expect(
+      planDownloadResponse(resource, { method: 'GET', ifModifiedSince: 'Sun, 01 Mar 2026 10:20:29 GMT' }).status,
+    ).toBe(200);
     expect(planDownloadResponse(resource, { method: 'GET', ifModifiedSince: 'yesterday-ish' }).status).toBe(200);
   });
 
   it('ignores If-Modified-Since and sends no Last-Modified when the date is unknown', () => {
-    const plan = planDownloadResponse({ size: 5, filename: 'f' }, { method: 'GET', ifModifiedSince: 'Sun, 01 Mar 2026 10:20:30 GMT' });
+    const plan = planDownloadResponse(
+      { size: 5, filename: 'f' },
+      { method: 'GET', ifModifiedSince: 'Sun, 01 Mar 2026 10:20:30 GMT' },
+    );
     expect(plan.status).toBe(200);
     expect(plan.headers['Last-Modified']).toBeUndefined();
   });

@@ -1,4 +1,9 @@
-import { contentRangeHeader, parseRangeHeader, unsatisfiedContentRangeHeader, type ByteRange } from '../iso/byte-range.js';
+import {
+  contentRangeHeader,
+  parseRangeHeader,
+  unsatisfiedContentRangeHeader,
+  type ByteRange,
+} from '../iso/byte-range.js';
 
 /** What a download route serves, before HTTP semantics are applied. */
 export interface DownloadResource {
@@ -36,14 +41,22 @@ export function planDownloadResponse(resource: DownloadResource, conditions: Req
   const range = parseRangeHeader(conditions.range, resource.size);
   if (range.kind === 'unsatisfiable') {
     const message = `range "${conditions.range ?? ''}" cannot be satisfied: the file is ${resource.size} bytes`;
-    return { status: 416, headers: { ...headers, 'Content-Range': unsatisfiedContentRangeHeader(resource.size) }, message };
+    return {
+      status: 416,
+      headers: { ...headers, 'Content-Range': unsatisfiedContentRangeHeader(resource.size) },
+      message,
+    };
   }
   if (range.kind === 'partial') {
     const length = range.range.end - range.range.start + 1;
     return {
       status: 206,
       range: range.range,
-      headers: { ...headers, 'Content-Length': String(length), 'Content-Range': contentRangeHeader(range.range, resource.size) },
+      headers: {
+        ...headers,
+        'Content-Length': String(length),
+        'Content-Range': contentRangeHeader(range.range, resource.size),
+      },
     };
   }
   return { status: 200, headers: { ...headers, 'Content-Length': String(resource.size) } };

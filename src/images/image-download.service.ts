@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Credential } from '../assisted/credentials.js';
-import { CustomizationService, DoesNotFitError, type Customization, type CustomizationNeeds } from '../assisted/customization.service.js';
+import {
+  CustomizationService,
+  DoesNotFitError,
+  type Customization,
+  type CustomizationNeeds,
+} from '../assisted/customization.service.js';
 import { ServiceError } from '../common/service-error.js';
 import { KargsNotSupportedError, RamdiskAreaError, customizationPatches } from '../iso/customized-iso.js';
 import { IgnitionTooLargeError } from '../iso/ignition-area.js';
@@ -50,13 +55,22 @@ export class ImageDownloadService {
   async prepare(request: ImageRequest, signal: AbortSignal): Promise<Downloadable> {
     const { image } = this.readyImages.find(request.version, request.arch, baseTypeOf(request.type), 404);
     const layout = this.layoutFor(image, request.type);
-    const customization = await this.customizations.get(request.infraEnvId, request.type, request.credential, needsOf(layout, request.type), signal);
+    const customization = await this.customizations.get(
+      request.infraEnvId,
+      request.type,
+      request.credential,
+      needsOf(layout, request.type),
+      signal,
+    );
     // A ramdisk is fetched for the minimal ISO only; without one (204) its area stays zero as in the template.
     const file = this.customizedFile(customization, layout);
     return {
       file,
       size: file.size,
-      filename: request.type === 'disconnected-iso' ? `agent-ove.${image.entry.cpuArchitecture}.iso` : `${request.infraEnvId}-discovery.iso`,
+      filename:
+        request.type === 'disconnected-iso'
+          ? `agent-ove.${image.entry.cpuArchitecture}.iso`
+          : `${request.infraEnvId}-discovery.iso`,
       ...(customization.lastModified && { lastModified: customization.lastModified }),
     };
   }
@@ -64,7 +78,11 @@ export class ImageDownloadService {
   private layoutFor(image: CatalogImage, type: ImageType): LiveIsoLayout {
     const layout = type === 'minimal-iso' ? this.templates.get(image) : this.layouts.get(image);
     if (layout !== undefined) return layout;
-    if (type === 'minimal-iso') throw new ServiceError(404, `no minimal ISO for ${image.entry.version} ${image.entry.cpuArchitecture}: ${this.templates.whyUnavailable(image)}`);
+    if (type === 'minimal-iso')
+      throw new ServiceError(
+        404,
+        `no minimal ISO for ${image.entry.version} ${image.entry.cpuArchitecture}: ${this.templates.whyUnavailable(image)}`,
+      );
     throw new ServiceError(503, `${image.fileName} is not ready`, { 'Retry-After': '30' });
   }
 
@@ -74,7 +92,12 @@ export class ImageDownloadService {
    * kept the same way. A VirtualFile is immutable and opens its file per stream, so one serves every request.
    */
   private customizedFile(customization: Customization, layout: LiveIsoLayout): VirtualFile {
-    const built = this.customizations.derive(customization, layout, () => buildFile(customization, layout), (outcome) => retainedBytes(outcome, customization));
+    const built = this.customizations.derive(
+      customization,
+      layout,
+      () => buildFile(customization, layout),
+      (outcome) => retainedBytes(outcome, customization),
+    );
     if ('refusal' in built) throw built.refusal;
     return built.file;
   }
@@ -83,14 +106,24 @@ export class ImageDownloadService {
 function needsOf(layout: LiveIsoLayout, type: ImageType): CustomizationNeeds {
   const ignitionAreaBytes = layout.ignitionArea.length;
   if (type !== 'minimal-iso') return { ignitionAreaBytes, kernelArguments: true };
-  return { ignitionAreaBytes, ramdiskAreaBytes: layout.files.ramdiskArea?.size ?? RAMDISK_AREA_SIZE, kernelArguments: true };
+  return {
+    ignitionAreaBytes,
+    ramdiskAreaBytes: layout.files.ramdiskArea?.size ?? RAMDISK_AREA_SIZE,
+    kernelArguments: true,
+  };
 }
 
 function buildFile(customization: Customization, layout: LiveIsoLayout): CustomizedFile {
   try {
-    return { file: VirtualFile.overlay({ path: layout.isoPath, size: layout.size }, customizationPatches(layout, customization)) };
+    return {
+      file: VirtualFile.overlay(
+        { path: layout.isoPath, size: layout.size },
+        customizationPatches(layout, customization),
+      ),
+    };
   } catch (error) {
-    if (DOES_NOT_FIT.some((kind) => error instanceof kind)) return { refusal: new DoesNotFitError((error as Error).message) };
+    if (DOES_NOT_FIT.some((kind) => error instanceof kind))
+      return { refusal: new DoesNotFitError((error as Error).message) };
     throw error;
   }
 }
@@ -98,9 +131,13 @@ function buildFile(customization: Customization, layout: LiveIsoLayout): Customi
 /** What a memoised file holds beyond the customisation's own buffers: its segments and the kernel-argument patches. */
 function retainedBytes(outcome: CustomizedFile, customization: Customization): number {
   if ('refusal' in outcome) return MEMO_OVERHEAD_BYTES + 2 * outcome.refusal.message.length;
-  const shared = new Set<Buffer>([customization.ignitionPayload, ...(customization.ramdisk ? [customization.ramdisk] : [])]);
+  const shared = new Set<Buffer>([
+    customization.ignitionPayload,
+    ...(customization.ramdisk ? [customization.ramdisk] : []),
+  ]);
   return outcome.file.segments.reduce(
-    (sum, segment) => sum + SEGMENT_OVERHEAD_BYTES + (segment.kind === 'bytes' && !shared.has(segment.data) ? segment.data.length : 0),
+    (sum, segment) =>
+      sum + SEGMENT_OVERHEAD_BYTES + (segment.kind === 'bytes' && !shared.has(segment.data) ? segment.data.length : 0),
     MEMO_OVERHEAD_BYTES,
   );
 }

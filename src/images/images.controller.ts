@@ -44,9 +44,16 @@ export class ImagesController {
   }
 
   private serve(imageId: string, query: DownloadQueryDto, request: Request, response: Response): Promise<void> {
-    const credential = resolveCredential({ queryApiKey: query.api_key, queryImageToken: query.image_token, authorizationHeader: request.headers.authorization });
+    const credential = resolveCredential({
+      queryApiKey: query.api_key,
+      queryImageToken: query.image_token,
+      authorizationHeader: request.headers.authorization,
+    });
     return this.lifecycle.run(request, response, (signal) =>
-      this.images.prepare({ infraEnvId: imageId, type: query.type, version: query.version, arch: query.arch, credential }, signal),
+      this.images.prepare(
+        { infraEnvId: imageId, type: query.type, version: query.version, arch: query.arch, credential },
+        signal,
+      ),
     );
   }
 }

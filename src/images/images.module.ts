@@ -15,6 +15,15 @@ import { StalledDownloadSweep } from '../server/stalled-download-sweep.js';
 /** Image and artifact download routes (reference §7.1–§7.5). */
 @Module({
   controllers: [ImagesController, ShortUrlsController, PxeController, BootArtifactsController],
-  providers: [ImageDownloadService, PxeDownloadService, BootArtifactService, ReadyImages, DownloadResponder, DownloadLifecycle, RequestSlots, StalledDownloadSweep],
+  providers: [
+    ImageDownloadService,
+    PxeDownloadService,
+    BootArtifactService,
+    ReadyImages,
+    DownloadResponder,
+    DownloadLifecycle,
+    RequestSlots,
+    StalledDownloadSweep,
+  ],
 })
 export class ImagesModule {}

@@ -27,7 +27,11 @@ export interface PxeRequest {
  * standard areas (the live ISO's 256 KiB Ignition area, the minimal ISO's 1 MiB ramdisk area), so what assisted-
  * service sends is bounded the same way. No kernel arguments: an initrd has nowhere to carry them.
  */
-const PXE_NEEDS: CustomizationNeeds = { ignitionAreaBytes: STANDARD_IGNITION_AREA_BYTES, ramdiskAreaBytes: RAMDISK_AREA_SIZE, kernelArguments: false };
+const PXE_NEEDS: CustomizationNeeds = {
+  ignitionAreaBytes: STANDARD_IGNITION_AREA_BYTES,
+  ramdiskAreaBytes: RAMDISK_AREA_SIZE,
+  kernelArguments: false,
+};
 
 /**
  * The PXE initrd of reference §6 — the ISO's initrd.img, then the Ignition payload, then the assisted ramdisk when
@@ -45,30 +49,62 @@ export class PxeDownloadService {
 
   async preparePxeInitrd(request: PxeRequest, signal: AbortSignal): Promise<Downloadable> {
     const { file, lastModified } = await this.initrd(request, signal);
-    return { file, size: file.size, filename: `${request.infraEnvId}-initrd.img`, ...(lastModified && { lastModified }) };
+    return {
+      file,
+      size: file.size,
+      filename: `${request.infraEnvId}-initrd.img`,
+      ...(lastModified && { lastModified }),
+    };
   }
 
   async prepareAddrsize(request: PxeRequest, signal: AbortSignal): Promise<Downloadable> {
     const { file: initrd, lastModified, base, image } = await this.initrd({ ...request, arch: 's390x' }, signal);
     const addrsizeFile = this.layouts.get(image)?.files.initrdAddrsize;
-    if (addrsizeFile === undefined) throw new ServiceError(404, `the ${image.entry.version} s390x image has no images/initrd.addrsize`);
+    if (addrsizeFile === undefined)
+      throw new ServiceError(404, `the ${image.entry.version} s390x image has no images/initrd.addrsize`);
     const original = await readIsoFileBytes(base.path, addrsizeFile, 4096);
     const file = VirtualFile.concat([{ kind: 'bytes', data: buildInitrdAddrsize(original, initrd.size) }]);
-    return { file, size: file.size, filename: `${request.infraEnvId}-initrd.addrsize`, ...(lastModified && { lastModified }) };
+    return {
+      file,
+      size: file.size,
+      filename: `${request.infraEnvId}-initrd.addrsize`,
+      ...(lastModified && { lastModified }),
+    };
   }
 
-  private async initrd(request: PxeRequest, signal: AbortSignal): Promise<{ file: VirtualFile; lastModified?: Date; base: VerifiedImage; image: CatalogImage }> {
+  private async initrd(
+    request: PxeRequest,
+    signal: AbortSignal,
+  ): Promise<{ file: VirtualFile; lastModified?: Date; base: VerifiedImage; image: CatalogImage }> {
     const { image, base } = this.readyImages.find(request.version, request.arch, 'full-iso', 400);
     const initrd = this.layouts.get(image)?.files.initrd;
-    if (initrd === undefined) throw new ServiceError(404, `the ${image.entry.version} ${image.entry.cpuArchitecture} image has no images/pxeboot/initrd.img`);
-    const customization = await this.customizations.get(request.infraEnvId, 'pxe-initrd', request.credential, PXE_NEEDS, signal);
-    const segments: Segment[] = [...isoFileSegments(base.path, initrd), { kind: 'bytes', data: customization.ignitionPayload }];
+    if (initrd === undefined)
+      throw new ServiceError(
+        404,
+        `the ${image.entry.version} ${image.entry.cpuArchitecture} image has no images/pxeboot/initrd.img`,
+      );
+    const customization = await this.customizations.get(
+      request.infraEnvId,
+      'pxe-initrd',
+      request.credential,
+      PXE_NEEDS,
+      signal,
+    );
+    const segments: Segment[] = [
+      ...isoFileSegments(base.path, initrd),
+      { kind: 'bytes', data: customization.ignitionPayload },
+    ];
     if (customization.ramdisk !== undefined) {
       segments.push({ kind: 'bytes', data: customization.ramdisk });
       const nmstate = needsNmstate(image) ? this.nmstate.get(image) : undefined;
       if (nmstate !== undefined) segments.push({ kind: 'file', path: nmstate.path, offset: 0, length: nmstate.size });
     }
-    return { file: VirtualFile.concat(segments), base, image, ...(customization.lastModified && { lastModified: customization.lastModified }) };
+    return {
+      file: VirtualFile.concat(segments),
+      base,
+      image,
+      ...(customization.lastModified && { lastModified: customization.lastModified }),
+    };
   }
 }
 

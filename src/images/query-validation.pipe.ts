@@ -77,7 +77,13 @@ export const queryValidationPipe = new RememberingValidationPipe({
   validationError: { target: false, value: false },
   exceptionFactory: (errors) => {
     // A missing value and a repeated one (an array) fail every rule: name the first cause, not a length limit.
-    const messages = errors.map((error) => error.constraints?.isDefined ?? error.constraints?.isString ?? Object.values(error.constraints ?? {})[0] ?? `${error.property} is invalid`);
+    const messages = errors.map(
+      (error) =>
+        error.constraints?.isDefined ??
+        error.constraints?.isString ??
+        Object.values(error.constraints ?? {})[0] ??
+        `${error.property} is invalid`,
+    );
     return new BadRequestException(messages.join('; ') || 'invalid query');
   },
 });

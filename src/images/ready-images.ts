@@ -15,7 +15,12 @@ import type { CatalogImage } from '../versions/os-image-catalog.js';
 export class ReadyImages {
   constructor(private readonly cache: ImageCacheService) {}
 
-  find(version: string, arch: string, type: BaseImageType, unknownStatus: 400 | 404): { image: CatalogImage; base: VerifiedImage } {
+  find(
+    version: string,
+    arch: string,
+    type: BaseImageType,
+    unknownStatus: 400 | 404,
+  ): { image: CatalogImage; base: VerifiedImage } {
     const image = this.cache.catalog.find(version, arch, type);
     if (image === undefined) {
       throw new ServiceError(unknownStatus, `no ${type} image for version "${version}" and architecture "${arch}"`);
@@ -29,6 +34,8 @@ export class ReadyImages {
     const state = this.cache.stateOf(image);
     const now = Date.now();
     const reason = notReadyReason(state, this.cache.lastFailure(image), now);
-    return new ServiceError(503, `${image.fileName} is not ready: ${reason}`, { 'Retry-After': String(retryAfterSeconds(state, now)) });
+    return new ServiceError(503, `${image.fileName} is not ready: ${reason}`, {
+      'Retry-After': String(retryAfterSeconds(state, now)),
+    });
   }
 }

@@ -37,10 +37,14 @@ export class RequestSlots {
     } catch (error) {
       const { maxConcurrentRequests, maxQueuedRequests, maxQueueWaitSeconds } = this.server;
       if (error instanceof SemaphoreQueueFullError) {
-        throw busy(`all ${maxConcurrentRequests} download slots are busy and the queue is full (${maxQueuedRequests} downloads already wait for one)`);
+        throw busy(
+          `all ${maxConcurrentRequests} download slots are busy and the queue is full (${maxQueuedRequests} downloads already wait for one)`,
+        );
       }
       if (error instanceof SemaphoreWaitTimeoutError) {
-        throw busy(`waited ${maxQueueWaitSeconds} s for a download slot and none came free (all ${maxConcurrentRequests} stayed busy)`);
+        throw busy(
+          `waited ${maxQueueWaitSeconds} s for a download slot and none came free (all ${maxConcurrentRequests} stayed busy)`,
+        );
       }
       throw error;
     }

@@ -24,7 +24,12 @@ const COMMON_PARAMS = [
 
 function documented(summary: string, first: { name: string; description: string }): MethodDecorator {
   return (target, key, descriptor) => {
-    for (const decorate of [ApiOperation({ summary }), ApiParam(first), ...COMMON_PARAMS, ApiDownloadResponses(ASSISTED_ERRORS)]) {
+    for (const decorate of [
+      ApiOperation({ summary }),
+      ApiParam(first),
+      ...COMMON_PARAMS,
+      ApiDownloadResponses(ASSISTED_ERRORS),
+    ]) {
       decorate(target, key, descriptor);
     }
   };
@@ -44,44 +49,114 @@ export class ShortUrlsController {
 
   @Get('byid/:image_id/:version/:arch/:filename')
   @documented('Download an image by infra-env id', { name: 'image_id', description: 'infra-env id (lowercase UUID)' })
-  byId(@Param('image_id') imageId: string, @Param() params: ShortUrlParams, @Query(queryValidationPipe) query: CredentialQueryDto, @Req() request: Request, @Res() response: Response): Promise<void> {
-    return this.serve(imageId, params, { queryApiKey: query.api_key, queryImageToken: query.image_token }, request, response);
+  byId(
+    @Param('image_id') imageId: string,
+    @Param() params: ShortUrlParams,
+    @Query(queryValidationPipe) query: CredentialQueryDto,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    return this.serve(
+      imageId,
+      params,
+      { queryApiKey: query.api_key, queryImageToken: query.image_token },
+      request,
+      response,
+    );
   }
 
   @Head('byid/:image_id/:version/:arch/:filename')
   @documented('Headers of an image by infra-env id', { name: 'image_id', description: 'infra-env id (lowercase UUID)' })
-  headById(@Param('image_id') imageId: string, @Param() params: ShortUrlParams, @Query(queryValidationPipe) query: CredentialQueryDto, @Req() request: Request, @Res() response: Response): Promise<void> {
+  headById(
+    @Param('image_id') imageId: string,
+    @Param() params: ShortUrlParams,
+    @Query(queryValidationPipe) query: CredentialQueryDto,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
     return this.byId(imageId, params, query, request, response);
   }
 
   @Get('bytoken/:token/:version/:arch/:filename')
-  @documented('Download an image with an image token (a JWT naming the infra-env)', { name: 'token', description: 'image token (JWT)' })
-  byToken(@Param('token') token: string, @Param() params: ShortUrlParams, @Query(queryValidationPipe) query: CredentialQueryDto, @Req() request: Request, @Res() response: Response): Promise<void> {
-    return this.serve(infraEnvIdFromToken(token), params, { pathToken: token, queryApiKey: query.api_key, queryImageToken: query.image_token }, request, response);
+  @documented('Download an image with an image token (a JWT naming the infra-env)', {
+    name: 'token',
+    description: 'image token (JWT)',
+  })
+  byToken(
+    @Param('token') token: string,
+    @Param() params: ShortUrlParams,
+    @Query(queryValidationPipe) query: CredentialQueryDto,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    return this.serve(
+      infraEnvIdFromToken(token),
+      params,
+      { pathToken: token, queryApiKey: query.api_key, queryImageToken: query.image_token },
+      request,
+      response,
+    );
   }
 
   @Head('bytoken/:token/:version/:arch/:filename')
   @documented('Headers of an image with an image token', { name: 'token', description: 'image token (JWT)' })
-  headByToken(@Param('token') token: string, @Param() params: ShortUrlParams, @Query(queryValidationPipe) query: CredentialQueryDto, @Req() request: Request, @Res() response: Response): Promise<void> {
+  headByToken(
+    @Param('token') token: string,
+    @Param() params: ShortUrlParams,
+    @Query(queryValidationPipe) query: CredentialQueryDto,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
     return this.byToken(token, params, query, request, response);
   }
 
   @Get('byapikey/:api_key/:version/:arch/:filename')
-  @documented('Download an image with an API key (a JWT naming the infra-env)', { name: 'api_key', description: 'API key (JWT)' })
-  byApiKey(@Param('api_key') apiKey: string, @Param() params: ShortUrlParams, @Query(queryValidationPipe) query: CredentialQueryDto, @Req() request: Request, @Res() response: Response): Promise<void> {
-    return this.serve(infraEnvIdFromToken(apiKey), params, { pathApiKey: apiKey, queryApiKey: query.api_key, queryImageToken: query.image_token }, request, response);
+  @documented('Download an image with an API key (a JWT naming the infra-env)', {
+    name: 'api_key',
+    description: 'API key (JWT)',
+  })
+  byApiKey(
+    @Param('api_key') apiKey: string,
+    @Param() params: ShortUrlParams,
+    @Query(queryValidationPipe) query: CredentialQueryDto,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    return this.serve(
+      infraEnvIdFromToken(apiKey),
+      params,
+      { pathApiKey: apiKey, queryApiKey: query.api_key, queryImageToken: query.image_token },
+      request,
+      response,
+    );
   }
 
   @Head('byapikey/:api_key/:version/:arch/:filename')
   @documented('Headers of an image with an API key', { name: 'api_key', description: 'API key (JWT)' })
-  headByApiKey(@Param('api_key') apiKey: string, @Param() params: ShortUrlParams, @Query(queryValidationPipe) query: CredentialQueryDto, @Req() request: Request, @Res() response: Response): Promise<void> {
+  headByApiKey(
+    @Param('api_key') apiKey: string,
+    @Param() params: ShortUrlParams,
+    @Query(queryValidationPipe) query: CredentialQueryDto,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
     return this.byApiKey(apiKey, params, query, request, response);
   }
 
-  private serve(infraEnvId: string | undefined, params: ShortUrlParams, sources: CredentialSources, request: Request, response: Response): Promise<void> {
+  private serve(
+    infraEnvId: string | undefined,
+    params: ShortUrlParams,
+    sources: CredentialSources,
+    request: Request,
+    response: Response,
+  ): Promise<void> {
     const type = imageTypeOfFilename(params.filename);
-    if (type === undefined) throw new NotFoundException(`unknown file name "${params.filename}": use full.iso, minimal.iso or disconnected.iso`);
-    if (!isLowercaseUuid(infraEnvId)) throw new NotFoundException('the URL does not name an infra-env (its id must be a lowercase UUID)');
+    if (type === undefined)
+      throw new NotFoundException(
+        `unknown file name "${params.filename}": use full.iso, minimal.iso or disconnected.iso`,
+      );
+    if (!isLowercaseUuid(infraEnvId))
+      throw new NotFoundException('the URL does not name an infra-env (its id must be a lowercase UUID)');
     const credential = resolveCredential({ ...sources, authorizationHeader: request.headers.authorization });
     return this.lifecycle.run(request, response, (signal) =>
       this.images.prepare({ infraEnvId, type, version: params.version, arch: params.arch, credential }, signal),

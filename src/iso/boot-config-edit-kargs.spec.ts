@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect } from '@jest/globals';
 import { editGrubConfig, editIsolinuxConfig, updateKargsJson } from './boot-config-edit.js';
 import { KargsJsonUpdateError } from './boot-config-edit-kargs.js';
 import { kargsPatches, resolveKargsAreas } from './kargs.js';
@@ -79,7 +79,9 @@ describe('updateKargsJson', () => {
   });
 
   it('fails when an edited file is missing', () => {
-    expect(() => updateKargsJson(originalKargsJson, new Map([[GRUB, Buffer.from(editedGrub)]]))).toThrow(/isolinux\/isolinux\.cfg.*not given/);
+    expect(() => updateKargsJson(originalKargsJson, new Map([[GRUB, Buffer.from(editedGrub)]]))).toThrow(
+      /isolinux\/isolinux\.cfg.*not given/,
+    );
   });
 
   it('fails when an edited file has no marker', () => {
@@ -89,7 +91,9 @@ describe('updateKargsJson', () => {
 
   it('fails when the line before the marker is not a kernel line', () => {
     const moved = editedGrub.replace(/\n(#+ COREOS_KARG_EMBED_AREA)/, '\n\tset x=1\n$1');
-    expect(() => updateKargsJson(originalKargsJson, new Map(edited).set(GRUB, Buffer.from(moved)))).toThrow(/not a kernel line/);
+    expect(() => updateKargsJson(originalKargsJson, new Map(edited).set(GRUB, Buffer.from(moved)))).toThrow(
+      /not a kernel line/,
+    );
   });
 
   it('fails when the files disagree on the kernel arguments', () => {
@@ -99,7 +103,9 @@ describe('updateKargsJson', () => {
 
   it('fails when the edit lost an original argument', () => {
     const lost = editedGrub.replace(' ignition.firstboot', '');
-    expect(() => updateKargsJson(originalKargsJson, new Map(edited).set(GRUB, Buffer.from(lost)))).toThrow(/do not start with the original/);
+    expect(() => updateKargsJson(originalKargsJson, new Map(edited).set(GRUB, Buffer.from(lost)))).toThrow(
+      /do not start with the original/,
+    );
   });
 
   it('checks the original kargs.json', () => {

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect } from '@jest/globals';
 import {
   BootConfigEditError,
   InvalidRootfsUrlError,
@@ -23,7 +23,17 @@ const grub = (kernelArgs: string, eol = '\n'): string =>
   ].join(eol);
 
 const isolinux = (appendArgs: string): string =>
-  ['label linux', '  menu label ^RHEL CoreOS (Live)', '  kernel /images/pxeboot/vmlinuz', `  append ${appendArgs}`, '######## COREOS_KARG_EMBED_AREA', '', 'label local', '  localboot 0xffff', ''].join('\n');
+  [
+    'label linux',
+    '  menu label ^RHEL CoreOS (Live)',
+    '  kernel /images/pxeboot/vmlinuz',
+    `  append ${appendArgs}`,
+    '######## COREOS_KARG_EMBED_AREA',
+    '',
+    'label local',
+    '  localboot 0xffff',
+    '',
+  ].join('\n');
 
 describe('editGrubConfig', () => {
   const cases: Array<[string, string, string[], string, string]> = [
@@ -56,7 +66,12 @@ describe('editGrubConfig', () => {
     const originalLines = original.split('\n');
     expect(lines[1]).toBe(`\tlinux /images/pxeboot/vmlinuz ${expectedArgs}`);
     expect(lines[3]).toBe(`\tinitrd ${expectedInitrds}`);
-    expect([lines[0], lines[2], lines[4], lines[5]]).toEqual([originalLines[0], originalLines[2], originalLines[4], originalLines[5]]);
+    expect([lines[0], lines[2], lines[4], lines[5]]).toEqual([
+      originalLines[0],
+      originalLines[2],
+      originalLines[4],
+      originalLines[5],
+    ]);
   });
 
   it('keeps CRLF line endings', () => {
@@ -66,7 +81,10 @@ describe('editGrubConfig', () => {
   });
 
   it('edits linuxefi/initrdefi lines too', () => {
-    const edited = editGrubConfig('  linuxefi /vmlinuz a\n  initrdefi /initrd.img\n', { rootfsUrl: URL_, extraInitrds: [CUSTOM] });
+    const edited = editGrubConfig('  linuxefi /vmlinuz a\n  initrdefi /initrd.img\n', {
+      rootfsUrl: URL_,
+      extraInitrds: [CUSTOM],
+    });
     expect(edited).toBe(`  linuxefi /vmlinuz a coreos.live.rootfs_url="${URL_}"\n  initrdefi /initrd.img ${CUSTOM}\n`);
   });
 
@@ -79,12 +97,17 @@ describe('editGrubConfig', () => {
     expect(() => editGrubConfig(text, { rootfsUrl: URL_, extraInitrds: [CUSTOM] })).toThrow(message);
   });
 
-  it.each(['images/x.img', '/images/a b.img', '/images/a,b.img', '/images/$x'])('refuses the extra initrd path %j', (bad) => {
-    expect(() => editGrubConfig(grub('a'), { rootfsUrl: URL_, extraInitrds: [bad] })).toThrow(BootConfigEditError);
-  });
+  it.each(['images/x.img', '/images/a b.img', '/images/a,b.img', '/images/$x'])(
+    'refuses the extra initrd path %j',
+    (bad) => {
+      expect(() => editGrubConfig(grub('a'), { rootfsUrl: URL_, extraInitrds: [bad] })).toThrow(BootConfigEditError);
+    },
+  );
 
   it('refuses a bad rootfs URL', () => {
-    expect(() => editGrubConfig(grub('a'), { rootfsUrl: 'http://x/$root', extraInitrds: [] })).toThrow(InvalidRootfsUrlError);
+    expect(() => editGrubConfig(grub('a'), { rootfsUrl: 'http://x/$root', extraInitrds: [] })).toThrow(
+      InvalidRootfsUrlError,
+    );
   });
 });
 
@@ -93,16 +116,22 @@ describe('editIsolinuxConfig', () => {
     [[CUSTOM], `initrd=/images/pxeboot/initrd.img,/images/ignition.img,${CUSTOM}`],
     [[CUSTOM, NMSTATE], `initrd=/images/pxeboot/initrd.img,/images/ignition.img,${CUSTOM},${NMSTATE}`],
   ])('extends the initrd list with %j and moves the rootfs to the URL', (initrds, expectedInitrd) => {
-    const original = isolinux(`initrd=/images/pxeboot/initrd.img,/images/ignition.img random.trust_cpu=on ${LIVEISO} ignition.firstboot`);
+    const original = isolinux(
+      `initrd=/images/pxeboot/initrd.img,/images/ignition.img random.trust_cpu=on ${LIVEISO} ignition.firstboot`,
+    );
     const lines = editIsolinuxConfig(original, { rootfsUrl: URL_, extraInitrds: initrds }).split('\n');
-    expect(lines[3]).toBe(`  append ${expectedInitrd} random.trust_cpu=on ignition.firstboot coreos.live.rootfs_url="${URL_}"`);
+    expect(lines[3]).toBe(
+      `  append ${expectedInitrd} random.trust_cpu=on ignition.firstboot coreos.live.rootfs_url="${URL_}"`,
+    );
     const others = (all: string[]): string[] => all.filter((_l, i) => i !== 3);
     expect(others(lines)).toEqual(others(original.split('\n')));
   });
 
   it('fails when no append line has initrd=', () => {
     expect(() => editIsolinuxConfig(isolinux('quiet'), { rootfsUrl: URL_, extraInitrds: [CUSTOM] })).toThrow(/initrd=/);
-    expect(() => editIsolinuxConfig('label x\n  kernel /vmlinuz\n', { rootfsUrl: URL_, extraInitrds: [CUSTOM] })).toThrow(BootConfigEditError);
+    expect(() =>
+      editIsolinuxConfig('label x\n  kernel /vmlinuz\n', { rootfsUrl: URL_, extraInitrds: [CUSTOM] }),
+    ).toThrow(BootConfigEditError);
   });
 });
 

@@ -91,7 +91,9 @@ function rootfsArgument(url: string): string {
 function checkedEdit(edit: BootConfigEdit): { rootfsUrl: string; initrds: string[] } {
   for (const path of edit.extraInitrds) {
     if (!INITRD_PATH.test(path)) {
-      throw new BootConfigEditError(`extra initrd ${JSON.stringify(path)} must be an absolute ISO path of [A-Za-z0-9._/-]`);
+      throw new BootConfigEditError(
+        `extra initrd ${JSON.stringify(path)} must be an absolute ISO path of [A-Za-z0-9._/-]`,
+      );
     }
   }
   return { rootfsUrl: validateRootfsUrl(edit.rootfsUrl), initrds: edit.extraInitrds };

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect } from '@jest/globals';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +21,9 @@ describe('runChild', () => {
   });
 
   it('rejects a non-zero exit with ChildProcessError carrying the stderr tail', async () => {
-    const error = await runChild('sh', ['-c', 'echo first >&2; echo "the real reason" >&2; exit 3'])
-      .catch((caught: unknown) => caught);
+    const error = await runChild('sh', ['-c', 'echo first >&2; echo "the real reason" >&2; exit 3']).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(ChildProcessError);
     expect((error as ChildProcessError).exitCode).toBe(3);
     expect((error as ChildProcessError).message).toMatch(/exited with status 3: first \| the real reason/);
@@ -33,8 +34,9 @@ describe('runChild', () => {
   });
 
   it('keeps only the tail of a long stderr', async () => {
-    const error = await runChild('sh', ['-c', 'yes noise | head -c 1000000 >&2; echo verdict >&2; exit 1'],
-      { stderrTailBytes: 1024 }).catch((caught: unknown) => caught as ChildProcessError);
+    const error = await runChild('sh', ['-c', 'yes noise | head -c 1000000 >&2; echo verdict >&2; exit 1'], {
+      stderrTailBytes: 1024,
+    }).catch((caught: unknown) => caught as ChildProcessError);
     expect(error.stderr.length).toBeLessThanOrEqual(1024);
     expect(error.stderr.trim().endsWith('verdict')).toBe(true);
   });
@@ -56,8 +58,10 @@ describe('runChild', () => {
 
   it('escalates to SIGKILL when the child ignores SIGTERM', async () => {
     const controller = new AbortController();
-    const run = runChild('sh', ['-c', 'trap "" TERM; while :; do sleep 0.05; done'],
-      { signal: controller.signal, killGraceMs: 100 });
+    const run = runChild('sh', ['-c', 'trap "" TERM; while :; do sleep 0.05; done'], {
+      signal: controller.signal,
+      killGraceMs: 100,
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     controller.abort();
     await expect(run).rejects.toThrow(OperationAbortedError);
@@ -87,8 +91,9 @@ describe('runChild', () => {
 
 describe('runChild time limit', () => {
   it('kills a child that runs past its limit and names the limit and what sets it', async () => {
-    const error = await runChild('sleep', ['30'], { timeout: { ms: 200, setting: 'TOOL_TIMEOUT_SECONDS' } })
-      .catch((caught: unknown) => caught);
+    const error = await runChild('sleep', ['30'], { timeout: { ms: 200, setting: 'TOOL_TIMEOUT_SECONDS' } }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(ChildTimeoutError);
     expect(error).toBeInstanceOf(ChildProcessError);
     expect((error as Error).message).toBe('sleep did not finish within 0.2 s (TOOL_TIMEOUT_SECONDS)');
@@ -127,7 +132,8 @@ async function withPidFile(use: (pidFile: string) => Promise<void>): Promise<voi
     await use(pidFile);
   } finally {
     const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
-    if (pid > 0 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).startsWith('sleep')) process.kill(pid, 'SIGKILL');
+    if (pid > 0 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).startsWith('sleep'))
+      process.kill(pid, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
 }

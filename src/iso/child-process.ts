@@ -126,11 +126,17 @@ class ChildRun {
 
   start(args: string[]): void {
     // detached: the child leads a new process group, which stop() signals as a whole.
-    const child = spawn(this.program, args, { cwd: this.options.cwd, stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: true });
+    const child = spawn(this.program, args, {
+      cwd: this.options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      shell: false,
+      detached: true,
+    });
     this.child = child;
     this.options.signal?.addEventListener('abort', this.onAbort, { once: true });
     const timeout = this.options.timeout;
-    if (timeout !== undefined) this.deadline = setTimeout(() => this.stop(timeoutError(this.program, timeout)), timeout.ms);
+    if (timeout !== undefined)
+      this.deadline = setTimeout(() => this.stop(timeoutError(this.program, timeout)), timeout.ms);
     child.stdout.on('data', (chunk: Buffer) => this.onStdout(chunk));
     child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
     // A failed spawn (ENOENT, EACCES) emits 'error' and has no pid; 'close' may not follow.
@@ -145,7 +151,9 @@ class ChildRun {
     const limit = this.options.maxStdoutBytes ?? DEFAULT_MAX_STDOUT;
     this.stdoutBytes += chunk.length;
     if (this.stdoutBytes > limit) {
-      this.stop(new ChildProcessError(`${this.program} wrote more than ${limit} bytes to stdout`, this.program, '', null));
+      this.stop(
+        new ChildProcessError(`${this.program} wrote more than ${limit} bytes to stdout`, this.program, '', null),
+      );
     } else if (this.failure === undefined) {
       this.stdout.push(chunk);
     }
@@ -205,5 +213,10 @@ function exitError(program: string, stderr: string, code: number | null, killedB
 
 /** The last `count` non-empty lines, joined with ' | ' for a one-line message. */
 export function lastLines(text: string, count: number): string {
-  return text.split('\n').map((line) => line.trim()).filter((line) => line !== '').slice(-count).join(' | ');
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .slice(-count)
+    .join(' | ');
 }

@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach, beforeEach } from 'vitest';
+import { describe, it, expect, afterEach, beforeEach } from '@jest/globals';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildNewcArchive, CpioEntryError } from './cpio.js';
@@ -22,12 +22,22 @@ function parseNewc(archive: Buffer): ParsedEntry[] {
   for (;;) {
     expect(offset % 4).toBe(0);
     expect(archive.toString('ascii', offset, offset + 6)).toBe('070701');
-    const field = (i: number): number => parseInt(archive.toString('ascii', offset + 6 + i * 8, offset + 14 + i * 8), 16);
+    const field = (i: number): number =>
+      parseInt(archive.toString('ascii', offset + 6 + i * 8, offset + 14 + i * 8), 16);
     const nameSize = field(11);
     const name = archive.toString('utf8', offset + 110, offset + 110 + nameSize - 1);
     expect(archive[offset + 110 + nameSize - 1]).toBe(0);
     const dataOffset = Math.ceil((offset + 110 + nameSize) / 4) * 4;
-    const entry = { headerOffset: offset, name, ino: field(0), mode: field(1), nlink: field(4), mtime: field(5), size: field(6), dataOffset };
+    const entry = {
+      headerOffset: offset,
+      name,
+      ino: field(0),
+      mode: field(1),
+      nlink: field(4),
+      mtime: field(5),
+      size: field(6),
+      dataOffset,
+    };
     entries.push(entry);
     offset = Math.ceil((dataOffset + entry.size) / 4) * 4;
     if (name === 'TRAILER!!!') break;
@@ -51,7 +61,14 @@ describe('buildNewcArchive', () => {
       { path: 'usr/lib/x', data: Buffer.from('1234'), mode: 0o100644 },
     ]);
     const entries = parseNewc(archive);
-    expect(entries.map((e) => e.name)).toEqual(['usr', 'usr/bin', 'usr/bin/nmstatectl', 'usr/lib', 'usr/lib/x', 'TRAILER!!!']);
+    expect(entries.map((e) => e.name)).toEqual([
+      'usr',
+      'usr/bin',
+      'usr/bin/nmstatectl',
+      'usr/lib',
+      'usr/lib/x',
+      'TRAILER!!!',
+    ]);
     const [usr, bin, tool, lib, x, trailer] = entries;
     expect(usr).toMatchObject({ mode: 0o040755, nlink: 2, size: 0, mtime: 1_700_000_000 });
     expect(bin).toMatchObject({ mode: 0o040755, nlink: 2 });
@@ -90,13 +107,30 @@ describe('buildNewcArchive', () => {
 
   it('rejects duplicates and files used as directories', () => {
     const file = { data: Buffer.alloc(1), mode: 0o100644 };
-    expect(() => buildNewcArchive([{ path: 'a', ...file }, { path: '/a', ...file }])).toThrow(/given twice/);
-    expect(() => buildNewcArchive([{ path: 'a/b', ...file }, { path: 'a', ...file }])).toThrow(/given twice/);
-    expect(() => buildNewcArchive([{ path: 'a', ...file }, { path: 'a/b', ...file }])).toThrow(/below the file/);
+    expect(() =>
+      buildNewcArchive([
+        { path: 'a', ...file },
+        { path: '/a', ...file },
+      ]),
+    ).toThrow(/given twice/);
+    expect(() =>
+      buildNewcArchive([
+        { path: 'a/b', ...file },
+        { path: 'a', ...file },
+      ]),
+    ).toThrow(/given twice/);
+    expect(() =>
+      buildNewcArchive([
+        { path: 'a', ...file },
+        { path: 'a/b', ...file },
+      ]),
+    ).toThrow(/below the file/);
   });
 
   it('rejects values that do not fit an 8-hex-digit field', () => {
-    expect(() => buildNewcArchive([{ path: 'a', data: Buffer.alloc(0), mode: 0o100644, mtime: 2 ** 32 }])).toThrow(CpioEntryError);
+    expect(() => buildNewcArchive([{ path: 'a', data: Buffer.alloc(0), mode: 0o100644, mtime: 2 ** 32 }])).toThrow(
+      CpioEntryError,
+    );
     expect(() => buildNewcArchive([{ path: 'a', data: Buffer.alloc(0), mode: -1 }])).toThrow(CpioEntryError);
   });
 });

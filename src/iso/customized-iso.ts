@@ -20,7 +20,9 @@ export class RamdiskAreaError extends Error {
   /** `size` is undefined when reading stopped as soon as the ramdisk passed the area, so only "more than" is known. */
   static tooLarge(size: number | undefined, areaSize: number): RamdiskAreaError {
     const what = size === undefined ? `more than ${areaSize}` : String(size);
-    return new RamdiskAreaError(`the static network ramdisk is ${what} bytes, larger than the ${areaSize}-byte ramdisk area`);
+    return new RamdiskAreaError(
+      `the static network ramdisk is ${what} bytes, larger than the ${areaSize}-byte ramdisk area`,
+    );
   }
 }
 
@@ -37,7 +39,9 @@ export function customizationPatches(layout: LiveIsoLayout, customization: IsoCu
   const patches = ignitionPatches(layout.ignitionArea, customization.ignitionPayload);
   if (customization.kernelArguments.length > 0) {
     if (layout.kargsAreas.length === 0) {
-      throw new KargsNotSupportedError(`cannot add kernel arguments: ${layout.kargsUnavailable ?? 'the image has no kernel-argument area'}`);
+      throw new KargsNotSupportedError(
+        `cannot add kernel arguments: ${layout.kargsUnavailable ?? 'the image has no kernel-argument area'}`,
+      );
     }
     patches.push(...kargsPatches([...layout.kargsAreas], [...customization.kernelArguments]));
   }

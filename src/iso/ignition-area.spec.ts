@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readIsoIndex } from './iso9660.js';
@@ -43,7 +43,11 @@ const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 describe('resolveIgnitionArea on a real ISO', () => {
   it('uses all of images/ignition.img when there is no igninfo.json', async () => {
     const area = resolveIgnitionArea(await readIsoIndex(isoPath), undefined);
-    expect(area).toEqual({ file: 'images/ignition.img', offset: offsets.get('images/ignition.img')?.offset, length: AREA });
+    expect(area).toEqual({
+      file: 'images/ignition.img',
+      offset: offsets.get('images/ignition.img')?.offset,
+      length: AREA,
+    });
   });
 
   it.each([
@@ -52,7 +56,11 @@ describe('resolveIgnitionArea on a real ISO', () => {
     ['explicit offset 0 and length', { file: 'images/ignition.img', offset: 0, length: AREA }],
   ])('follows igninfo.json with %s', async (_name, info) => {
     const area = resolveIgnitionArea(await readIsoIndex(isoPath), json(info));
-    expect(area).toEqual({ file: 'images/ignition.img', offset: offsets.get('images/ignition.img')?.offset, length: AREA });
+    expect(area).toEqual({
+      file: 'images/ignition.img',
+      offset: offsets.get('images/ignition.img')?.offset,
+      length: AREA,
+    });
   });
 
   it('follows an s390x igninfo.json pointing inside images/cdboot.img', async () => {
@@ -116,17 +124,26 @@ describe('resolveIgnitionArea errors', () => {
   it('rejects an area spanning two extents of a multi-extent file', () => {
     const { index: multi } = fakeIndex({ 'images/cdboot.img': { offset: 0, content: Buffer.alloc(8192) } });
     const file = multi.require('images/cdboot.img');
-    file.extents = [{ offset: 10_240, size: 4096 }, { offset: 40_960, size: 4096 }];
-    expect(() => resolveIgnitionArea(multi, json({ file: 'images/cdboot.img', offset: 4000, length: 200 }))).toThrow(/spans two extents/);
-    expect(resolveIgnitionArea(multi, json({ file: 'images/cdboot.img', offset: 4096, length: 100 })).offset).toBe(40_960);
-    expect(resolveIgnitionArea(multi, json({ file: 'images/cdboot.img', offset: 100, length: 100 })).offset).toBe(10_340);
+    file.extents = [
+      { offset: 10_240, size: 4096 },
+      { offset: 40_960, size: 4096 },
+    ];
+    expect(() => resolveIgnitionArea(multi, json({ file: 'images/cdboot.img', offset: 4000, length: 200 }))).toThrow(
+      /spans two extents/,
+    );
+    expect(resolveIgnitionArea(multi, json({ file: 'images/cdboot.img', offset: 4096, length: 100 })).offset).toBe(
+      40_960,
+    );
+    expect(resolveIgnitionArea(multi, json({ file: 'images/cdboot.img', offset: 100, length: 100 })).offset).toBe(
+      10_340,
+    );
   });
 });
 
 describe('ignitionPatches', () => {
   const area = { file: 'images/ignition.img', offset: 40_960, length: 1024 };
 
-  it('writes the payload itself, then a zero-fill to the end of the area (no buffer of the area\'s size)', () => {
+  it("writes the payload itself, then a zero-fill to the end of the area (no buffer of the area's size)", () => {
     const payload = Buffer.alloc(100, 7);
     expect(ignitionPatches(area, payload)).toEqual([
       { offset: 40_960, data: payload },
@@ -142,6 +159,8 @@ describe('ignitionPatches', () => {
 
   it('refuses a payload larger than the area, naming both sizes', () => {
     expect(() => ignitionPatches(area, Buffer.alloc(1025))).toThrow(IgnitionTooLargeError);
-    expect(() => ignitionPatches(area, Buffer.alloc(1025))).toThrow(/Ignition payload is 1025 bytes, larger than the ISO's 1024-byte Ignition area/);
+    expect(() => ignitionPatches(area, Buffer.alloc(1025))).toThrow(
+      /Ignition payload is 1025 bytes, larger than the ISO's 1024-byte Ignition area/,
+    );
   });
 });

@@ -16,7 +16,12 @@ export interface RunResult {
 /** Runs a tool with no input; rejects with its stderr when it exits non-zero or hangs. */
 export function run(command: string, args: string[], options: { cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const execOptions = { cwd: options.cwd, encoding: 'buffer' as const, maxBuffer: 256 * 1024 * 1024, timeout: 30_000 };
+    const execOptions = {
+      cwd: options.cwd,
+      encoding: 'buffer' as const,
+      maxBuffer: 256 * 1024 * 1024,
+      timeout: 30_000,
+    };
     const child = execFile(command, args, execOptions, (error, stdout, stderr) => {
       if (error) {
         reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr.toString()}`));
@@ -34,7 +39,11 @@ export function makeTempDir(prefix: string): Promise<string> {
 }
 
 /** Builds a Rock Ridge + Joliet ISO holding `files` (ISO path → content) and returns its path. */
-export async function buildTestIso(workDir: string, files: Record<string, string | Buffer>, name = 'test.iso'): Promise<string> {
+export async function buildTestIso(
+  workDir: string,
+  files: Record<string, string | Buffer>,
+  name = 'test.iso',
+): Promise<string> {
   const root = await mkdtemp(path.join(workDir, 'root-'));
   for (const [isoPath, content] of Object.entries(files)) {
     const target = path.join(root, isoPath);
@@ -87,7 +96,14 @@ export function fakeIndex(files: Record<string, { offset: number; content: Buffe
   const contents = new Map<string, Buffer>();
   for (const [filePath, { offset, content }] of Object.entries(files)) {
     const size = content.length;
-    const file: IsoFile = { path: filePath, offset, size, extents: [{ offset, size }], isDirectory: false, mtime: new Date(0) };
+    const file: IsoFile = {
+      path: filePath,
+      offset,
+      size,
+      extents: [{ offset, size }],
+      isDirectory: false,
+      mtime: new Date(0),
+    };
     entries.set(filePath, file);
     contents.set(filePath, content);
   }

@@ -59,13 +59,20 @@ export function resolveIgnitionArea(index: IsoIndex, igninfoJson: Buffer | undef
   }
   const offsetInFile = info.offset ?? 0;
   if (offsetInFile > file.size) {
-    throw new IgnitionAreaError(`Ignition area offset ${offsetInFile} is past the end of '${info.file}' (${file.size} bytes)`);
+    throw new IgnitionAreaError(
+      `Ignition area offset ${offsetInFile} is past the end of '${info.file}' (${file.size} bytes)`,
+    );
   }
   const length = info.length ?? file.size - offsetInFile;
   if (length === 0) {
     throw new IgnitionAreaError(`Ignition area in '${info.file}' is empty`);
   }
-  const offset = absoluteOffset(file, offsetInFile, length, (message) => new IgnitionAreaError(`Ignition area: ${message}`));
+  const offset = absoluteOffset(
+    file,
+    offsetInFile,
+    length,
+    (message) => new IgnitionAreaError(`Ignition area: ${message}`),
+  );
   return { file: info.file, offset, length };
 }
 
@@ -130,7 +137,9 @@ function optionalCount(record: Record<string, unknown>, key: string, minimum: nu
   const value = record[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
-    throw new IgnitionAreaError(`${IGNINFO_PATH} "${key}" must be an integer ≥ ${minimum}, got ${JSON.stringify(value)}`);
+    throw new IgnitionAreaError(
+      `${IGNINFO_PATH} "${key}" must be an integer ≥ ${minimum}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }

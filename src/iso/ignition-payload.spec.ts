@@ -1,9 +1,14 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { IgnitionTooLargeError } from './ignition-area.js';
-import { buildCompressedCpio, buildIgnitionPayload, buildNmstateRamdisk, IgnitionSizeMeter } from './ignition-payload.js';
+import {
+  buildCompressedCpio,
+  buildIgnitionPayload,
+  buildNmstateRamdisk,
+  IgnitionSizeMeter,
+} from './ignition-payload.js';
 import { makeTempDir, run } from './ignition-area.test-helpers.js';
 
 let workDir: string;
@@ -75,15 +80,24 @@ describe('buildIgnitionPayload', () => {
 
   it('stops compressing once the output passes maxBytes, and says "more than"', async () => {
     const config = Buffer.from(randomBytes(400 * 1024).toString('base64'));
-    const error = await buildIgnitionPayload(config, 256 * 1024).then(() => undefined, (caught: unknown) => caught);
+    const error = await buildIgnitionPayload(config, 256 * 1024).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(IgnitionTooLargeError);
     expect((error as IgnitionTooLargeError).payloadSize).toBeUndefined();
-    expect((error as Error).message).toBe("Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area");
+    expect((error as Error).message).toBe(
+      "Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area",
+    );
   });
 });
 
 describe('IgnitionSizeMeter', () => {
-  async function meter(config: Buffer, maxBytes: number, chunk = 64 * 1024): Promise<{ cannotFit: boolean; writtenWhenItGaveUp: number }> {
+  async function meter(
+    config: Buffer,
+    maxBytes: number,
+    chunk = 64 * 1024,
+  ): Promise<{ cannotFit: boolean; writtenWhenItGaveUp: number }> {
     const sizeMeter = new IgnitionSizeMeter(maxBytes);
     try {
       for (let at = 0; at < config.length; at += chunk) {
@@ -116,7 +130,10 @@ describe('IgnitionSizeMeter', () => {
     const payload = await buildIgnitionPayload(config);
     for (const maxBytes of [payload.length - 4096, payload.length - 8, payload.length, payload.length + 2048]) {
       const { cannotFit } = await meter(config, maxBytes);
-      const built = await buildIgnitionPayload(config, maxBytes).then(() => 'fits', () => 'too large');
+      const built = await buildIgnitionPayload(config, maxBytes).then(
+        () => 'fits',
+        () => 'too large',
+      );
       if (cannotFit) expect(built).toBe('too large');
       if (maxBytes >= payload.length) expect(cannotFit).toBe(false);
     }

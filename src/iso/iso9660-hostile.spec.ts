@@ -3,18 +3,25 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso, missingFixtureTools, type FixtureIso } from '../../test/fixtures/iso-fixture.js';
 import { listWithXorriso } from '../../test/fixtures/xorriso.js';
 import { IsoFormatError, readIsoIndex, readVolumeId } from './iso9660.js';
-import { rawRecords, rootDirectoryLba, stageTree, writeBothEndian32, xorrisoMkisofs, type RawRecord } from './iso9660.test-helpers.js';
+import {
+  rawRecords,
+  rootDirectoryLba,
+  stageTree,
+  writeBothEndian32,
+  xorrisoMkisofs,
+  type RawRecord,
+} from './iso9660.test-helpers.js';
 
 const missing = await missingFixtureTools({ arch: 'ppc64le' });
 if (missing.length > 0) console.warn(`skipping hostile ISO tests: missing tools ${missing.join(', ')}`);
 
 const PVD = 16 * 2048;
 
-describe.skipIf(missing.length > 0)('ISO 9660 reader on hostile input', () => {
+describe('ISO 9660 reader on hostile input', () => {
   let work: string;
   let fixture: FixtureIso;
   let pristine: Buffer;
@@ -37,7 +44,10 @@ describe.skipIf(missing.length > 0)('ISO 9660 reader on hostile input', () => {
 
   async function expectRejected(bytes: Buffer, message: RegExp): Promise<void> {
     const file = await writeVariant(bytes);
-    const error: unknown = await readIsoIndex(file).then(() => undefined, (caught: unknown) => caught);
+    const error: unknown = await readIsoIndex(file).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(IsoFormatError);
     expect((error as Error).message).toMatch(message);
   }
@@ -149,23 +159,26 @@ describe.skipIf(missing.length > 0)('ISO 9660 reader on hostile input', () => {
       at: fc.integer({ min: PVD, max: firstData - 1 }),
       bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
     });
-    await fc.assert(fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 6 }), async (mutations) => {
-      const image = Buffer.from(pristine);
-      for (const { at, bytes } of mutations) image.set(bytes.subarray(0, image.length - at), at);
-      const file = await writeVariant(image);
-      try {
-        const index = await readIsoIndex(file);
-        for (const entry of index.files()) {
-          // Empty files' extents hold no data, so where they point does not matter.
-          for (const extent of entry.extents.filter((candidate) => candidate.size > 0)) {
-            expect(extent.offset + extent.size).toBeLessThanOrEqual(image.length);
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 6 }), async (mutations) => {
+        const image = Buffer.from(pristine);
+        for (const { at, bytes } of mutations) image.set(bytes.subarray(0, image.length - at), at);
+        const file = await writeVariant(image);
+        try {
+          const index = await readIsoIndex(file);
+          for (const entry of index.files()) {
+            // Empty files' extents hold no data, so where they point does not matter.
+            for (const extent of entry.extents.filter((candidate) => candidate.size > 0)) {
+              expect(extent.offset + extent.size).toBeLessThanOrEqual(image.length);
+            }
           }
+        } catch (error) {
+          expect(error).toBeInstanceOf(IsoFormatError);
+        } finally {
+          await rm(file);
         }
-      } catch (error) {
-        expect(error).toBeInstanceOf(IsoFormatError);
-      } finally {
-        await rm(file);
-      }
-    }), { numRuns: 300 });
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -26,7 +26,7 @@ export class IsoImageReader {
     if (!valid || offset + length > this.fileSize) {
       throw new IsoFormatError(
         `truncated or corrupt image: ${what} at bytes ${offset}..${offset + length} ` +
-        `lies beyond the end of the file (${this.fileSize} bytes)`,
+          `lies beyond the end of the file (${this.fileSize} bytes)`,
       );
     }
   }

@@ -1,12 +1,21 @@
 // Walks the directory hierarchy of an ISO 9660 volume, applying Rock Ridge names and relocations.
 import {
-  FLAG_ASSOCIATED, FLAG_DIRECTORY, FLAG_MULTI_EXTENT,
-  directoryRecords, isoFallbackName, type DirectoryRecord, type PrimaryVolume,
+  FLAG_ASSOCIATED,
+  FLAG_DIRECTORY,
+  FLAG_MULTI_EXTENT,
+  directoryRecords,
+  isoFallbackName,
+  type DirectoryRecord,
+  type PrimaryVolume,
 } from './iso9660-records.js';
 import type { IsoImageReader } from './iso9660-reader.js';
 import { IsoFormatError, type IsoExtent, type IsoFile } from './iso9660-types.js';
 import {
-  RockRidgeCollector, parseSuspEntries, readSuspSkip, type ContinuationPointer, type RockRidgeAttributes,
+  RockRidgeCollector,
+  parseSuspEntries,
+  readSuspSkip,
+  type ContinuationPointer,
+  type RockRidgeAttributes,
 } from './rock-ridge.js';
 
 /** Bounds that keep a hostile image from making us loop, recurse or allocate without end. */
@@ -52,7 +61,9 @@ function joinPath(parentPath: string, name: string): string {
 const PARENT_DIRECTORY = '\x01';
 
 export async function readIsoTree(
-  reader: IsoImageReader, volume: PrimaryVolume, limits: TreeLimits = DEFAULT_TREE_LIMITS,
+  reader: IsoImageReader,
+  volume: PrimaryVolume,
+  limits: TreeLimits = DEFAULT_TREE_LIMITS,
 ): Promise<IsoTree> {
   return new TreeWalker(reader, volume, limits).walk();
 }
@@ -130,7 +141,10 @@ class TreeWalker {
 
   /** CL: the placeholder names the directory; its extent and attributes are those of the target's ".". */
   private async addRelocatedDirectory(
-    lba: number, path: string, placeholder: RockRidgeAttributes, depth: number,
+    lba: number,
+    path: string,
+    placeholder: RockRidgeAttributes,
+    depth: number,
   ): Promise<void> {
     const offset = lba * this.volume.blockSize;
     // A "." record is at most 255 bytes, so the first logical block holds it.
@@ -161,7 +175,10 @@ class TreeWalker {
     if (record.fileUnitSize !== 0 || record.interleaveGap !== 0) {
       throw new IsoFormatError(`interleaved file ${path} is not supported`);
     }
-    const extent = { offset: (record.extentLba + record.extAttrLength) * this.volume.blockSize, size: record.dataLength };
+    const extent = {
+      offset: (record.extentLba + record.extAttrLength) * this.volume.blockSize,
+      size: record.dataLength,
+    };
     if (extent.size > 0) this.reader.assertInside(extent.offset, extent.size, `data of ${path}`);
     return extent;
   }
@@ -203,7 +220,11 @@ class TreeWalker {
   }
 
   private toIsoFile(
-    path: string, record: DirectoryRecord, extents: IsoExtent[], attributes: RockRidgeAttributes, isDirectory: boolean,
+    path: string,
+    record: DirectoryRecord,
+    extents: IsoExtent[],
+    attributes: RockRidgeAttributes,
+    isDirectory: boolean,
   ): IsoFile {
     const first = extents[0] ?? { offset: 0, size: 0 };
     const size = extents.reduce((sum, extent) => sum + extent.size, 0);

@@ -1,7 +1,12 @@
 // Finds the Primary Volume Descriptor in the volume descriptor set that starts at sector 16.
 import {
-  DESCRIPTOR_PRIMARY, DESCRIPTOR_TERMINATOR, FIRST_DESCRIPTOR_SECTOR, SECTOR_SIZE,
-  parseDescriptorHeader, parsePrimaryVolume, type PrimaryVolume,
+  DESCRIPTOR_PRIMARY,
+  DESCRIPTOR_TERMINATOR,
+  FIRST_DESCRIPTOR_SECTOR,
+  SECTOR_SIZE,
+  parseDescriptorHeader,
+  parsePrimaryVolume,
+  type PrimaryVolume,
 } from './iso9660-records.js';
 import type { IsoImageReader } from './iso9660-reader.js';
 import { IsoFormatError } from './iso9660-types.js';
@@ -20,7 +25,8 @@ export async function readPrimaryVolume(reader: IsoImageReader): Promise<Primary
   }
   for (let index = 0; index < MAX_DESCRIPTORS; index++) {
     const offset = firstOffset + index * SECTOR_SIZE;
-    if (offset + SECTOR_SIZE > reader.fileSize) throw noPrimaryVolume('the descriptor set runs past the end of the file');
+    if (offset + SECTOR_SIZE > reader.fileSize)
+      throw noPrimaryVolume('the descriptor set runs past the end of the file');
     const sector = await reader.read(offset, SECTOR_SIZE, 'volume descriptor');
     const header = parseDescriptorHeader(sector);
     if (!header.isStandard) {

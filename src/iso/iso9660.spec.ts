@@ -1,16 +1,22 @@
 import { readFile, rm, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso, missingFixtureTools, type FixtureIso } from '../../test/fixtures/iso-fixture.js';
 import { missingTools, runTool } from '../../test/fixtures/iso-fixture-tools.js';
 import { extractWithXorriso } from '../../test/fixtures/xorriso.js';
 import { IsoFormatError, readIsoFileBytes, readIsoIndex, readVolumeId, type IsoIndex } from './iso9660.js';
 import {
-  expectIndexMatchesXorriso, isoinfoDirectoryLbas, isoinfoVolume, rawRecords, rootDirectoryLba, stageTree, xorrisoMkisofs,
+  expectIndexMatchesXorriso,
+  isoinfoDirectoryLbas,
+  isoinfoVolume,
+  rawRecords,
+  rootDirectoryLba,
+  stageTree,
+  xorrisoMkisofs,
 } from './iso9660.test-helpers.js';
 
-const missing = [...await missingFixtureTools(), ...await missingTools(['isoinfo', 'genisoimage'])];
+const missing = [...(await missingFixtureTools()), ...(await missingTools(['isoinfo', 'genisoimage']))];
 if (missing.length > 0) console.warn(`skipping ISO 9660 reader tests: missing tools ${missing.join(', ')}`);
 
 const LONG_NAME = `${'Long'.repeat(60)}-Name.txt`; // 249 bytes: NM must continue in a CE area.
@@ -21,7 +27,7 @@ const NAMED_FILES = {
   [LONG_NAME]: 'long\n',
 };
 
-describe.skipIf(missing.length > 0)('ISO 9660 reader', () => {
+describe('ISO 9660 reader', () => {
   let work: string;
   let fixture: FixtureIso;
   let index: IsoIndex;
@@ -30,7 +36,10 @@ describe.skipIf(missing.length > 0)('ISO 9660 reader', () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'iso9660-spec-'));
     fixture = await buildFixtureIso({
       outPath: path.join(work, 'fixture.iso'),
-      extraFiles: { 'images/assisted_installer_custom.img': Buffer.alloc(1024 * 1024), 'Some Dir/Mixed.Case Name.cfg': 'x\n' },
+      extraFiles: {
+        'images/assisted_installer_custom.img': Buffer.alloc(1024 * 1024),
+        'Some Dir/Mixed.Case Name.cfg': 'x\n',
+      },
     });
     index = await readIsoIndex(fixture.path);
   });
@@ -54,7 +63,7 @@ describe.skipIf(missing.length > 0)('ISO 9660 reader', () => {
     it('places directories where isoinfo says', async () => {
       const lbas = await isoinfoDirectoryLbas(fixture.path);
       expect(lbas.size).toBeGreaterThan(4);
-      for (const [dir, lba] of lbas) expect(index.require(dir).offset, dir).toBe(lba * 2048);
+      for (const [dir, lba] of lbas) expect(index.require(dir).offset).toBe(lba * 2048);
     });
 
     it('reads the volume descriptor as isoinfo does', async () => {
@@ -68,14 +77,14 @@ describe.skipIf(missing.length > 0)('ISO 9660 reader', () => {
 
     it('reads back every file the builder wrote', async () => {
       for (const [isoPath, contents] of Object.entries(fixture.files)) {
-        expect((await readIsoFileBytes(fixture.path, index.require(isoPath))).equals(contents), isoPath).toBe(true);
+        expect((await readIsoFileBytes(fixture.path, index.require(isoPath))).equals(contents)).toBe(true);
       }
     });
 
     it('reads every file as xorriso extracts it', async () => {
       for (const file of index.files().filter((entry) => !entry.isDirectory)) {
         const ours = await readIsoFileBytes(fixture.path, file);
-        expect(ours.equals(await extractWithXorriso(fixture.path, file.path)), file.path).toBe(true);
+        expect(ours.equals(await extractWithXorriso(fixture.path, file.path))).toBe(true);
       }
     });
 
@@ -111,12 +120,14 @@ describe.skipIf(missing.length > 0)('ISO 9660 reader', () => {
       const iso = await xorrisoMkisofs(path.join(work, 'rr.iso'), tree, ['-R', '-J', '-joliet-long']);
       const rr = await expectIndexMatchesXorriso(iso);
       for (const [name, contents] of Object.entries(NAMED_FILES)) {
-        expect((await readIsoFileBytes(iso, rr.require(name))).equals(Buffer.from(contents)), name).toBe(true);
+        expect((await readIsoFileBytes(iso, rr.require(name))).equals(Buffer.from(contents))).toBe(true);
       }
       const image = await readFile(iso);
       const longRecord = rawRecords(image, rootDirectoryLba(image)).find((record) => record.isoName.startsWith('LONG'));
       expect(longRecord).toBeDefined();
-      expect(image.subarray(longRecord?.at ?? 0, (longRecord?.at ?? 0) + (longRecord?.length ?? 0)).includes('CE')).toBe(true);
+      expect(
+        image.subarray(longRecord?.at ?? 0, (longRecord?.at ?? 0) + (longRecord?.length ?? 0)).includes('CE'),
+      ).toBe(true);
     });
 
     it('falls back to lowercased ISO names without ";1" or a trailing "." when there is no Rock Ridge', async () => {
@@ -141,14 +152,18 @@ describe.skipIf(missing.length > 0)('ISO 9660 reader', () => {
     expect(deep.files().filter((file) => file.path.startsWith('rr_moved/'))).toEqual([]);
     const image = await readFile(iso);
     const rrMoved = rawRecords(image, rootDirectoryLba(image)).find((record) => record.isoName === 'RR_MOVED');
-    expect(rrMoved, 'genisoimage should have relocated the deep directories').toBeDefined();
+    expect(rrMoved).toBeDefined();
   });
 
   it('combines the records of a multi-extent file', async () => {
     // libisofs only splits files above 4 GiB, so two adjacent files are relabelled as the extents of one.
     const first = Buffer.alloc(4096, 0xa1);
     const second = Buffer.from('the final extent ends mid-block\n'.repeat(100));
-    const iso = await xorrisoMkisofs(path.join(work, 'multi.iso'), await stageTree(work, { 'a.bin': first, 'b.bin': second }), ['--norock']);
+    const iso = await xorrisoMkisofs(
+      path.join(work, 'multi.iso'),
+      await stageTree(work, { 'a.bin': first, 'b.bin': second }),
+      ['--norock'],
+    );
     const image = await readFile(iso);
     const records = rawRecords(image, rootDirectoryLba(image));
     const a = records.find((record) => record.isoName === 'A.BIN;1');

@@ -1,7 +1,7 @@
 /** Test-only helpers for the ISO 9660 reader specs: small ISOs from real tools and raw record access for patching. */
 import { chmod, mkdir, mkdtemp, open, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { expect } from '@jest/globals';
 import { runTool } from '../../test/fixtures/iso-fixture-tools.js';
 import { findWithXorriso, listWithXorriso } from '../../test/fixtures/xorriso.js';
 import { readIsoIndex, type IsoIndex } from './iso9660.js';
@@ -38,21 +38,35 @@ export async function xorrisoMkisofs(out: string, tree: string, args: string[]):
  * Our index equals xorriso's view: the same paths and directories, and every file's extents where
  * xorriso puts them. `caseFold` compares lowercased, for images without Rock Ridge.
  */
-export async function expectIndexMatchesXorriso(isoPath: string, options: { index?: IsoIndex; caseFold?: boolean } = {}): Promise<IsoIndex> {
-  const ours = options.index ?? await readIsoIndex(isoPath);
+export async function expectIndexMatchesXorriso(
+  isoPath: string,
+  options: { index?: IsoIndex; caseFold?: boolean } = {},
+): Promise<IsoIndex> {
+  const ours = options.index ?? (await readIsoIndex(isoPath));
   const fold = (text: string): string => (options.caseFold ? text.toLowerCase() : text);
   const paths = (await findWithXorriso(isoPath)).map(fold);
-  expect(ours.files().map((file) => file.path).sort()).toEqual([...paths].sort());
+  expect(
+    ours
+      .files()
+      .map((file) => file.path)
+      .sort(),
+  ).toEqual([...paths].sort());
   const directories = (await findWithXorriso(isoPath, 'd')).map(fold);
-  expect(ours.files().filter((file) => file.isDirectory).map((file) => file.path).sort()).toEqual(directories.sort());
+  expect(
+    ours
+      .files()
+      .filter((file) => file.isDirectory)
+      .map((file) => file.path)
+      .sort(),
+  ).toEqual(directories.sort());
   const rows = await listWithXorriso(isoPath);
   for (const filePath of new Set(rows.map((row) => row.path))) {
     const extents = rows.filter((row) => row.path === filePath).sort((a, b) => a.extent - b.extent);
     const file = ours.require(fold(filePath));
-    expect(file.isDirectory, filePath).toBe(false);
-    expect(file.extents, filePath).toEqual(extents.map((row) => ({ offset: row.lba * BLOCK, size: row.size })));
-    expect(file.offset, filePath).toBe((extents[0]?.lba ?? -1) * BLOCK);
-    expect(file.size, filePath).toBe(extents[0]?.fileSize);
+    expect(file.isDirectory).toBe(false);
+    expect(file.extents).toEqual(extents.map((row) => ({ offset: row.lba * BLOCK, size: row.size })));
+    expect(file.offset).toBe((extents[0]?.lba ?? -1) * BLOCK);
+    expect(file.size).toBe(extents[0]?.fileSize);
   }
   return ours;
 }
@@ -67,7 +81,7 @@ export async function isoinfoDirectoryLbas(isoPath: string): Promise<Map<string,
     if (heading) current = heading[1] ?? '';
     const entry = /^d\S+\s.*\[\s*(\d+)\s+\d+\]\s\s(.*?)\s*$/.exec(line);
     if (!entry || entry[2] === '.' || entry[2] === '..') continue;
-    result.set(current === '' ? entry[2] ?? '' : `${current}/${entry[2]}`, Number(entry[1]));
+    result.set(current === '' ? (entry[2] ?? '') : `${current}/${entry[2]}`, Number(entry[1]));
   }
   return result;
 }

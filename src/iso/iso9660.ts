@@ -11,7 +11,10 @@ export const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 /** Lookup key: no leading/trailing slash, no empty segments. */
 export function normaliseIsoPath(path: string): string {
-  return path.split('/').filter((segment) => segment !== '').join('/');
+  return path
+    .split('/')
+    .filter((segment) => segment !== '')
+    .join('/');
 }
 
 class MapIsoIndex implements IsoIndex {
@@ -66,7 +69,9 @@ export async function readVolumeId(isoPath: string): Promise<string> {
 
 /** Reads a small file (a config) whole; refuses directories and files larger than `maxBytes`. */
 export async function readIsoFileBytes(
-  isoPath: string, file: IsoFile, maxBytes: number = DEFAULT_MAX_FILE_BYTES,
+  isoPath: string,
+  file: IsoFile,
+  maxBytes: number = DEFAULT_MAX_FILE_BYTES,
 ): Promise<Buffer> {
   if (file.isDirectory) throw new IsoFormatError(`${file.path} is a directory, not a file`);
   if (file.size > maxBytes) {
@@ -74,7 +79,8 @@ export async function readIsoFileBytes(
   }
   return withIsoReader(isoPath, async (reader) => {
     const parts: Buffer[] = [];
-    for (const extent of file.extents) parts.push(await reader.read(extent.offset, extent.size, `data of ${file.path}`));
+    for (const extent of file.extents)
+      parts.push(await reader.read(extent.offset, extent.size, `data of ${file.path}`));
     return Buffer.concat(parts);
   });
 }

@@ -65,7 +65,12 @@ export async function resolveKargsAreas(
     const file = requireConfigFile(index, entry.path);
     const content = await readConfig(file);
     verifyKargsJsonArea(content, info, entry);
-    const offset = absoluteOffset(file, entry.offset, info.size, (message) => new KargsAreaError(`kargs area: ${message}`));
+    const offset = absoluteOffset(
+      file,
+      entry.offset,
+      info.size,
+      (message) => new KargsAreaError(`kargs area: ${message}`),
+    );
     const { path, end, pad } = entry;
     areas.push({ path, fileOffset: entry.offset, offset, size: info.size, defaultKargs: info.default, end, pad });
   }
@@ -184,7 +189,9 @@ function parseFileEntry(entry: unknown, index: number): KargsFileInfo {
 function singleCharacter(value: unknown, fallback: string, what: string): string {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'string' || !/^[\x20-\x7e\n]$/.test(value)) {
-    throw new KargsAreaError(`${what} must be one printable ASCII character or a newline, got ${JSON.stringify(value)}`);
+    throw new KargsAreaError(
+      `${what} must be one printable ASCII character or a newline, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }

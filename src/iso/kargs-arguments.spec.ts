@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect } from '@jest/globals';
 import { assertValidKernelArgument, InvalidKernelArgumentsError, parseKernelArguments } from './kargs-arguments.js';
 
 const append = (value: unknown): { operation: string; value: unknown } => ({ operation: 'append', value });
@@ -40,7 +40,11 @@ describe('parseKernelArguments', () => {
     ['a JSON object', json(append('x')), /must be a JSON array/],
     ['a JSON string', json('quiet'), /must be a JSON array/],
     ['an item that is not an object', json(['quiet']), /kernel_arguments\[0\] is not an/],
-    ['operation replace', json([append('a'), { operation: 'replace', value: 'x' }]), /kernel_arguments\[1\]: operation "replace".*only "append"/],
+    [
+      'operation replace',
+      json([append('a'), { operation: 'replace', value: 'x' }]),
+      /kernel_arguments\[1\]: operation "replace".*only "append"/,
+    ],
     ['operation delete', json([{ operation: 'delete', value: 'x' }]), /operation "delete"/],
     ['a missing operation', json([{ value: 'x' }]), /operation undefined/],
     ['a numeric value', json([append(5)]), /value must be a string/],

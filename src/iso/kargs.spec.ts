@@ -1,11 +1,33 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { copyFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { readIsoFileBytes, readIsoIndex } from './iso9660.js';
 import type { IsoFile } from './iso9660-types.js';
-import { KargsAreaError, KargsTooLongError, KargsUnsupportedError, InvalidKernelArgumentsError, kargsPatches, resolveKargsAreas, type KargsArea } from './kargs.js';
-import { applyPatchesToFile, buildTestIso, fakeIndex, makeTempDir, xorrisoExtract, xorrisoFileOffsets } from './ignition-area.test-helpers.js';
-import { MARKER, RHCOS_AREA_SIZE, RHCOS_DEFAULT_KARGS, kargsJsonFor, rhcosGrubCfg, rhcosIsolinuxCfg } from './kargs.test-helpers.js';
+import {
+  KargsAreaError,
+  KargsTooLongError,
+  KargsUnsupportedError,
+  InvalidKernelArgumentsError,
+  kargsPatches,
+  resolveKargsAreas,
+  type KargsArea,
+} from './kargs.js';
+import {
+  applyPatchesToFile,
+  buildTestIso,
+  fakeIndex,
+  makeTempDir,
+  xorrisoExtract,
+  xorrisoFileOffsets,
+} from './ignition-area.test-helpers.js';
+import {
+  MARKER,
+  RHCOS_AREA_SIZE,
+  RHCOS_DEFAULT_KARGS,
+  kargsJsonFor,
+  rhcosGrubCfg,
+  rhcosIsolinuxCfg,
+} from './kargs.test-helpers.js';
 
 const GRUB = 'EFI/redhat/grub.cfg';
 const ISOLINUX = 'isolinux/isolinux.cfg';
@@ -34,7 +56,8 @@ function expectKernelLineWithExtra(original: string, patched: string, kernelLine
   const markerLine = patchedLines[kernelIndex + 1] ?? '';
   expect(markerLine.endsWith(MARKER)).toBe(true);
   expect(/^#+ COREOS_KARG_EMBED_AREA$/.test(markerLine)).toBe(true);
-  const untouched = (lines: string[]): string[] => lines.filter((_line, i) => i !== kernelIndex && i !== kernelIndex + 1);
+  const untouched = (lines: string[]): string[] =>
+    lines.filter((_line, i) => i !== kernelIndex && i !== kernelIndex + 1);
   expect(untouched(patchedLines)).toEqual(untouched(originalLines));
 }
 
@@ -74,7 +97,12 @@ describe('kernel arguments embedded into a real ISO', () => {
   it('finds the areas by the marker when there is no kargs.json', async () => {
     const areas = await patchIsoAndCheck({ [GRUB]: grubText, [ISOLINUX]: isolinuxText }, false);
     const newline = grubText.indexOf(`${RHCOS_DEFAULT_KARGS}\n`) + RHCOS_DEFAULT_KARGS.length;
-    expect(areas[0]).toMatchObject({ path: GRUB, fileOffset: newline, size: RHCOS_AREA_SIZE - RHCOS_DEFAULT_KARGS.length, defaultKargs: '' });
+    expect(areas[0]).toMatchObject({
+      path: GRUB,
+      fileOffset: newline,
+      size: RHCOS_AREA_SIZE - RHCOS_DEFAULT_KARGS.length,
+      defaultKargs: '',
+    });
     expect(areas).toHaveLength(2);
   });
 
@@ -92,20 +120,47 @@ describe('resolveKargsAreas checks', () => {
   });
   const grubOffset = grubText.indexOf(RHCOS_DEFAULT_KARGS);
   const kargsJson = (info: Record<string, unknown>): Buffer =>
-    Buffer.from(JSON.stringify({ default: RHCOS_DEFAULT_KARGS, size: RHCOS_AREA_SIZE, files: [{ path: GRUB, offset: grubOffset }], ...info }));
+    Buffer.from(
+      JSON.stringify({
+        default: RHCOS_DEFAULT_KARGS,
+        size: RHCOS_AREA_SIZE,
+        files: [{ path: GRUB, offset: grubOffset }],
+        ...info,
+      }),
+    );
 
   it('defaults end to a newline and pad to #, and accepts a smaller size than the padding', async () => {
     const [area] = await resolveKargsAreas(index, kargsJson({ size: RHCOS_AREA_SIZE - 10 }), readConfig);
-    expect(area).toEqual({ path: GRUB, fileOffset: grubOffset, offset: 40_960 + grubOffset, size: RHCOS_AREA_SIZE - 10, defaultKargs: RHCOS_DEFAULT_KARGS, end: '\n', pad: '#' });
+    expect(area).toEqual({
+      path: GRUB,
+      fileOffset: grubOffset,
+      offset: 40_960 + grubOffset,
+      size: RHCOS_AREA_SIZE - 10,
+      defaultKargs: RHCOS_DEFAULT_KARGS,
+      end: '\n',
+      pad: '#',
+    });
   });
 
   const bad: Array<[string, Buffer, RegExp]> = [
-    ['an offset one byte off', kargsJson({ files: [{ path: GRUB, offset: grubOffset + 1 }] }), /expected the default kernel arguments/],
+    [
+      'an offset one byte off',
+      kargsJson({ files: [{ path: GRUB, offset: grubOffset + 1 }] }),
+      /expected the default kernel arguments/,
+    ],
     ['a different default', kargsJson({ default: 'quiet' }), /expected the default kernel arguments/],
     ['a size running into the marker', kargsJson({ size: RHCOS_AREA_SIZE + 2 }), /padding/],
     ['a size past the end of the file', kargsJson({ size: grubText.length }), /past the end of the file/],
-    ['a wrong end character', kargsJson({ files: [{ path: GRUB, offset: grubOffset, end: ' ' }] }), /not followed by " "/],
-    ['a missing file', kargsJson({ files: [{ path: 'EFI/fedora/grub.cfg', offset: 0 }] }), /EFI\/fedora\/grub\.cfg.*not in the ISO/],
+    [
+      'a wrong end character',
+      kargsJson({ files: [{ path: GRUB, offset: grubOffset, end: ' ' }] }),
+      /not followed by " "/,
+    ],
+    [
+      'a missing file',
+      kargsJson({ files: [{ path: 'EFI/fedora/grub.cfg', offset: 0 }] }),
+      /EFI\/fedora\/grub\.cfg.*not in the ISO/,
+    ],
     ['bad JSON', Buffer.from('{"default":'), /not valid JSON/],
     ['no files', kargsJson({ files: [] }), /"files"/],
     ['a default larger than the size', kargsJson({ size: 10 }), /does not fit/],
@@ -119,8 +174,12 @@ describe('resolveKargsAreas checks', () => {
   });
 
   it('rejects a boot config without the marker when there is no kargs.json', async () => {
-    const noMarker = fakeIndex({ [GRUB]: { offset: 0, content: Buffer.from(grubText.replace(MARKER, '# something else')) } });
-    await expect(resolveKargsAreas(noMarker.index, undefined, noMarker.readConfig)).rejects.toThrow(/no # COREOS_KARG_EMBED_AREA marker/);
+    const noMarker = fakeIndex({
+      [GRUB]: { offset: 0, content: Buffer.from(grubText.replace(MARKER, '# something else')) },
+    });
+    await expect(resolveKargsAreas(noMarker.index, undefined, noMarker.readConfig)).rejects.toThrow(
+      /no # COREOS_KARG_EMBED_AREA marker/,
+    );
   });
 
   it('finds no areas when neither default boot config exists', async () => {
@@ -134,7 +193,15 @@ describe('resolveKargsAreas checks', () => {
 });
 
 describe('kargsPatches', () => {
-  const area: KargsArea = { path: GRUB, fileOffset: 100, offset: 5000, size: 40, defaultKargs: 'quiet rw', end: '\n', pad: '#' };
+  const area: KargsArea = {
+    path: GRUB,
+    fileOffset: 100,
+    offset: 5000,
+    size: 40,
+    defaultKargs: 'quiet rw',
+    end: '\n',
+    pad: '#',
+  };
 
   it('writes <default> <extra…>\\n then pads, exactly size bytes', () => {
     const [patch] = kargsPatches([area], ['a=1', 'b']);
@@ -171,6 +238,8 @@ describe('kargsPatches', () => {
     const rhcos: KargsArea = { ...area, size: RHCOS_AREA_SIZE, defaultKargs: RHCOS_DEFAULT_KARGS };
     const huge = 'a'.repeat(RHCOS_AREA_SIZE);
     const needed = RHCOS_DEFAULT_KARGS.length + 1 + huge.length + 1;
-    expect(() => kargsPatches([rhcos], [huge])).toThrow(`kernel arguments need ${needed} bytes but the embed area in '${GRUB}' has ${RHCOS_AREA_SIZE}`);
+    expect(() => kargsPatches([rhcos], [huge])).toThrow(
+      `kernel arguments need ${needed} bytes but the embed area in '${GRUB}' has ${RHCOS_AREA_SIZE}`,
+    );
   });
 });

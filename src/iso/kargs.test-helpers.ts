@@ -55,7 +55,11 @@ export function rhcosIsolinuxCfg(defaultKargs = RHCOS_DEFAULT_KARGS, size = RHCO
 }
 
 /** kargs.json for `files` (path → content), each offset found with indexOf. */
-export function kargsJsonFor(files: Record<string, string>, defaultKargs = RHCOS_DEFAULT_KARGS, size = RHCOS_AREA_SIZE): Buffer {
+export function kargsJsonFor(
+  files: Record<string, string>,
+  defaultKargs = RHCOS_DEFAULT_KARGS,
+  size = RHCOS_AREA_SIZE,
+): Buffer {
   const entries = Object.entries(files).map(([path, text]) => {
     const offset = text.indexOf(` ${defaultKargs}\n`) + 1;
     if (offset === 0) throw new Error(`test fixture: default kargs not in ${path}`);

@@ -46,7 +46,9 @@ export function kargsPatches(areas: KargsArea[], extra: string[]): Patch[] {
   if (extra.length === 0) return [];
   extra.forEach(assertValidKernelArgument);
   if (areas.length === 0) {
-    throw new KargsUnsupportedError('this ISO has no kernel-argument embed area, so extra kernel arguments cannot be added');
+    throw new KargsUnsupportedError(
+      'this ISO has no kernel-argument embed area, so extra kernel arguments cannot be added',
+    );
   }
   const joined = extra.join(' ');
   return areas.map((area) => ({ offset: area.offset, data: areaContent(area, joined) }));

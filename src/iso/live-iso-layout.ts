@@ -39,14 +39,22 @@ export interface LiveIsoLayout {
 }
 
 /** `size` is the ISO file's byte size. Fails only when the Ignition area cannot be found: nothing works without it. */
-export async function analyzeLiveIso(isoPath: string, size: number, index: IsoIndex, arch: string): Promise<LiveIsoLayout> {
+export async function analyzeLiveIso(
+  isoPath: string,
+  size: number,
+  index: IsoIndex,
+  arch: string,
+): Promise<LiveIsoLayout> {
   const read = (file: IsoFile): Promise<Buffer> => readIsoFileBytes(isoPath, file);
   const readOptional = async (path: string): Promise<Buffer | undefined> => {
     const file = index.get(path);
     return file === undefined || file.isDirectory ? undefined : read(file);
   };
   const ignitionArea = resolveIgnitionArea(index, await readOptional(IGNINFO_PATH));
-  const kargs = arch === 's390x' ? { areas: [], problem: 's390x images cannot take extra kernel arguments' } : await kargsAreasOf(index, await readOptional(KARGS_JSON_PATH), read);
+  const kargs =
+    arch === 's390x'
+      ? { areas: [], problem: 's390x images cannot take extra kernel arguments' }
+      : await kargsAreasOf(index, await readOptional(KARGS_JSON_PATH), read);
   return {
     isoPath,
     size,

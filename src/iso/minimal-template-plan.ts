@@ -6,7 +6,10 @@ import { editGrubConfig, editIsolinuxConfig, updateKargsJson, type BootConfigEdi
 import { readIsoFileBytes, readIsoIndex } from './iso9660.js';
 import { withIsoReader } from './iso9660-reader.js';
 import {
-  DESCRIPTOR_TERMINATOR, FIRST_DESCRIPTOR_SECTOR, SECTOR_SIZE, parseDescriptorHeader,
+  DESCRIPTOR_TERMINATOR,
+  FIRST_DESCRIPTOR_SECTOR,
+  SECTOR_SIZE,
+  parseDescriptorHeader,
 } from './iso9660-records.js';
 import type { IsoFile, IsoIndex } from './iso9660-types.js';
 import { KARGS_JSON_PATH } from './kargs-areas.js';
@@ -18,7 +21,12 @@ export const RAMDISK_AREA_PATH = 'images/assisted_installer_custom.img';
 export const RAMDISK_AREA_SIZE = 1024 * 1024;
 export const NMSTATE_IMAGE_PATH = 'images/nmstate.img';
 /** Searched in this order; every one present is edited, so no boot path keeps the old menu. */
-export const GRUB_CONFIG_PATHS = ['EFI/redhat/grub.cfg', 'EFI/fedora/grub.cfg', 'EFI/centos/grub.cfg', 'boot/grub/grub.cfg'];
+export const GRUB_CONFIG_PATHS = [
+  'EFI/redhat/grub.cfg',
+  'EFI/fedora/grub.cfg',
+  'EFI/centos/grub.cfg',
+  'boot/grub/grub.cfg',
+];
 export const ISOLINUX_CONFIG_PATH = 'isolinux/isolinux.cfg';
 /** What a rationalised Rock Ridge tree (mkisofs -r) gives files; used when the source has no mode. */
 const DEFAULT_FILE_MODE = 0o444;
@@ -69,7 +77,9 @@ export async function planTemplate(isoPath: string, rootfsUrl: string, nmstateIm
 async function editBootConfigs(isoPath: string, index: IsoIndex, edit: BootConfigEdit): Promise<TemplateFile[]> {
   const grubFiles = GRUB_CONFIG_PATHS.flatMap((path) => regularFile(index, path) ?? []);
   if (grubFiles.length === 0) {
-    throw new TemplateBuildError(`ISO image ${index.volumeId} has no grub.cfg (looked for ${GRUB_CONFIG_PATHS.join(', ')})`);
+    throw new TemplateBuildError(
+      `ISO image ${index.volumeId} has no grub.cfg (looked for ${GRUB_CONFIG_PATHS.join(', ')})`,
+    );
   }
   const edited: TemplateFile[] = [];
   for (const file of grubFiles) edited.push(await editConfig(isoPath, file, (text) => editGrubConfig(text, edit)));
@@ -104,7 +114,8 @@ export async function hasJolietTree(isoPath: string): Promise<boolean> {
       const sector = await reader.read(offset, SECTOR_SIZE, 'volume descriptor');
       const header = parseDescriptorHeader(sector);
       if (!header.isStandard || header.type === DESCRIPTOR_TERMINATOR) return false;
-      if (header.type === DESCRIPTOR_SUPPLEMENTARY && JOLIET_ESCAPES.has(sector.toString('latin1', 88, 91))) return true;
+      if (header.type === DESCRIPTOR_SUPPLEMENTARY && JOLIET_ESCAPES.has(sector.toString('latin1', 88, 91)))
+        return true;
     }
     return false;
   });

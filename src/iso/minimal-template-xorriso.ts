@@ -30,14 +30,27 @@ export function xorrisoArgs(job: XorrisoJob): string[] {
     // No startup files: the run must not depend on the host's xorriso configuration.
     '-no_rc',
     // Stop at the first problem, before anything is written, and exit non-zero.
-    '-abort_on', 'SORRY', '-return_with', 'SORRY', '32', '-report_about', 'WARNING',
+    '-abort_on',
+    'SORRY',
+    '-return_with',
+    'SORRY',
+    '32',
+    '-report_about',
+    'WARNING',
     // Paths are literal: a '*' or '[' in a name must not expand.
-    '-iso_rr_pattern', 'off',
-    '-indev', `stdio:${job.sourceIso}`, '-outdev', `stdio:${job.targetIso}`,
-    '-boot_image', 'any', 'replay',
+    '-iso_rr_pattern',
+    'off',
+    '-indev',
+    `stdio:${job.sourceIso}`,
+    '-outdev',
+    `stdio:${job.targetIso}`,
+    '-boot_image',
+    'any',
+    'replay',
     // A plain image starting at block 0, as mkisofs writes, not a first session at block 32
     // behind an emulated table of contents (which would point the boot-info table at block 48).
-    '-compliance', 'no_emul_toc',
+    '-compliance',
+    'no_emul_toc',
     // xorriso writes Joliet only when asked, whatever the loaded image had.
     ...(job.plan.joliet ? ['-joliet', 'on', '-compliance', 'joliet_long_names'] : []),
     ...(job.plan.remove.length > 0 ? ['-rm', ...job.plan.remove.map((isoPath) => `/${isoPath}`), '--'] : []),
@@ -57,7 +70,10 @@ function chmodArgs(staged: StagedFile[]): string[] {
 
 /** The lines of xorriso's stderr that say what went wrong, else its last lines. */
 export function xorrisoProblems(stderr: string, maxLines = 8): string {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const problems = lines.filter((line) => PROBLEM_LINE.test(line));
   return (problems.length > 0 ? problems : lines).slice(-maxLines).join(' | ');
 }

@@ -8,7 +8,8 @@ const BLOCK = 2048;
 /** El Torito entries as xorriso reports them, without the LBA column (files move in the template). */
 export async function elToritoEntries(isoPath: string): Promise<string[]> {
   const { stdout, stderr } = await runTool('xorriso', ['-indev', isoPath, '-report_el_torito', 'plain']);
-  return `${stdout.toString('utf8')}\n${stderr}`.split('\n')
+  return `${stdout.toString('utf8')}\n${stderr}`
+    .split('\n')
     .filter((line) => /^El Torito (boot img|img path|img opts) *:/.test(line))
     .map((line) => (line.startsWith('El Torito boot img') ? line.trim().replace(/\s+\d+$/, '') : line.trim()))
     .map((line) => line.replace(/\s+/g, ' '));
@@ -98,7 +99,10 @@ export async function bootInfoTable(isoPath: string, lba: number, length: number
   let sum = 0;
   for (let at = 64; at + 4 <= data.length; at += 4) sum = (sum + data.readUInt32LE(at)) >>> 0;
   return {
-    pvdLba: data.readUInt32LE(8), fileLba: data.readUInt32LE(12), fileLength: data.readUInt32LE(16),
-    checksum: data.readUInt32LE(20), expectedChecksum: sum,
+    pvdLba: data.readUInt32LE(8),
+    fileLba: data.readUInt32LE(12),
+    fileLength: data.readUInt32LE(16),
+    checksum: data.readUInt32LE(20),
+    expectedChecksum: sum,
   };
 }

@@ -8,7 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { validateRootfsUrl } from './boot-config-edit.js';
-import { ChildProcessError, ChildTimeoutError, OperationAbortedError, runChild, throwIfAborted, type ChildTimeout } from './child-process.js';
+import {
+  ChildProcessError,
+  ChildTimeoutError,
+  OperationAbortedError,
+  runChild,
+  throwIfAborted,
+  type ChildTimeout,
+} from './child-process.js';
 import { TemplateBuildError } from './minimal-template-errors.js';
 import { planTemplate, type TemplatePlan } from './minimal-template-plan.js';
 import { xorrisoArgs, xorrisoProblems, type StagedFile } from './minimal-template-xorriso.js';
@@ -89,9 +96,16 @@ async function stageFiles(scratch: string, plan: TemplatePlan): Promise<StagedFi
 }
 
 /** Runs `write(temp)` for a temp name beside `outputPath`; renames on success, removes the temp file always. */
-async function writeAtomically(outputPath: string, temporaryName: string | undefined, write: (target: string) => Promise<void>): Promise<void> {
+async function writeAtomically(
+  outputPath: string,
+  temporaryName: string | undefined,
+  write: (target: string) => Promise<void>,
+): Promise<void> {
   await mkdir(path.dirname(outputPath), { recursive: true });
-  const temp = path.join(path.dirname(outputPath), temporaryName ?? `.${path.basename(outputPath)}.${randomUUID()}.tmp`);
+  const temp = path.join(
+    path.dirname(outputPath),
+    temporaryName ?? `.${path.basename(outputPath)}.${randomUUID()}.tmp`,
+  );
   try {
     await write(temp);
     await syncFile(temp);
@@ -111,14 +125,22 @@ async function syncFile(filePath: string): Promise<void> {
   }
 }
 
-async function runXorriso(req: MinimalTemplateRequest, plan: TemplatePlan, staged: StagedFile[], target: string): Promise<void> {
+async function runXorriso(
+  req: MinimalTemplateRequest,
+  plan: TemplatePlan,
+  staged: StagedFile[],
+  target: string,
+): Promise<void> {
   const args = xorrisoArgs({ sourceIso: req.fullIsoPath, targetIso: target, plan, staged });
   try {
     await runChild('xorriso', args, { signal: req.signal, timeout: req.timeout, maxStdoutBytes: 1024 * 1024 });
   } catch (error) {
     if (!(error instanceof ChildProcessError)) throw error;
     // A hung xorriso's last progress lines would hide that it was stopped for taking too long.
-    const detail = error instanceof ChildTimeoutError ? error.message : `xorriso failed: ${xorrisoProblems(error.stderr) || error.message}`;
+    const detail =
+      error instanceof ChildTimeoutError
+        ? error.message
+        : `xorriso failed: ${xorrisoProblems(error.stderr) || error.message}`;
     throw new TemplateBuildError(detail, { cause: error });
   }
 }

@@ -17,11 +17,16 @@ export class ErofsExtractError extends Error {
   override readonly name = 'ErofsExtractError';
 }
 
-export async function extractFromErofs(imagePath: string, scratchDir: string, limits: ToolLimits = {}): Promise<Buffer> {
+export async function extractFromErofs(
+  imagePath: string,
+  scratchDir: string,
+  limits: ToolLimits = {},
+): Promise<Buffer> {
   const target = await locateNmstatectl(imagePath, limits);
   if (await dumpCanCat(limits)) {
     const { stdout } = await runChild('dump.erofs', ['--cat', `--path=${target}`, imagePath], {
-      ...limits, maxStdoutBytes: MAX_NMSTATECTL_BYTES,
+      ...limits,
+      maxStdoutBytes: MAX_NMSTATECTL_BYTES,
     });
     return stdout;
   }

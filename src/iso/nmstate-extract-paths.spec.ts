@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect } from '@jest/globals';
 import { deploymentNmstatectlPath, pickNmstatectlPath } from './nmstate-extract-paths.js';
 import { parseLsEntries } from './nmstate-extract-erofs.js';
 
@@ -18,8 +18,13 @@ describe('pickNmstatectlPath', () => {
   });
 
   it('ignores names that only contain "nmstatectl" and accepts listings without a leading slash', () => {
-    const listing = ['usr/share/man/man8/nmstatectl.8.gz', 'usr/libexec/nmstatectl-helper', 'usr/bin/nmstatectl.bak',
-      'squashfs-root', ''];
+    const listing = [
+      'usr/share/man/man8/nmstatectl.8.gz',
+      'usr/libexec/nmstatectl-helper',
+      'usr/bin/nmstatectl.bak',
+      'squashfs-root',
+      '',
+    ];
     expect(pickNmstatectlPath(listing)).toBeUndefined();
     expect(pickNmstatectlPath(['usr/sbin/nmstatectl'])).toBe('/usr/sbin/nmstatectl');
   });
@@ -32,12 +37,22 @@ describe('pickNmstatectlPath', () => {
 describe('parseLsEntries', () => {
   it('reads the NID TYPE FILENAME table after the inode details', () => {
     const output = [
-      'File : /ostree/deploy', 'Size: 42  On-disk size: 42  directory', 'NID: 36   Links: 3   Layout: 2',
-      '', '       NID TYPE  FILENAME', '        36    2  .', '        30    2  ..', '        40    2  rhcos',
-      '        41    1  a file with spaces', '',
+      'File : /ostree/deploy',
+      'Size: 42  On-disk size: 42  directory',
+      'NID: 36   Links: 3   Layout: 2',
+      '',
+      '       NID TYPE  FILENAME',
+      '        36    2  .',
+      '        30    2  ..',
+      '        40    2  rhcos',
+      '        41    1  a file with spaces',
+      '',
     ].join('\n');
     expect(parseLsEntries(output)).toEqual([
-      { type: 2, name: '.' }, { type: 2, name: '..' }, { type: 2, name: 'rhcos' }, { type: 1, name: 'a file with spaces' },
+      { type: 2, name: '.' },
+      { type: 2, name: '..' },
+      { type: 2, name: 'rhcos' },
+      { type: 1, name: 'a file with spaces' },
     ]);
   });
 

@@ -14,7 +14,8 @@ export const OSTREE_DEPLOY_ROOT = '/ostree/deploy';
  * /usr/bin wins over a deployment and the choice does not depend on listing order.
  */
 export function pickNmstatectlPath(paths: Iterable<string>): string | undefined {
-  const candidates = [...paths].map((entry) => `/${entry.trim().replace(/^\/+/, '')}`)
+  const candidates = [...paths]
+    .map((entry) => `/${entry.trim().replace(/^\/+/, '')}`)
     .filter((entry) => NMSTATECTL_PATH.test(entry));
   const depth = (entry: string): number => entry.split('/').length;
   candidates.sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));

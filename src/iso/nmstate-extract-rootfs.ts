@@ -71,7 +71,12 @@ export function fileRanges(file: IsoFile, offset: number, length: number): IsoEx
 }
 
 /** Copies `ranges` of `isoPath` into a new file `target`, a chunk at a time. */
-export async function copyRanges(isoPath: string, ranges: IsoExtent[], target: string, signal?: AbortSignal): Promise<void> {
+export async function copyRanges(
+  isoPath: string,
+  ranges: IsoExtent[],
+  target: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const source = await open(isoPath, 'r');
   try {
     const output = await open(target, 'wx');

@@ -26,12 +26,14 @@ export async function extractFromSquashfs(image: SquashfsImage, limits: ToolLimi
   const common = ['-o', String(image.offset), '-da', QUEUE_MEGABYTES, '-fr', QUEUE_MEGABYTES];
   // -d '' makes the listing print image paths ('/usr/bin/…') rather than 'squashfs-root/…'.
   const listing = await runChild('unsquashfs', [...common, '-d', '', '-lc', image.path], {
-    ...limits, maxStdoutBytes: MAX_LISTING_BYTES,
+    ...limits,
+    maxStdoutBytes: MAX_LISTING_BYTES,
   });
   const target = pickNmstatectlPath(listing.stdout.toString('utf8').split('\n'));
   if (target === undefined) throw new SquashfsExtractError('the squashfs root image has no bin/nmstatectl');
   const { stdout } = await runChild('unsquashfs', [...common, '-no-wildcards', '-cat', image.path, target], {
-    ...limits, maxStdoutBytes: MAX_NMSTATECTL_BYTES,
+    ...limits,
+    maxStdoutBytes: MAX_NMSTATECTL_BYTES,
   });
   return stdout;
 }

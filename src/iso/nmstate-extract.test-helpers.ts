@@ -12,7 +12,11 @@ export interface TreeFile {
 }
 
 /** Builds a root image of `kind` from `tree` (image path → file), in a scratch dir under `workDir`. */
-export async function buildRootImage(workDir: string, kind: RootImageKind, tree: Record<string, TreeFile>): Promise<Buffer> {
+export async function buildRootImage(
+  workDir: string,
+  kind: RootImageKind,
+  tree: Record<string, TreeFile>,
+): Promise<Buffer> {
   const scratch = await mkdtemp(path.join(workDir, `root-${kind}-`));
   try {
     const root = path.join(scratch, 'root');

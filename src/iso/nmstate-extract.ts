@@ -44,7 +44,10 @@ export async function extractNmstatectl(req: NmstateExtractRequest): Promise<Buf
 }
 
 async function extractFromRootImage(
-  isoPath: string, root: RootImageLocation, scratch: string, limits: ToolLimits,
+  isoPath: string,
+  root: RootImageLocation,
+  scratch: string,
+  limits: ToolLimits,
 ): Promise<Buffer> {
   const [only] = root.ranges;
   if (root.kind === 'squashfs' && only !== undefined && root.ranges.length === 1) {

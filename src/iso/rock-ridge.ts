@@ -57,8 +57,8 @@ export function parseSuspEntries(area: Buffer): SuspEntry[] {
  */
 export function readSuspSkip(rootDotSystemUse: Buffer): number | undefined {
   const sp = rootDotSystemUse;
-  const isSp = sp.length >= 7 && sp.toString('latin1', 0, 2) === 'SP' && sp[2] === 7 &&
-    sp[4] === 0xbe && sp[5] === 0xef;
+  const isSp =
+    sp.length >= 7 && sp.toString('latin1', 0, 2) === 'SP' && sp[2] === 7 && sp[4] === 0xbe && sp[5] === 0xef;
   return isSp ? (sp[6] ?? 0) : undefined;
 }
 
@@ -82,12 +82,23 @@ export class RockRidgeCollector {
     let continuation: ContinuationPointer | undefined;
     for (const entry of entries) {
       switch (entry.signature) {
-        case 'NM': this.addName(requireLength(entry, 5)); break;
-        case 'PX': this.mode = requireLength(entry, 12).readUInt32LE(4); break;
-        case 'CL': this.childLinkLba = requireLength(entry, 12).readUInt32LE(4); break;
-        case 'RE': this.relocated = true; break;
-        case 'CE': continuation = readContinuation(requireLength(entry, 28)); break;
-        default: break; // RR, TF, SL, PN, ER, ES, PD, SP, ZF... carry nothing we need.
+        case 'NM':
+          this.addName(requireLength(entry, 5));
+          break;
+        case 'PX':
+          this.mode = requireLength(entry, 12).readUInt32LE(4);
+          break;
+        case 'CL':
+          this.childLinkLba = requireLength(entry, 12).readUInt32LE(4);
+          break;
+        case 'RE':
+          this.relocated = true;
+          break;
+        case 'CE':
+          continuation = readContinuation(requireLength(entry, 28));
+          break;
+        default:
+          break; // RR, TF, SL, PN, ER, ES, PD, SP, ZF... carry nothing we need.
       }
     }
     return continuation;

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect } from '@jest/globals';
 import { buildInitrdAddrsize, InitrdAddrsizeError } from './s390x-addrsize.js';
 
 // The ISO's initrd.addrsize: load address 0x02000000, then the original initrd's size.
@@ -22,7 +22,9 @@ describe('buildInitrdAddrsize', () => {
   });
 
   it('accepts an 8-byte original', () => {
-    expect([...buildInitrdAddrsize(ORIGINAL.subarray(0, 8), 258)]).toEqual([0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]);
+    expect([...buildInitrdAddrsize(ORIGINAL.subarray(0, 8), 258)]).toEqual([
+      0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2,
+    ]);
   });
 
   it.each([

@@ -72,7 +72,9 @@ export class FileHandlePool {
 /** One positioned read; `fs.read` is looked up at call time so tests can observe it. */
 function readAt(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    fs.read(fd, buffer, offset, length, position, (error, bytesRead) => (error === null ? resolve(bytesRead) : reject(error)));
+    fs.read(fd, buffer, offset, length, position, (error, bytesRead) =>
+      error === null ? resolve(bytesRead) : reject(error),
+    );
   });
 }
 
@@ -80,7 +82,13 @@ function readAt(fd: number, buffer: Buffer, offset: number, length: number, posi
  * Reads exactly `length` bytes at `position` into the start of `buffer`. Short reads are retried; end of file
  * before `length` is an error rather than short data.
  */
-export async function readExactly(fd: number, path: string, position: number, buffer: Buffer, length: number): Promise<void> {
+export async function readExactly(
+  fd: number,
+  path: string,
+  position: number,
+  buffer: Buffer,
+  length: number,
+): Promise<void> {
   let filled = 0;
   while (filled < length) {
     const bytesRead = await readAt(fd, buffer, filled, length - filled, position + filled);

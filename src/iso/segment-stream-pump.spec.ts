@@ -1,9 +1,16 @@
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pumpSegments } from './segment-stream-pump.js';
 import { DEFAULT_CHUNK_SIZE, VirtualFile } from './virtual-file.js';
-import { makeStreamFixture, makeTempDir, openFdCount, pause, readAll, type TempDir } from './virtual-file.test-helpers.js';
+import {
+  makeStreamFixture,
+  makeTempDir,
+  openFdCount,
+  pause,
+  readAll,
+  type TempDir,
+} from './virtual-file.test-helpers.js';
 
 let temp: TempDir;
 let file: VirtualFile;

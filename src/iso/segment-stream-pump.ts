@@ -23,7 +23,11 @@ export interface PumpProgress {
  * as is destroying the source when the sink goes away (the source then stops; the sink is not ended). Each completed
  * write counts in `progress`.
  */
-export function pumpSegments(source: SegmentStream, sink: ChunkSink, progress: PumpProgress = { chunksWritten: 0 }): void {
+export function pumpSegments(
+  source: SegmentStream,
+  sink: ChunkSink,
+  progress: PumpProgress = { chunksWritten: 0 },
+): void {
   source.consumerRecycles();
   let waitingForDrain = false;
   const resume = (): void => {

@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { VirtualFile } from './virtual-file.js';
 import {
   makeStreamFixture,
@@ -31,7 +31,7 @@ afterAll(async () => {
 /** Waits until the stream has stopped reading on its own (nothing consumes it meanwhile). */
 async function settle(stream: Readable, reads: () => number): Promise<void> {
   let last = -1;
-  for (let stable = 0; stable < 5; ) {
+  for (let stable = 0; stable < 5;) {
     await pause(10);
     stable = reads() === last ? stable + 1 : 0;
     last = reads();
@@ -41,7 +41,7 @@ async function settle(stream: Readable, reads: () => number): Promise<void> {
 
 describe('backpressure', () => {
   it('keeps at most one read in flight', async () => {
-    const probe = await probeFileReads();
+    const probe = probeFileReads();
     try {
       const data = await readAll(file.createReadStream(undefined, { chunkSize: 4097 }));
       expect(data.equals(expected)).toBe(true);
@@ -52,7 +52,7 @@ describe('backpressure', () => {
     }
   });
 
-  it('keeps going when a data handler calls read() synchronously', { timeout: 10_000 }, async () => {
+  it('keeps going when a data handler calls read() synchronously', async () => {
     const stream = file.createReadStream(undefined, { chunkSize: CHUNK });
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => {
@@ -64,7 +64,7 @@ describe('backpressure', () => {
   });
 
   it('stops reading while nobody consumes (paused stream)', async () => {
-    const probe = await probeFileReads();
+    const probe = probeFileReads();
     try {
       const stream = file.createReadStream(undefined, { chunkSize: CHUNK });
       stream.read(0);
@@ -79,7 +79,7 @@ describe('backpressure', () => {
   });
 
   it('stays a bounded number of chunks ahead of a slow consumer', async () => {
-    const probe = await probeFileReads();
+    const probe = probeFileReads();
     let consumed = 0;
     let maxAhead = 0;
     // Sampled as each read starts: reads started minus chunks the consumer has finished with.

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { truncate } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { findSegmentIndex, segmentStarts, type Segment } from './segment-stream.js';
 import { TruncatedFileError } from './segment-stream-files.js';
 import { VirtualFile } from './virtual-file.js';
@@ -85,7 +85,7 @@ describe('file handles', () => {
       { kind: 'bytes', data: Buffer.from('x') },
       { kind: 'file', path, offset: 20, length: 10 },
     ]);
-    const probe = await probeFileReads();
+    const probe = probeFileReads();
     try {
       const data = await readAll(twice.createReadStream());
       expect(data.equals(Buffer.concat([first.subarray(0, 10), Buffer.from('x'), first.subarray(20, 30)]))).toBe(true);
@@ -111,7 +111,7 @@ describe('file handles', () => {
   });
 
   it('are released when destroyed while a read is in flight', async () => {
-    const probe = await probeFileReads();
+    const probe = probeFileReads();
     try {
       const stream = file.createReadStream(undefined, { chunkSize: CHUNK });
       const latePushes = countPushesAfterDestroy(stream);

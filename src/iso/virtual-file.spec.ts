@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFile } from 'node:fs/promises';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { fillArea, OverlayPatchError, VirtualFile, type Patch, type Segment } from './virtual-file.js';
 import { segmentLength } from './segment-stream.js';
 import {
@@ -50,8 +50,8 @@ function boundaries(patches: readonly Patch[], size: number): number[] {
 
 async function expectRange(file: VirtualFile, expected: Buffer, start: number, end: number, chunkSize?: number) {
   const actual = await readAll(file.createReadStream({ start, end }, { chunkSize }));
-  expect(actual.length, `length of ${start}-${end}`).toBe(end - start + 1);
-  expect(actual.equals(expected.subarray(start, end + 1)), `bytes of ${start}-${end}`).toBe(true);
+  expect(actual.length).toBe(end - start + 1);
+  expect(actual.equals(expected.subarray(start, end + 1))).toBe(true);
 }
 
 let temp: TempDir;
@@ -239,9 +239,13 @@ describe('VirtualFile.concat', () => {
     expect(zeros.size).toBe(wanted.length);
     expect(zeros.segments).toHaveLength(4);
     for (const chunkSize of [undefined, 4097, 1 * MiB]) {
-      expect((await readAll(zeros.createReadStream(undefined, { chunkSize }))).equals(wanted), `chunkSize ${chunkSize}`).toBe(true);
+      expect((await readAll(zeros.createReadStream(undefined, { chunkSize }))).equals(wanted)).toBe(true);
     }
-    for (const [start, end] of [[999, 1001], [301_000, 301_001 + ramdisk.length], [wanted.length - 5, wanted.length - 1]] as const) {
+    for (const [start, end] of [
+      [999, 1001],
+      [301_000, 301_001 + ramdisk.length],
+      [wanted.length - 5, wanted.length - 1],
+    ] as const) {
       await expectRange(zeros, wanted, start, end, 4097);
     }
   });
@@ -271,14 +275,23 @@ describe('VirtualFile.overlay with zero-fills', () => {
     content.copy(wanted, MiB);
     wanted.fill(0, MiB + content.length, MiB + 256 * 1024);
     expect((await readAll(file.createReadStream())).equals(wanted)).toBe(true);
-    expect(file.segments.filter((segment) => segment.kind === 'zeros')).toEqual([{ kind: 'zeros', length: 256 * 1024 - content.length }]);
-    expect(file.segments.every((segment) => segment.kind !== 'bytes' || segment.data.length <= content.length)).toBe(true);
+    expect(file.segments.filter((segment) => segment.kind === 'zeros')).toEqual([
+      { kind: 'zeros', length: 256 * 1024 - content.length },
+    ]);
+    expect(file.segments.every((segment) => segment.kind !== 'bytes' || segment.data.length <= content.length)).toBe(
+      true,
+    );
   });
 
   it('validates zero-fills like patches: inside the region, sorted, not overlapping', () => {
     const region = { path: '/nonexistent', size: 1000 };
     expect(() => VirtualFile.overlay(region, [{ offset: 900, zeros: 101 }])).toThrow(OverlayPatchError);
-    expect(() => VirtualFile.overlay(region, [{ offset: 0, zeros: 10 }, { offset: 5, data: Buffer.alloc(1) }])).toThrow(/overlaps/);
+    expect(() =>
+      VirtualFile.overlay(region, [
+        { offset: 0, zeros: 10 },
+        { offset: 5, data: Buffer.alloc(1) },
+      ]),
+    ).toThrow(/overlaps/);
     expect(() => VirtualFile.overlay(region, [{ offset: 0, zeros: -1 }])).toThrow(/invalid length/);
     expect(() => fillArea(0, 10, Buffer.alloc(11))).toThrow(/do not fit a 10-byte area/);
   });

@@ -71,7 +71,14 @@ export interface ReadProbe {
 }
 
 type ReadCallback = (error: NodeJS.ErrnoException | null, bytesRead: number, buffer: Buffer) => void;
-type PositionedRead = (fd: number, buffer: Buffer, offset: number, length: number, position: number, callback: ReadCallback) => void;
+type PositionedRead = (
+  fd: number,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+  callback: ReadCallback,
+) => void;
 
 /** Wraps `fs.read` (which segment streams call for every positioned read) to count calls and reads in flight. */
 export function probeFileReads(): ReadProbe {

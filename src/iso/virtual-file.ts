@@ -84,7 +84,12 @@ export function fillArea(offset: number, length: number, content: Buffer): Overw
     throw new VirtualFileArgumentError(`${content.length} bytes of content do not fit a ${length}-byte area`);
   }
   const zeros = length - content.length;
-  return zeros === 0 ? [{ offset, data: content }] : [{ offset, data: content }, { offset: offset + content.length, zeros }];
+  return zeros === 0
+    ? [{ offset, data: content }]
+    : [
+        { offset, data: content },
+        { offset: offset + content.length, zeros },
+      ];
 }
 
 export class VirtualFile {
@@ -124,7 +129,14 @@ export class VirtualFile {
     }
     const [start, end] = range === undefined ? [0, this.size] : this.checkedBounds(range);
     const buffers = chunkSize === DEFAULT_CHUNK_SIZE ? DEFAULT_CHUNK_BUFFERS : undefined;
-    const stream = new SegmentStream({ segments: this.segments, starts: this.starts, start, end, chunkSize, ...(buffers && { buffers }) });
+    const stream = new SegmentStream({
+      segments: this.segments,
+      starts: this.starts,
+      start,
+      end,
+      chunkSize,
+      ...(buffers && { buffers }),
+    });
     return options.signal === undefined ? stream : addAbortSignal(options.signal, stream);
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { OverlayPatchError, VirtualFile, VirtualFileArgumentError, type Patch, type Segment } from './virtual-file.js';
 import { readAll } from './virtual-file.test-helpers.js';
 
@@ -39,15 +39,13 @@ describe('validation', () => {
     expect(() => VirtualFile.concat([notANumber])).toThrow(/segment #0 length/);
   });
 
-  it.each([
-    [{ start: 0, end: 1000 }],
-    [{ start: 10, end: 9 }],
-    [{ start: -1, end: 5 }],
-    [{ start: 0.5, end: 5 }],
-  ])('rejects the stream range %j outside the file', (range) => {
-    const file = VirtualFile.overlay(base, []);
-    expect(() => file.createReadStream(range)).toThrow(VirtualFileArgumentError);
-  });
+  it.each([[{ start: 0, end: 1000 }], [{ start: 10, end: 9 }], [{ start: -1, end: 5 }], [{ start: 0.5, end: 5 }]])(
+    'rejects the stream range %j outside the file',
+    (range) => {
+      const file = VirtualFile.overlay(base, []);
+      expect(() => file.createReadStream(range)).toThrow(VirtualFileArgumentError);
+    },
+  );
 
   it.each([0, -1, 1.5])('rejects chunkSize %s', (chunkSize) => {
     expect(() => VirtualFile.overlay(base, []).createReadStream(undefined, { chunkSize })).toThrow(/chunkSize/);

@@ -8,7 +8,12 @@ const IDLE_SWEEP_MS = 250;
  * On SIGTERM or SIGINT: stop accepting connections, let in-flight responses finish for up to `graceMs`, then
  * cut what is left, run the shutdown hooks and exit 0. A second signal exits at once.
  */
-export function installGracefulShutdown(app: INestApplication, servers: readonly Server[], logger: LoggerService, graceMs: number): void {
+export function installGracefulShutdown(
+  app: INestApplication,
+  servers: readonly Server[],
+  logger: LoggerService,
+  graceMs: number,
+): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (closing) {
@@ -16,7 +21,10 @@ export function installGracefulShutdown(app: INestApplication, servers: readonly
       process.exit(1);
     }
     closing = true;
-    logger.log(`${signal}: no new connections; in-flight responses have up to ${Math.round(graceMs / 1000)} s to finish`, 'Shutdown');
+    logger.log(
+      `${signal}: no new connections; in-flight responses have up to ${Math.round(graceMs / 1000)} s to finish`,
+      'Shutdown',
+    );
     void shutDown(app, servers, logger, graceMs).then(
       () => process.exit(0),
       (error: unknown) => {
@@ -29,7 +37,12 @@ export function installGracefulShutdown(app: INestApplication, servers: readonly
   process.on('SIGINT', onSignal);
 }
 
-async function shutDown(app: INestApplication, servers: readonly Server[], logger: LoggerService, graceMs: number): Promise<void> {
+async function shutDown(
+  app: INestApplication,
+  servers: readonly Server[],
+  logger: LoggerService,
+  graceMs: number,
+): Promise<void> {
   // Stop accepting before Nest's own hooks run, and wait for in-flight responses here: by the time Nest closes
   // its server it has nothing left to wait for.
   const drained = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { BatchedLines } from './batched-lines.js';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,9 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { JsonLogger } from './json-logger.js';
 
-function capture(level: 'debug' | 'info' | 'warn' | 'error', secrets: string[] = []): { logger: JsonLogger; lines: Record<string, unknown>[] } {
+function capture(
+  level: 'debug' | 'info' | 'warn' | 'error',
+  secrets: string[] = [],
+): { logger: JsonLogger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  return { logger: new JsonLogger(level, (line) => lines.push(JSON.parse(line) as Record<string, unknown>), secrets), lines };
+  return {
+    logger: new JsonLogger(level, (line) => lines.push(JSON.parse(line) as Record<string, unknown>), secrets),
+    lines,
+  };
 }
 
 describe('JsonLogger', () => {

@@ -19,7 +19,8 @@ export class LoggingModule {
         {
           provide: JsonLogger,
           inject: [LoggingConfig, ImageSourceConfig],
-          useFactory: (logging: LoggingConfig, source: ImageSourceConfig) => new JsonLogger(logging.level, writer, secretLiterals(source)),
+          useFactory: (logging: LoggingConfig, source: ImageSourceConfig) =>
+            new JsonLogger(logging.level, writer, secretLiterals(source)),
         },
         RequestLog,
       ],

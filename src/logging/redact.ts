@@ -6,7 +6,8 @@ export const REDACTED = 'REDACTED';
  * spelled that way is accepted and must not slip past the redactor.
  */
 function escapable(name: string): string {
-  return [...name]
+  return name
+    .split('')
     .map((char) => {
       const spellings = new Set([char.toLowerCase(), char.toUpperCase()]);
       const escapes = [...spellings].map((spelling) => `%${spelling.charCodeAt(0).toString(16).padStart(2, '0')}`);
@@ -15,7 +16,9 @@ function escapable(name: string): string {
     .join('');
 }
 
-const SECRET_QUERY_NAMES = ['api_key', 'image_token', 'token', 'access_token', 'password', 'secret'].map(escapable).join('|');
+const SECRET_QUERY_NAMES = ['api_key', 'image_token', 'token', 'access_token', 'password', 'secret']
+  .map(escapable)
+  .join('|');
 const SECRET_SEGMENTS = ['bytoken', 'byapikey'].map(escapable).join('|');
 
 /**

@@ -1,7 +1,7 @@
 import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request } from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { describeRequest, type RequestDescription } from './request-description.js';
 
 /**
@@ -43,7 +43,8 @@ async function descriptionOf(target: string): Promise<RequestDescription> {
     request.once('error', reject);
     request.end();
   });
-  for (let tries = 0; described.length === before && tries < 200; tries++) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let tries = 0; described.length === before && tries < 200; tries++)
+    await new Promise((resolve) => setTimeout(resolve, 5));
   const result = described[before];
   if (result === undefined) throw new Error(`no description for ${target}`);
   return result;
@@ -53,18 +54,34 @@ const ID = '0b8a4d4e-3c3e-4f5a-9d1e-2f6c7a8b9c0d';
 
 describe('describeRequest', () => {
   it.each([
-    [`/images/${ID}?version=4.18&arch=x86_64&type=full-iso&api_key=s3cret`, `/images/${ID}`, 'version=4.18&arch=x86_64&type=full-iso&api_key=REDACTED'],
+    [
+      `/images/${ID}?version=4.18&arch=x86_64&type=full-iso&api_key=s3cret`,
+      `/images/${ID}`,
+      'version=4.18&arch=x86_64&type=full-iso&api_key=REDACTED',
+    ],
     [`/images/${ID}?version=4.18&api%5Fkey=s3cret`, `/images/${ID}`, 'version=4.18&api_key=REDACTED'],
     [`/images/${ID}?image%5ftoken=s3cret&version=4.18`, `/images/${ID}`, 'image_token=REDACTED&version=4.18'],
     [`/images/${ID}?version=4.18&api_key=abc;s3cret`, `/images/${ID}`, 'version=4.18&api_key=REDACTED'],
-    [`/images/${ID}?API_KEY=s3cret&%41pi_key=s3cret&unknown=s3cret`, `/images/${ID}`, 'API_KEY=REDACTED&Api_key=REDACTED&unknown=REDACTED'],
-    [`/images/${ID}?version=a&version=b&api_key=x&api_key=s3cret`, `/images/${ID}`, 'version=a&version=b&api_key=REDACTED&api_key=REDACTED'],
+    [
+      `/images/${ID}?API_KEY=s3cret&%41pi_key=s3cret&unknown=s3cret`,
+      `/images/${ID}`,
+      'API_KEY=REDACTED&Api_key=REDACTED&unknown=REDACTED',
+    ],
+    [
+      `/images/${ID}?version=a&version=b&api_key=x&api_key=s3cret`,
+      `/images/${ID}`,
+      'version=a&version=b&api_key=REDACTED&api_key=REDACTED',
+    ],
     [`/images/${ID}?version=4.18%20rc%26x`, `/images/${ID}`, 'version=4.18%20rc%26x'],
-    ['/bytoken/s3cret/4.18/x86_64/full.iso?version=ignored', '/bytoken/REDACTED/4.18/x86_64/full.iso', 'version=ignored'],
+    [
+      '/bytoken/s3cret/4.18/x86_64/full.iso?version=ignored',
+      '/bytoken/REDACTED/4.18/x86_64/full.iso',
+      'version=ignored',
+    ],
     ['/ByToken/s3cret/4.18/x86_64/full.iso', '/bytoken/REDACTED/4.18/x86_64/full.iso', ''],
     ['/byapikey/s3cret%2Fmore/4.18/x86_64/minimal.iso', '/byapikey/REDACTED/4.18/x86_64/minimal.iso', ''],
     ['/boot-artifacts/rootfs?version=4.18&arch=arm64', '/boot-artifacts/rootfs', 'version=4.18&arch=arm64'],
-  ])('%s: path %s, query %s (a matched route: the router\'s parameters)', async (target, path, query) => {
+  ])("%s: path %s, query %s (a matched route: the router's parameters)", async (target, path, query) => {
     const description = await descriptionOf(target);
     expect(description).toMatchObject({ method: 'GET', path, query });
     expect(description.route).not.toBe('unmatched');
@@ -80,11 +97,14 @@ describe('describeRequest', () => {
     ['/bytoken%2Fs3cret/x', '/bytoken/REDACTED/x'],
     ['//bytoken/s3cret/4.18/x86_64/full.iso/extra', '//bytoken/REDACTED/4.18/x86_64/full.iso/extra'],
     ['/some/%E2%9C%93/%ZZ', '/some/✓/%ZZ'],
-  ])('%s: path %s (no route matched: the client\'s path, decoded, credential segments redacted)', async (target, path) => {
-    const description = await descriptionOf(target);
-    expect(description).toMatchObject({ route: 'unmatched', path, query: '' });
-    expect(JSON.stringify(description)).not.toContain('s3cret');
-  });
+  ])(
+    "%s: path %s (no route matched: the client's path, decoded, credential segments redacted)",
+    async (target, path) => {
+      const description = await descriptionOf(target);
+      expect(description).toMatchObject({ route: 'unmatched', path, query: '' });
+      expect(JSON.stringify(description)).not.toContain('s3cret');
+    },
+  );
 
   it('rebuilds the path from the client for a route template with more than parameters, still redacting', async () => {
     const description = await descriptionOf('/odd/x?token=s3cret');
@@ -93,7 +113,9 @@ describe('describeRequest', () => {
 
   it('bounds what the client controls: long values, many segments, many parameters', async () => {
     const many = Array.from({ length: 40 }, (_, n) => `p${n}=v`).join('&');
-    const description = await descriptionOf(`/${'x'.repeat(500)}/${'a/'.repeat(50)}?version=${'9'.repeat(500)}&${many}`);
+    const description = await descriptionOf(
+      `/${'x'.repeat(500)}/${'a/'.repeat(50)}?version=${'9'.repeat(500)}&${many}`,
+    );
     expect(description.path.length).toBeLessThan(300);
     expect(description.path.endsWith('/…')).toBe(true);
     expect(description.query).toContain(`version=${'9'.repeat(128)}…`);

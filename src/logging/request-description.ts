@@ -34,9 +34,16 @@ const MAX_PATH_SEGMENTS = 32;
 /** The one description of a request that log lines use. */
 export function describeRequest(request: Request): RequestDescription {
   const route = matchedRoute(request);
-  const path = (route === undefined ? undefined : pathFromRoute(route, request.params)) ?? pathFromClient(request.originalUrl);
+  const path =
+    (route === undefined ? undefined : pathFromRoute(route, request.params)) ?? pathFromClient(request.originalUrl);
   const query = describeQuery(request);
-  return { method: request.method, route: route ?? 'unmatched', path, query, text: `${request.method} ${path}${query === '' ? '' : `?${query}`}` };
+  return {
+    method: request.method,
+    route: route ?? 'unmatched',
+    path,
+    query,
+    text: `${request.method} ${path}${query === '' ? '' : `?${query}`}`,
+  };
 }
 
 function matchedRoute(request: Request): string | undefined {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { InjectMetric } from './prometheus.js';
 import type { NextFunction, Request, Response } from 'express';
 import type { Gauge, Histogram } from 'prom-client';
 import { HTTP_REQUEST_DURATION, HTTP_REQUESTS_INFLIGHT, HTTP_RESPONSE_SIZE } from './metric-names.js';
@@ -36,7 +36,14 @@ export class HttpObserver {
       const labels = { method: request.method, handler, code: String(response.statusCode) };
       this.duration.observe(labels, seconds);
       this.size.observe(labels, counter.bytes);
-      this.requestLog.write({ request, response, handler, bytes: counter.bytes, seconds, completed: response.writableFinished });
+      this.requestLog.write({
+        request,
+        response,
+        handler,
+        bytes: counter.bytes,
+        seconds,
+        completed: response.writableFinished,
+      });
     });
     next();
   };
@@ -49,7 +56,18 @@ export function routeTemplate(request: Request): string {
   return typeof path === 'string' ? `${request.baseUrl}${path}` : 'unmatched';
 }
 
-const GROUPS = new Set(['images', 'byid', 'bytoken', 'byapikey', 'boot-artifacts', 'health', 'live', 'metrics', 'docs', 'openapi.json']);
+const GROUPS = new Set([
+  'images',
+  'byid',
+  'bytoken',
+  'byapikey',
+  'boot-artifacts',
+  'health',
+  'live',
+  'metrics',
+  'docs',
+  'openapi.json',
+]);
 
 /** Routing has not happened when a request starts: the first path segment stands in for the route. */
 function routeGroup(path: string): string {
@@ -63,7 +81,8 @@ function countBodyBytes(response: Response): { bytes: number } {
   const end = response.end.bind(response) as (...args: unknown[]) => Response;
   const count = (chunk: unknown, encoding: unknown): void => {
     if (Buffer.isBuffer(chunk) || chunk instanceof Uint8Array) counter.bytes += chunk.byteLength;
-    else if (typeof chunk === 'string') counter.bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    else if (typeof chunk === 'string')
+      counter.bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
   };
   response.write = ((chunk: unknown, ...rest: unknown[]) => {
     count(chunk, rest[0]);

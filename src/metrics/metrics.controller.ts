@@ -1,16 +1,18 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { PrometheusController } from '@willsoto/nestjs-prometheus';
-import type { Response } from 'express';
+import { Registry } from 'prom-client';
 
 @ApiTags('metrics')
-@Controller()
-export class MetricsController extends PrometheusController {
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly registry: Registry) {}
+
   @Get()
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
   @ApiOperation({ summary: 'Prometheus metrics: process, HTTP and image cache' })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text exposition format' })
-  override index(@Res({ passthrough: true }) response: Response): Promise<string> {
-    return super.index(response);
+  index(): Promise<string> {
+    return this.registry.metrics();
   }
 }

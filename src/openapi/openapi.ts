@@ -6,7 +6,8 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 function packageVersion(): string {
   try {
     const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    const version = typeof manifest === 'object' && manifest !== null ? (manifest as { version?: unknown }).version : undefined;
+    const version =
+      typeof manifest === 'object' && manifest !== null ? (manifest as { version?: unknown }).version : undefined;
     return typeof version === 'string' ? version : '0.0.0';
   } catch {
     return '0.0.0';

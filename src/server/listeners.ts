@@ -18,7 +18,11 @@ export interface Listeners {
  * listener hands requests to the same Express instance. `ports` overrides the configured ports (0 picks a free
  * one, as tests do).
  */
-export async function listen(app: NestExpressApplication, server: ServerConfig, ports: { main?: number; plain?: number } = {}): Promise<Listeners> {
+export async function listen(
+  app: NestExpressApplication,
+  server: ServerConfig,
+  ports: { main?: number; plain?: number } = {},
+): Promise<Listeners> {
   const main = app.getHttpServer() as Server;
   // Before listening, so no request can meet Node's bare defaults.
   answerProtocolErrorsInJson(main);
@@ -26,7 +30,8 @@ export async function listen(app: NestExpressApplication, server: ServerConfig, 
   const plainPort = ports.plain ?? server.httpListenPort;
   if (plainPort === undefined) return { main, all: [main] };
   const adapter = app.getHttpAdapter();
-  if (!(adapter instanceof ServiceExpressAdapter)) throw new Error('the application must be created with the ServiceExpressAdapter (app.factory.ts)');
+  if (!(adapter instanceof ServiceExpressAdapter))
+    throw new Error('the application must be created with the ServiceExpressAdapter (app.factory.ts)');
   const handler: RequestListener = adapter.getInstance();
   // The same timeouts as the main server (the adapter makes both), so clients are treated alike on both.
   const plain = adapter.createPlainServer(server.tls ? plainHttpGate(handler) : handler);

@@ -21,7 +21,12 @@ export function pipelineLimit(logger: JsonLogger, limit = MAX_PIPELINED_PER_CONN
     const connection = request.socket;
     if (pipelinedOn(connection) <= limit) return next();
     if (!connection.destroyed) {
-      logger.record('info', 'PipelineLimit', `more than ${limit} pipelined requests wait on one connection; closing it`, { remote: request.ip ?? null });
+      logger.record(
+        'info',
+        'PipelineLimit',
+        `more than ${limit} pipelined requests wait on one connection; closing it`,
+        { remote: request.ip ?? null },
+      );
       connection.destroy();
     }
   };

@@ -20,8 +20,16 @@ export function isServedOnPlainHttp(url: string | undefined): boolean {
 export function plainHttpGate(handler: RequestListener): RequestListener {
   return (request: IncomingMessage, response: ServerResponse) => {
     if (isServedOnPlainHttp(request.url)) return handler(request, response);
-    const body = JSON.stringify({ statusCode: 404, error: 'Not Found', message: 'not served over plain HTTP: use the HTTPS listener' });
-    response.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff' });
+    const body = JSON.stringify({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'not served over plain HTTP: use the HTTPS listener',
+    });
+    response.writeHead(404, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      'X-Content-Type-Options': 'nosniff',
+    });
     response.end(body);
   };
 }

@@ -1,8 +1,13 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { answerProtocolErrorsInJson, describeParseError, methodOfRawRequest, rawErrorResponse } from './protocol-errors.js';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import {
+  answerProtocolErrorsInJson,
+  describeParseError,
+  methodOfRawRequest,
+  rawErrorResponse,
+} from './protocol-errors.js';
 
 describe('describeParseError', () => {
   it.each([
@@ -72,13 +77,19 @@ describe('answerProtocolErrorsInJson on a real server', () => {
   it('answers a malformed request with a JSON 400 that says why', async () => {
     const answer = await exchange('GET /x HTTP/1.1\r\nHost: a\r\nX: a\u0001b\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-    expect(JSON.parse(answer.split('\r\n\r\n')[1] ?? '')).toMatchObject({ statusCode: 400, message: expect.stringMatching(/not valid HTTP/) });
+    expect(JSON.parse(answer.split('\r\n\r\n')[1] ?? '')).toMatchObject({
+      statusCode: 400,
+      message: expect.stringMatching(/not valid HTTP/),
+    });
   });
 
   it('answers an unsupported Expect with a JSON 417 and never reaches the handler', async () => {
     const answer = await exchange('GET /x HTTP/1.1\r\nHost: a\r\nExpect: tea\r\nConnection: close\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 417 /);
     expect(answer).not.toContain('reached the handler');
-    expect(JSON.parse(answer.split('\r\n\r\n')[1] ?? '')).toMatchObject({ statusCode: 417, message: expect.stringContaining('tea') });
+    expect(JSON.parse(answer.split('\r\n\r\n')[1] ?? '')).toMatchObject({
+      statusCode: 417,
+      message: expect.stringContaining('tea'),
+    });
   });
 });

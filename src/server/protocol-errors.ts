@@ -24,8 +24,13 @@ export function errorBody(status: number, message: string): string {
  */
 export function rawErrorResponse(status: number, message: string, withBody: boolean): string {
   const body = withBody ? errorBody(status, message) : '';
-  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, 'X-Content-Type-Options: nosniff', 'Connection: close'];
-  if (withBody) head.push('Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`);
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'X-Content-Type-Options: nosniff',
+    'Connection: close',
+  ];
+  if (withBody)
+    head.push('Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`);
   return `${head.join('\r\n')}\r\n\r\n${body}`;
 }
 
@@ -47,7 +52,10 @@ export function describeParseError(error: ParseError): { status: number; message
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return { status: 408, message: 'the request did not arrive in time' };
     default:
-      return { status: 400, message: `the request is not valid HTTP/1.1: ${error.reason ?? error.code ?? error.message}` };
+      return {
+        status: 400,
+        message: `the request is not valid HTTP/1.1: ${error.reason ?? error.code ?? error.message}`,
+      };
   }
 }
 
@@ -76,8 +84,15 @@ function answerClientError(error: ParseError, socket: Duplex): void {
 
 /** `Expect` other than 100-continue: Node's default is a bare 417; this one says why. */
 function answerUnsupportedExpectation(request: IncomingMessage, response: ServerResponse): void {
-  const body = errorBody(417, `unsupported expectation "${String(request.headers.expect)}": only 100-continue is understood`);
-  response.writeHead(417, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff' });
+  const body = errorBody(
+    417,
+    `unsupported expectation "${String(request.headers.expect)}": only 100-continue is understood`,
+  );
+  response.writeHead(417, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'X-Content-Type-Options': 'nosniff',
+  });
   response.end(body);
 }
 

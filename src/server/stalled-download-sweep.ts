@@ -75,11 +75,16 @@ export class StalledDownloadSweep implements OnModuleDestroy {
     this.bodies.delete(body);
     const { request } = body;
     // The route template, never the raw URL: it may carry credentials.
-    this.logger.record('info', StalledDownloadSweep.name, `download stalled: the client took no bytes for ${this.stallSeconds} s; closing its connection`, {
-      method: request.method,
-      route: routeTemplate(request),
-      remote: request.ip ?? null,
-    });
+    this.logger.record(
+      'info',
+      StalledDownloadSweep.name,
+      `download stalled: the client took no bytes for ${this.stallSeconds} s; closing its connection`,
+      {
+        method: request.method,
+        route: routeTemplate(request),
+        remote: request.ip ?? null,
+      },
+    );
     // Destroying the connection ends the request: its slot, file and metrics are released where they were taken.
     request.socket.destroy();
   }

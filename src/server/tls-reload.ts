@@ -134,7 +134,10 @@ export class CertificateReloader {
   private keepServed(problem: string): void {
     if (problem === this.lastWarning) return;
     this.lastWarning = problem;
-    this.logger.warn(`new TLS certificate not used: ${problem}; still serving the previous one, checking again`, CertificateReloader.name);
+    this.logger.warn(
+      `new TLS certificate not used: ${problem}; still serving the previous one, checking again`,
+      CertificateReloader.name,
+    );
   }
 }
 

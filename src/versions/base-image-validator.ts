@@ -24,11 +24,14 @@ const KERNEL_PATHS: Readonly<Record<CpuArchitecture, readonly string[]>> = {
 export async function validateBaseImage(path: string, arch: CpuArchitecture): Promise<IsoIndex> {
   const index = await readIndex(path);
   if (!VOLUME_ID_PREFIXES.some((prefix) => index.volumeId.startsWith(prefix))) {
-    throw new ImageValidationError(`volume ID "${index.volumeId}" is not a CoreOS live ISO (expected ${VOLUME_ID_PREFIXES.join(', ')}…)`);
+    throw new ImageValidationError(
+      `volume ID "${index.volumeId}" is not a CoreOS live ISO (expected ${VOLUME_ID_PREFIXES.join(', ')}…)`,
+    );
   }
   const { size } = await stat(path);
   const volumeBytes = index.volumeSpaceSize * index.blockSize;
-  if (size < volumeBytes) throw new ImageValidationError(`file is truncated: ${size} bytes, the ISO volume needs ${volumeBytes}`);
+  if (size < volumeBytes)
+    throw new ImageValidationError(`file is truncated: ${size} bytes, the ISO volume needs ${volumeBytes}`);
   if (index.get(ROOTFS_PATH) === undefined) throw new ImageValidationError(`${ROOTFS_PATH} is missing`);
   const kernels = KERNEL_PATHS[arch];
   if (!kernels.some((kernel) => index.get(kernel) !== undefined)) {

@@ -50,20 +50,33 @@ export class BaseIsoStore {
       if (record?.url !== image.entry.url || record.sha256 !== verifiedSha256) {
         await writeRecord(recordPath, verifiedRecord(stats.size, image.entry.url, verifiedSha256));
       }
-      this.logger.log(`using cached ${image.fileName}: ${check.action === 'hash' ? 'its sha256 matches the catalog' : check.why}`);
+      this.logger.log(
+        `using cached ${image.fileName}: ${check.action === 'hash' ? 'its sha256 matches the catalog' : check.why}`,
+      );
       return { image, path, sizeBytes: stats.size, mtime: stats.mtime, index };
     } catch (error) {
       if (signal.aborted) throw error;
       const source = describeUrl(image.entry.url);
-      this.logger.warn(`cached ${image.fileName} is unusable (${error instanceof Error ? error.message : String(error)}); fetching it again from ${source}`);
+      this.logger.warn(
+        `cached ${image.fileName} is unusable (${error instanceof Error ? error.message : String(error)}); fetching it again from ${source}`,
+      );
       await Promise.all([rm(path, { force: true }), rm(recordPath, { force: true })]);
       return undefined;
     }
   }
 
-  async download(image: CatalogImage, signal: AbortSignal, onProgress: DownloadProgress, onVerifying: () => void): Promise<VerifiedImage> {
+  async download(
+    image: CatalogImage,
+    signal: AbortSignal,
+    onProgress: DownloadProgress,
+    onVerifying: () => void,
+  ): Promise<VerifiedImage> {
     const { fileName, entry } = image;
-    const [path, partial, partialRecord] = [this.pathOf(fileName), this.pathOf(partialName(fileName)), this.pathOf(partialRecordName(fileName))];
+    const [path, partial, partialRecord] = [
+      this.pathOf(fileName),
+      this.pathOf(partialName(fileName)),
+      this.pathOf(partialRecordName(fileName)),
+    ];
     const resumeFrom = await this.resumable(image);
     const progress = new ProgressLog(this.logger, fileName, this.progressLogIntervalMs);
     const from = resumeFrom === undefined ? '' : `, resuming at byte ${resumeFrom.bytes}`;
@@ -81,13 +94,17 @@ export class BaseIsoStore {
         },
         onStart: async ({ offset, total, validator }) => {
           if (offset > 0) return;
-          if (validator !== undefined && total !== undefined) await writeRecord(partialRecord, { url: entry.url, validator, total });
+          if (validator !== undefined && total !== undefined)
+            await writeRecord(partialRecord, { url: entry.url, validator, total });
           else await rm(partialRecord, { force: true });
         },
       });
       onVerifying();
       const index = await validateBaseImage(partial, entry.cpuArchitecture);
-      await writeRecord(this.pathOf(verifiedRecordName(fileName)), verifiedRecord(result.bytes, entry.url, result.sha256));
+      await writeRecord(
+        this.pathOf(verifiedRecordName(fileName)),
+        verifiedRecord(result.bytes, entry.url, result.sha256),
+      );
       await rename(partial, path);
       await rm(partialRecord, { force: true });
       const { mtime } = await stat(path);
@@ -95,22 +112,39 @@ export class BaseIsoStore {
       return { image, path, sizeBytes: result.bytes, mtime, index };
     } catch (error) {
       // A download stopped by shutdown stays on disk for the next start to resume; a failed one is removed.
-      if (!signal.aborted) await Promise.all([rm(partial, { force: true }), rm(partialRecord, { force: true })]).catch(() => undefined);
+      if (!signal.aborted)
+        await Promise.all([rm(partial, { force: true }), rm(partialRecord, { force: true })]).catch(() => undefined);
       throw error;
     }
   }
 
-  private async compareHash(image: CatalogImage, path: string, expected: string, why: string, signal: AbortSignal): Promise<void> {
+  private async compareHash(
+    image: CatalogImage,
+    path: string,
+    expected: string,
+    why: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     this.logger.log(`re-verifying cached ${image.fileName} by its sha256: ${why}`);
     const actual = await sha256OfFile(path, signal);
-    if (actual !== expected) throw new Error(`sha256 mismatch: the catalog gives ${expected}, the cached file has ${actual}`);
+    if (actual !== expected)
+      throw new Error(`sha256 mismatch: the catalog gives ${expected}, the cached file has ${actual}`);
   }
 
   /** A partial file is continued only when its record names the same URL and it is not longer than the source. */
   private async resumable(image: CatalogImage): Promise<ResumeFrom | undefined> {
-    const [partial, partialRecord] = [this.pathOf(partialName(image.fileName)), this.pathOf(partialRecordName(image.fileName))];
+    const [partial, partialRecord] = [
+      this.pathOf(partialName(image.fileName)),
+      this.pathOf(partialRecordName(image.fileName)),
+    ];
     const [record, stats] = await Promise.all([readPartialRecord(partialRecord), stat(partial).catch(() => undefined)]);
-    if (record !== undefined && stats !== undefined && record.url === image.entry.url && stats.size > 0 && stats.size <= record.total) {
+    if (
+      record !== undefined &&
+      stats !== undefined &&
+      record.url === image.entry.url &&
+      stats.size > 0 &&
+      stats.size <= record.total
+    ) {
       return { bytes: stats.size, total: record.total, validator: record.validator };
     }
     await Promise.all([rm(partial, { force: true }), rm(partialRecord, { force: true })]);

@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import {
-  cacheFileKind, isoCacheNames, isoFileName, nmstateImageName, nmstateTemporaryName, recordTemporaryName, templateTemporaryName,
+  cacheFileKind,
+  isoCacheNames,
+  isoFileName,
+  nmstateImageName,
+  nmstateTemporaryName,
+  recordTemporaryName,
+  templateTemporaryName,
 } from './cache-file-names.js';
 
 const ISO = isoFileName('full-iso', '418.94.202501010000-0', 'x86_64');
@@ -10,7 +16,12 @@ const NMSTATE = nmstateImageName('418.94.202501010000-0', 's390x');
 describe('cache file names', () => {
   it('recognises every name the cache produces, temporary ones included', () => {
     const [iso, partial, partialRecord, verifiedRecord] = isoCacheNames(ISO);
-    expect([iso, partial, partialRecord, verifiedRecord].map((name) => cacheFileKind(name ?? ''))).toEqual(['iso', 'partial', 'partial-record', 'verified-record']);
+    expect([iso, partial, partialRecord, verifiedRecord].map((name) => cacheFileKind(name ?? ''))).toEqual([
+      'iso',
+      'partial',
+      'partial-record',
+      'verified-record',
+    ]);
     expect(cacheFileKind(TEMPLATE)).toBe('iso');
     expect(cacheFileKind(isoFileName('disconnected-iso', '4.6', 'ppc64le'))).toBe('iso');
     expect(cacheFileKind(NMSTATE)).toBe('nmstate');

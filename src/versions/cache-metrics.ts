@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { InjectMetric, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { InjectMetric, counterProvider, gaugeProvider } from '../metrics/prometheus.js';
 import type { Counter, Gauge } from 'prom-client';
 import {
   CACHE_DOWNLOADED_BYTES,
@@ -17,16 +17,32 @@ import type { CatalogImage } from './os-image-catalog.js';
 const MAX_REASON_LABEL_LENGTH = 200;
 
 export const cacheMetricProviders = [
-  makeGaugeProvider({ name: CACHE_IMAGES, help: 'Catalog images by cache state', labelNames: ['state'] }),
-  makeGaugeProvider({ name: CACHE_IMAGE_STATE, help: '1 for the current cache state of each image', labelNames: ['image', 'state'] }),
-  makeGaugeProvider({
+  gaugeProvider({ name: CACHE_IMAGES, help: 'Catalog images by cache state', labelNames: ['state'] }),
+  gaugeProvider({
+    name: CACHE_IMAGE_STATE,
+    help: '1 for the current cache state of each image',
+    labelNames: ['image', 'state'],
+  }),
+  gaugeProvider({
     name: CACHE_IMAGE_FAILURE,
     help: '1 for each image whose last attempt failed, labelled with the reason; kept while it is retried, removed once it is ready',
     labelNames: ['image', 'reason'],
   }),
-  makeGaugeProvider({ name: CACHE_DOWNLOADED_BYTES, help: 'Bytes of each image downloaded so far (its size once ready)', labelNames: ['image'] }),
-  makeGaugeProvider({ name: CACHE_EXPECTED_BYTES, help: 'Size of each image announced by its source, when known', labelNames: ['image'] }),
-  makeCounterProvider({ name: CACHE_SYNC_FAILURES, help: 'Failed attempts to fetch or prepare an image', labelNames: ['image'] }),
+  gaugeProvider({
+    name: CACHE_DOWNLOADED_BYTES,
+    help: 'Bytes of each image downloaded so far (its size once ready)',
+    labelNames: ['image'],
+  }),
+  gaugeProvider({
+    name: CACHE_EXPECTED_BYTES,
+    help: 'Size of each image announced by its source, when known',
+    labelNames: ['image'],
+  }),
+  counterProvider({
+    name: CACHE_SYNC_FAILURES,
+    help: 'Failed attempts to fetch or prepare an image',
+    labelNames: ['image'],
+  }),
 ];
 
 /** A failure reason as a label value: one line, bounded. Reasons never hold credentials (URLs are described without them). */
@@ -62,7 +78,8 @@ export class CacheMetrics implements OnModuleInit {
     const statusChanged = this.lastStatus.get(label) !== state.status;
     this.lastStatus.set(label, state.status);
     if (statusChanged) {
-      for (const status of IMAGE_STATUSES) this.imageState.set({ image: label, state: status }, status === state.status ? 1 : 0);
+      for (const status of IMAGE_STATUSES)
+        this.imageState.set({ image: label, state: status }, status === state.status ? 1 : 0);
       this.countByState();
       this.recordFailure(image);
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import type { VerifiedRecord } from './cache-records.js';
 import { checkAgainstCatalog, sha256OfFile } from './catalog-change.js';
 import type { OsImageEntry } from './os-image.js';
@@ -13,7 +13,14 @@ const SHA_A = 'a'.repeat(64);
 const SHA_B = 'b'.repeat(64);
 
 function entry(url: string, sha256?: string): OsImageEntry {
-  return { openshiftVersion: '4.18', cpuArchitecture: 'x86_64', version: '418.1', type: 'full-iso', url, ...(sha256 && { sha256 }) };
+  return {
+    openshiftVersion: '4.18',
+    cpuArchitecture: 'x86_64',
+    version: '418.1',
+    type: 'full-iso',
+    url,
+    ...(sha256 && { sha256 }),
+  };
 }
 
 function record(url?: string, sha256?: string): VerifiedRecord {
@@ -36,7 +43,7 @@ describe('checkAgainstCatalog', () => {
     expect(checkAgainstCatalog(recorded, catalogEntry).action).toBe(action);
   });
 
-  it('says why without the URLs\' credentials', () => {
+  it("says why without the URLs' credentials", () => {
     const { why } = checkAgainstCatalog(record(OLD_URL, SHA_A), entry(NEW_URL));
     expect(why).toContain('https://old.example.com/rhcos.iso');
     expect(why).toContain('https://new.example.com/rhcos.iso');
@@ -51,7 +58,9 @@ describe('sha256OfFile', () => {
       const content = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
       const path = join(dir, 'file');
       await writeFile(path, content);
-      expect(await sha256OfFile(path, new AbortController().signal)).toBe(createHash('sha256').update(content).digest('hex'));
+      expect(await sha256OfFile(path, new AbortController().signal)).toBe(
+        createHash('sha256').update(content).digest('hex'),
+      );
       await expect(sha256OfFile(path, AbortSignal.abort())).rejects.toThrow(/abort/i);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -21,12 +21,23 @@ export function checkAgainstCatalog(record: VerifiedRecord | undefined, entry: O
   const urlChanged = recordedUrl !== undefined && recordedUrl !== entry.url;
   const fromUrl = urlChanged ? ` (was ${describeUrl(recordedUrl)}, now ${describeUrl(entry.url)})` : '';
   if (entry.sha256 === undefined) {
-    if (urlChanged) return { action: 'download', why: `the catalog URL changed${fromUrl} and no sha256 is given to check the cached file against` };
-    return { action: 'reuse', why: recordedUrl === undefined ? 'its source was not recorded by the run that verified it; checked as before' : 'verified against the same catalog URL' };
+    if (urlChanged)
+      return {
+        action: 'download',
+        why: `the catalog URL changed${fromUrl} and no sha256 is given to check the cached file against`,
+      };
+    return {
+      action: 'reuse',
+      why:
+        recordedUrl === undefined
+          ? 'its source was not recorded by the run that verified it; checked as before'
+          : 'verified against the same catalog URL',
+    };
   }
   if (urlChanged) return { action: 'hash', sha256: entry.sha256, why: `the catalog URL changed${fromUrl}` };
   if (record?.sha256 !== entry.sha256) {
-    const why = record?.sha256 === undefined ? 'it was not verified against the catalog sha256' : 'the catalog sha256 changed';
+    const why =
+      record?.sha256 === undefined ? 'it was not verified against the catalog sha256' : 'the catalog sha256 changed';
     return { action: 'hash', sha256: entry.sha256, why };
   }
   return { action: 'reuse', why: 'verified against the same catalog URL and sha256' };
@@ -35,6 +46,7 @@ export function checkAgainstCatalog(record: VerifiedRecord | undefined, entry: O
 /** Streams the file through SHA-256 in 1 MiB reads: memory stays flat whatever the ISO size. */
 export async function sha256OfFile(path: string, signal: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, signal })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, signal }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

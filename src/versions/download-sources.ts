@@ -60,7 +60,7 @@ export async function openFileSource(url: URL): Promise<OpenedSource> {
 async function copyFile(path: string, writer: BlockWriter, signal: AbortSignal): Promise<void> {
   const source = await open(path, 'r');
   try {
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       throwIfAborted(signal);
       const space = writer.space();
       const { bytesRead } = await source.read(space, 0, space.length, position);

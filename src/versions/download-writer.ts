@@ -34,7 +34,7 @@ export class ByteMeter {
   async hashExisting(file: FileHandle, length: number): Promise<void> {
     if (this.hash === undefined) return;
     const block = Buffer.allocUnsafeSlow(BLOCK_SIZE);
-    for (let position = 0; position < length; ) {
+    for (let position = 0; position < length;) {
       const { bytesRead } = await file.read(block, 0, Math.min(BLOCK_SIZE, length - position), position);
       if (bytesRead === 0) throw new Error(`the partial file ended at ${position} of ${length} bytes`);
       this.hash.update(block.subarray(0, bytesRead));
@@ -78,7 +78,7 @@ export class BlockWriter {
 
   /** Copies a chunk in; the chunk is not kept. */
   async append(chunk: Buffer): Promise<void> {
-    for (let offset = 0; offset < chunk.length; ) {
+    for (let offset = 0; offset < chunk.length;) {
       const copied = chunk.copy(this.space(), 0, offset);
       offset += copied;
       await this.commit(copied);
@@ -109,7 +109,7 @@ export class BlockWriter {
 }
 
 async function writeFully(file: FileHandle, block: Buffer, length: number, position: number): Promise<void> {
-  for (let written = 0; written < length; ) {
+  for (let written = 0; written < length;) {
     const { bytesWritten } = await file.write(block, written, length - written, position + written);
     written += bytesWritten;
   }

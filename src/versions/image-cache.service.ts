@@ -98,20 +98,32 @@ export class ImageCacheService implements OnApplicationShutdown {
     try {
       await mkdir(dataDir, { recursive: true });
       const { removed, foreign } = await cleanDataDir(dataDir, this.expectedFiles());
-      for (const name of removed) this.logger.log(`removed ${name} from ${dataDir}: a cache file no longer needed (another version, or left by an interrupted write)`);
+      for (const name of removed)
+        this.logger.log(
+          `removed ${name} from ${dataDir}: a cache file no longer needed (another version, or left by an interrupted write)`,
+        );
       if (foreign.length > 0) {
-        this.logger.warn(`left ${foreign.length} entries in ${dataDir} that the cache did not write (they are never deleted; is DATA_DIR right?): ${foreign.join(', ')}`);
+        this.logger.warn(
+          `left ${foreign.length} entries in ${dataDir} that the cache did not write (they are never deleted; is DATA_DIR right?): ${foreign.join(', ')}`,
+        );
       }
     } catch (error) {
       this.logger.error(`cannot prepare ${dataDir}: ${message(error)}`);
     }
     // A failure here fails only the steps that need scratch space, with the reason, when they run.
-    await this.scratch.open().catch((error: unknown) => this.logger.error(`cannot prepare scratch space in ${this.storage.dataTempDir}: ${message(error)}`));
+    await this.scratch
+      .open()
+      .catch((error: unknown) =>
+        this.logger.error(`cannot prepare scratch space in ${this.storage.dataTempDir}: ${message(error)}`),
+      );
     await Promise.all(this.catalog.images.map((image) => this.syncImage(image)));
   }
 
   private expectedFiles(): Set<string> {
-    const names = this.catalog.images.flatMap((image) => [...isoCacheNames(image.fileName), ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? [])]);
+    const names = this.catalog.images.flatMap((image) => [
+      ...isoCacheNames(image.fileName),
+      ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? []),
+    ]);
     return new Set(names);
   }
 
@@ -156,7 +168,9 @@ export class ImageCacheService implements OnApplicationShutdown {
     this.failures.set(image.key, failed);
     this.settled.add(image.key);
     this.setState(image, failed);
-    this.logger.error(`${image.fileName} failed (attempt ${attempts}): ${reason}; retrying in ${Math.round(delay / 1000)} s`);
+    this.logger.error(
+      `${image.fileName} failed (attempt ${attempts}): ${reason}; retrying in ${Math.round(delay / 1000)} s`,
+    );
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       void this.syncImage(image);
@@ -167,7 +181,8 @@ export class ImageCacheService implements OnApplicationShutdown {
   private setState(image: CatalogImage, state: ImageState): void {
     const previous = this.states.get(image.key);
     this.states.set(image.key, state);
-    if (previous?.status !== state.status) this.logger.debug(`${image.fileName}: ${JSON.stringify(describeState(state))}`);
+    if (previous?.status !== state.status)
+      this.logger.debug(`${image.fileName}: ${JSON.stringify(describeState(state))}`);
     for (const listener of this.listeners) listener(image, state);
   }
 }
@@ -182,6 +197,10 @@ export function failureReason(error: unknown): string {
   const causes: unknown[] = [];
   for (let cause: unknown = error; cause instanceof Error && causes.length < 5; cause = cause.cause) causes.push(cause);
   // xorriso checks the free space before writing and words it its own way.
-  const noSpace = causes.some((cause) => (cause as NodeJS.ErrnoException).code === 'ENOSPC' || /ENOSPC|no space left|exceeds free space/i.test(message(cause)));
+  const noSpace = causes.some(
+    (cause) =>
+      (cause as NodeJS.ErrnoException).code === 'ENOSPC' ||
+      /ENOSPC|no space left|exceeds free space/i.test(message(cause)),
+  );
   return noSpace && !/^no space/i.test(text) ? `no space left on device: ${text}` : text;
 }

@@ -4,7 +4,13 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { ImageSourceConfig } from '../config/app-config.js';
 import { describeUrl } from './describe-url.js';
-import { ImageFetchError, TransferAbortedError, copyResponse, openFileSource, type OpenedSource } from './download-sources.js';
+import {
+  ImageFetchError,
+  TransferAbortedError,
+  copyResponse,
+  openFileSource,
+  type OpenedSource,
+} from './download-sources.js';
 import { BlockWriter, ByteMeter, type ProgressListener } from './download-writer.js';
 
 export { ImageFetchError } from './download-sources.js';
@@ -63,16 +69,29 @@ export class ImageFetcher {
     private readonly timeouts: FetchTimeouts,
   ) {
     const ca = source.trustedCaPem === undefined ? undefined : [...rootCertificates, source.trustedCaPem];
-    this.httpsAgent = new https.Agent({ keepAlive: false, rejectUnauthorized: !source.insecureSkipVerify, minVersion: 'TLSv1.2', ...(ca && { ca }) });
+    this.httpsAgent = new https.Agent({
+      keepAlive: false,
+      rejectUnauthorized: !source.insecureSkipVerify,
+      minVersion: 'TLSv1.2',
+      ...(ca && { ca }),
+    });
   }
 
   async fetch(request: FetchRequest): Promise<FetchResult> {
     const url = new URL(request.url);
-    const opened = url.protocol === 'file:' ? await openFileSource(url) : await this.openHttp(this.withQueryParams(url), request.signal, request.resumeFrom);
+    const opened =
+      url.protocol === 'file:'
+        ? await openFileSource(url)
+        : await this.openHttp(this.withQueryParams(url), request.signal, request.resumeFrom);
     await request.onStart?.({ offset: opened.offset, total: opened.total, validator: opened.validator });
     const destination = await open(request.destination, opened.offset > 0 ? 'r+' : 'w');
     try {
-      const meter = new ByteMeter(opened.total, request.onProgress, request.expectedSha256 !== undefined, opened.offset);
+      const meter = new ByteMeter(
+        opened.total,
+        request.onProgress,
+        request.expectedSha256 !== undefined,
+        opened.offset,
+      );
       await meter.hashExisting(destination, opened.offset);
       await this.transfer(opened, new BlockWriter(destination, meter, opened.offset), meter, request);
       const result = checkedResult(meter, opened.total, request.expectedSha256);
@@ -89,7 +108,12 @@ export class ImageFetcher {
     this.httpAgent.destroy();
   }
 
-  private async transfer(opened: OpenedSource, writer: BlockWriter, meter: ByteMeter, request: FetchRequest): Promise<void> {
+  private async transfer(
+    opened: OpenedSource,
+    writer: BlockWriter,
+    meter: ByteMeter,
+    request: FetchRequest,
+  ): Promise<void> {
     try {
       await opened.copyTo(writer, request.signal);
       await writer.finish();
@@ -101,18 +125,28 @@ export class ImageFetcher {
 
   private withQueryParams(url: URL): URL {
     const withParams = new URL(url);
-    for (const [key, value] of Object.entries(this.source.requestQueryParams)) withParams.searchParams.append(key, value);
+    for (const [key, value] of Object.entries(this.source.requestQueryParams))
+      withParams.searchParams.append(key, value);
     return withParams;
   }
 
   /** A resume the source cannot honour (no range, changed content, another length) starts over from byte 0. */
   private async openHttp(url: URL, signal: AbortSignal, resume?: ResumeFrom): Promise<OpenedSource> {
-    const response = await this.follow(url, signal, resume && { range: `bytes=${resume.bytes}-`, 'if-range': resume.validator });
+    const response = await this.follow(
+      url,
+      signal,
+      resume && { range: `bytes=${resume.bytes}-`, 'if-range': resume.validator },
+    );
     const status = response.statusCode ?? 0;
     if (resume !== undefined && (status === 206 || status === 416)) {
       const range = status === 206 ? parseContentRange(response.headers['content-range']) : undefined;
       if (range?.start === resume.bytes && range.total === resume.total) {
-        return { offset: resume.bytes, total: range.total, validator: resume.validator, copyTo: (writer, abort) => copyResponse(response, writer, abort) };
+        return {
+          offset: resume.bytes,
+          total: range.total,
+          validator: resume.validator,
+          copyTo: (writer, abort) => copyResponse(response, writer, abort),
+        };
       }
       response.destroy();
       return this.openHttp(url, signal);
@@ -123,10 +157,21 @@ export class ImageFetcher {
     }
     const length = response.headers['content-length'];
     const total = length === undefined ? undefined : Number(length);
-    return { offset: 0, total, validator: validatorOf(response), copyTo: (writer, abort) => copyResponse(response, writer, abort) };
+    return {
+      offset: 0,
+      total,
+      validator: validatorOf(response),
+      copyTo: (writer, abort) => copyResponse(response, writer, abort),
+    };
   }
 
-  private async follow(url: URL, signal: AbortSignal, extra: Record<string, string> | undefined, redirectsLeft = this.timeouts.maxRedirects, origin = url.origin): Promise<IncomingMessage> {
+  private async follow(
+    url: URL,
+    signal: AbortSignal,
+    extra: Record<string, string> | undefined,
+    redirectsLeft = this.timeouts.maxRedirects,
+    origin = url.origin,
+  ): Promise<IncomingMessage> {
     const response = await this.get(url, signal, url.origin === origin, extra);
     const location = response.headers.location;
     const status = response.statusCode ?? 0;
@@ -137,19 +182,30 @@ export class ImageFetcher {
   }
 
   /** Custom headers often carry credentials: they go only to the catalog URL's own origin, not across redirects. */
-  private get(url: URL, signal: AbortSignal, sameOrigin: boolean, extra: Record<string, string> | undefined): Promise<IncomingMessage> {
+  private get(
+    url: URL,
+    signal: AbortSignal,
+    sameOrigin: boolean,
+    extra: Record<string, string> | undefined,
+  ): Promise<IncomingMessage> {
     const secure = url.protocol === 'https:';
     const headers = { ...(sameOrigin ? this.source.requestHeaders : {}), ...extra };
     return new Promise((resolve, reject) => {
       let response: IncomingMessage | undefined;
-      const request = (secure ? https : http).get(url, { agent: secure ? this.httpsAgent : this.httpAgent, headers, signal }, (incoming) => {
-        response = incoming;
-        resolve(incoming);
-      });
+      const request = (secure ? https : http).get(
+        url,
+        { agent: secure ? this.httpsAgent : this.httpAgent, headers, signal },
+        (incoming) => {
+          response = incoming;
+          resolve(incoming);
+        },
+      );
       // The socket timeout covers connecting, waiting for headers and every gap in the body. Destroying the
       // response with the reason makes reading the body fail with it rather than a bare "aborted".
       request.setTimeout(this.timeouts.idleMs, () => {
-        const stalled = new ImageFetchError(`no data from ${describeUrl(url)} for ${Math.round(this.timeouts.idleMs / 1000)} s`);
+        const stalled = new ImageFetchError(
+          `no data from ${describeUrl(url)} for ${Math.round(this.timeouts.idleMs / 1000)} s`,
+        );
         response?.destroy(stalled);
         request.destroy(stalled);
       });
@@ -175,16 +231,24 @@ function transferError(error: unknown, meter: ByteMeter, total: number | undefin
   if (error instanceof Error && error.name === 'AbortError') return error;
   const detail = error instanceof Error ? error.message : String(error);
   const expected = total === undefined ? '' : ` of ${total}`;
-  return new ImageFetchError(`download of ${describeUrl(new URL(url))} broke off after ${meter.bytes}${expected} bytes: ${detail}`);
+  return new ImageFetchError(
+    `download of ${describeUrl(new URL(url))} broke off after ${meter.bytes}${expected} bytes: ${detail}`,
+  );
 }
 
 function connectError(error: Error, url: URL): Error {
   if (error instanceof ImageFetchError || error.name === 'AbortError') return error;
   const code = (error as NodeJS.ErrnoException).code;
-  return new ImageFetchError(`cannot fetch ${describeUrl(url)}: ${code === undefined ? error.message : `${code} ${error.message}`}`);
+  return new ImageFetchError(
+    `cannot fetch ${describeUrl(url)}: ${code === undefined ? error.message : `${code} ${error.message}`}`,
+  );
 }
 
-function checkedResult(meter: ByteMeter, total: number | undefined, expectedSha256: string | undefined): Omit<FetchResult, 'resumedFrom'> {
+function checkedResult(
+  meter: ByteMeter,
+  total: number | undefined,
+  expectedSha256: string | undefined,
+): Omit<FetchResult, 'resumedFrom'> {
   if (total !== undefined && meter.bytes !== total) {
     throw new ImageFetchError(`received ${meter.bytes} bytes but Content-Length announced ${total}`);
   }

@@ -10,7 +10,12 @@ export class ImageLayouts implements ImagePreparationStep {
   private readonly layouts = new Map<string, LiveIsoLayout>();
 
   async prepare(verified: VerifiedImage): Promise<void> {
-    const layout = await analyzeLiveIso(verified.path, verified.sizeBytes, verified.index, verified.image.entry.cpuArchitecture);
+    const layout = await analyzeLiveIso(
+      verified.path,
+      verified.sizeBytes,
+      verified.index,
+      verified.image.entry.cpuArchitecture,
+    );
     this.layouts.set(verified.image.key, layout);
   }
 

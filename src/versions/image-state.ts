@@ -5,13 +5,25 @@ export type ImageState =
   | { readonly status: 'verifying' }
   | { readonly status: 'preparing'; readonly step: string }
   | { readonly status: 'ready'; readonly sizeBytes: number; readonly mtime: Date }
-  | { readonly status: 'failed'; readonly reason: string; readonly attempts: number; readonly retryAt: Date | undefined };
+  | {
+      readonly status: 'failed';
+      readonly reason: string;
+      readonly attempts: number;
+      readonly retryAt: Date | undefined;
+    };
 
 export type ImageStatus = ImageState['status'];
 
 export type FailedImageState = Extract<ImageState, { status: 'failed' }>;
 
-export const IMAGE_STATUSES: readonly ImageStatus[] = ['pending', 'downloading', 'verifying', 'preparing', 'ready', 'failed'];
+export const IMAGE_STATUSES: readonly ImageStatus[] = [
+  'pending',
+  'downloading',
+  'verifying',
+  'preparing',
+  'ready',
+  'failed',
+];
 
 /** Retry-After of an image that is on its way: long enough not to hammer, short enough for a small image. */
 export const IN_PROGRESS_RETRY_AFTER_SECONDS = 30;
@@ -20,11 +32,21 @@ export const IN_PROGRESS_RETRY_AFTER_SECONDS = 30;
 export function describeState(state: ImageState): Record<string, unknown> {
   switch (state.status) {
     case 'downloading':
-      return { status: state.status, bytesDone: state.bytesDone, bytesTotal: state.bytesTotal ?? null, percent: percentOf(state) ?? null };
+      return {
+        status: state.status,
+        bytesDone: state.bytesDone,
+        bytesTotal: state.bytesTotal ?? null,
+        percent: percentOf(state) ?? null,
+      };
     case 'ready':
       return { status: state.status, sizeBytes: state.sizeBytes };
     case 'failed':
-      return { status: state.status, reason: state.reason, attempts: state.attempts, retryAt: state.retryAt?.toISOString() ?? null };
+      return {
+        status: state.status,
+        reason: state.reason,
+        attempts: state.attempts,
+        retryAt: state.retryAt?.toISOString() ?? null,
+      };
     case 'preparing':
       return { status: state.status, step: state.step };
     default:
@@ -43,7 +65,8 @@ export function retryAfterSeconds(state: ImageState, now: number): number {
  * progress also names the failure it follows, which is what an operator has to fix.
  */
 export function notReadyReason(state: ImageState, lastFailure: FailedImageState | undefined, now: number): string {
-  const earlier = lastFailure === undefined ? '' : `, after attempt ${lastFailure.attempts} failed: ${lastFailure.reason}`;
+  const earlier =
+    lastFailure === undefined ? '' : `, after attempt ${lastFailure.attempts} failed: ${lastFailure.reason}`;
   switch (state.status) {
     case 'pending':
       return `it is waiting for its turn to be fetched${earlier}`;
@@ -56,7 +79,8 @@ export function notReadyReason(state: ImageState, lastFailure: FailedImageState 
     case 'preparing':
       return `it is being prepared (${state.step})${earlier}`;
     case 'failed': {
-      const next = state.retryAt === undefined ? 'it is not retried' : `it is retried in ${retryAfterSeconds(state, now)} s`;
+      const next =
+        state.retryAt === undefined ? 'it is not retried' : `it is retried in ${retryAfterSeconds(state, now)} s`;
       return `attempt ${state.attempts} failed: ${state.reason}; ${next}`;
     }
     case 'ready':

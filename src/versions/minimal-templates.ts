@@ -52,7 +52,8 @@ export class MinimalTemplates implements ImagePreparationStep {
 
   /** Why an image has no template, when it has none. */
   whyUnavailable(image: CatalogImage): string {
-    if (!hasMinimalTemplate(image)) return `${image.entry.cpuArchitecture} ${image.entry.type} images have no minimal ISO`;
+    if (!hasMinimalTemplate(image))
+      return `${image.entry.cpuArchitecture} ${image.entry.type} images have no minimal ISO`;
     return this.unavailable.get(image.key) ?? 'its minimal ISO template is not built';
   }
 
@@ -61,7 +62,7 @@ export class MinimalTemplates implements ImagePreparationStep {
     if (!hasMinimalTemplate(image)) return;
     const rootfsUrl = rootfsUrlOf(image, this.server.publicBaseUrl);
     if (rootfsUrl === undefined) {
-      const reason = 'no rootfs URL is known for it: set IMAGE_SERVICE_BASE_URL or the catalog entry\'s rootfs_url';
+      const reason = "no rootfs URL is known for it: set IMAGE_SERVICE_BASE_URL or the catalog entry's rootfs_url";
       this.unavailable.set(image.key, reason);
       this.logger.warn(`${image.fileName}: no minimal ISO template, ${reason}`);
       return;

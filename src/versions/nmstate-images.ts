@@ -14,7 +14,10 @@ import { ScratchSpace } from './scratch-space.js';
 export const NMSTATE_MINIMUM_OPENSHIFT_VERSION = '4.18.0-ec.0';
 
 export function needsNmstate(image: CatalogImage): boolean {
-  return image.entry.type === 'full-iso' && compareOpenshiftVersions(image.entry.openshiftVersion, NMSTATE_MINIMUM_OPENSHIFT_VERSION) >= 0;
+  return (
+    image.entry.type === 'full-iso' &&
+    compareOpenshiftVersions(image.entry.openshiftVersion, NMSTATE_MINIMUM_OPENSHIFT_VERSION) >= 0
+  );
 }
 
 export function nmstateFileName(image: CatalogImage): string {

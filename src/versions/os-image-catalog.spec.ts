@@ -1,10 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { OsImageCatalog, cacheFileName } from './os-image-catalog.js';
 import { compareOpenshiftVersions } from './openshift-version.js';
 import { normalizeArchitecture, type OsImageEntry } from './os-image.js';
 
 function entry(openshiftVersion: string, version: string, overrides: Partial<OsImageEntry> = {}): OsImageEntry {
-  return { openshiftVersion, version, cpuArchitecture: 'x86_64', url: `https://mirror.example.com/${openshiftVersion}/${version}.iso`, type: 'full-iso', ...overrides };
+  return {
+    openshiftVersion,
+    version,
+    cpuArchitecture: 'x86_64',
+    url: `https://mirror.example.com/${openshiftVersion}/${version}.iso`,
+    type: 'full-iso',
+    ...overrides,
+  };
 }
 
 describe('compareOpenshiftVersions', () => {
@@ -27,8 +34,16 @@ describe('compareOpenshiftVersions', () => {
 
 describe('normalizeArchitecture', () => {
   it.each([
-    ['x86_64', 'x86_64'], ['amd64', 'x86_64'], ['arm64', 'arm64'], ['aarch64', 'arm64'], ['ppc64le', 'ppc64le'], ['s390x', 's390x'],
-    ['X86_64', undefined], ['riscv64', undefined], ['__proto__', undefined], ['constructor', undefined],
+    ['x86_64', 'x86_64'],
+    ['amd64', 'x86_64'],
+    ['arm64', 'arm64'],
+    ['aarch64', 'arm64'],
+    ['ppc64le', 'ppc64le'],
+    ['s390x', 's390x'],
+    ['X86_64', undefined],
+    ['riscv64', undefined],
+    ['__proto__', undefined],
+    ['constructor', undefined],
   ])('%s → %s', (name, expected) => {
     expect(normalizeArchitecture(name)).toBe(expected);
   });
@@ -61,7 +76,11 @@ describe('OsImageCatalog', () => {
 
   it('finds by RHCOS version first, then by openshift_version', () => {
     // "4.16" is both an RHCOS version of one entry and the openshift_version of another: RHCOS version wins.
-    const catalog = new OsImageCatalog([entry('4.15', '4.16'), entry('4.16', '416.94.1-0'), entry('4.14', '414.92.1-0')]);
+    const catalog = new OsImageCatalog([
+      entry('4.15', '4.16'),
+      entry('4.16', '416.94.1-0'),
+      entry('4.14', '414.92.1-0'),
+    ]);
     expect(catalog.find('4.16', 'x86_64', 'full-iso')?.entry.version).toBe('4.16');
     expect(catalog.find('416.94.1-0', 'x86_64', 'full-iso')?.entry.openshiftVersion).toBe('4.16');
     expect(catalog.find('4.14', 'x86_64', 'full-iso')?.entry.version).toBe('414.92.1-0');
@@ -74,12 +93,19 @@ describe('OsImageCatalog', () => {
   });
 
   it('picks the newest RHCOS build when one openshift_version has several', () => {
-    const catalog = new OsImageCatalog([entry('4.14', '414.92.1-0'), entry('4.14', '414.92.3-0'), entry('4.14', '414.92.2-0')]);
+    const catalog = new OsImageCatalog([
+      entry('4.14', '414.92.1-0'),
+      entry('4.14', '414.92.3-0'),
+      entry('4.14', '414.92.2-0'),
+    ]);
     expect(catalog.find('4.14', 'x86_64', 'full-iso')?.entry.version).toBe('414.92.3-0');
   });
 
   it('accepts arch aliases and keeps types and arches apart', () => {
-    const catalog = new OsImageCatalog([entry('4.14', '414.1', { cpuArchitecture: 'arm64' }), entry('4.14', '414.2', { type: 'disconnected-iso' })]);
+    const catalog = new OsImageCatalog([
+      entry('4.14', '414.1', { cpuArchitecture: 'arm64' }),
+      entry('4.14', '414.2', { type: 'disconnected-iso' }),
+    ]);
     expect(catalog.find('4.14', 'aarch64', 'full-iso')?.entry.version).toBe('414.1');
     expect(catalog.find('4.14', 'x86_64', 'full-iso')).toBeUndefined();
     expect(catalog.find('4.14', 'amd64', 'disconnected-iso')?.entry.version).toBe('414.2');

@@ -31,7 +31,9 @@ export class OsImageCatalog {
   find(version: string, arch: string, type: BaseImageType): CatalogImage | undefined {
     const cpuArchitecture = normalizeArchitecture(arch);
     if (cpuArchitecture === undefined) return undefined;
-    const candidates = this.images.filter((image) => image.entry.cpuArchitecture === cpuArchitecture && image.entry.type === type);
+    const candidates = this.images.filter(
+      (image) => image.entry.cpuArchitecture === cpuArchitecture && image.entry.type === type,
+    );
     return (
       candidates.find((image) => image.entry.version === version) ??
       newest(candidates.filter((image) => image.openshiftVersions.includes(version)))
@@ -50,7 +52,9 @@ function deduplicate(entries: readonly OsImageEntry[]): CatalogImage[] {
     groups.set(key, [...(groups.get(key) ?? []), entry]);
   }
   return [...groups].map(([key, group]) => {
-    const winner = group.reduce((best, entry) => (compareOpenshiftVersions(entry.openshiftVersion, best.openshiftVersion) > 0 ? entry : best));
+    const winner = group.reduce((best, entry) =>
+      compareOpenshiftVersions(entry.openshiftVersion, best.openshiftVersion) > 0 ? entry : best,
+    );
     const openshiftVersions = [...new Set(group.map((entry) => entry.openshiftVersion))];
     return { key, fileName: `${key}.iso`, entry: winner, openshiftVersions };
   });
@@ -59,7 +63,8 @@ function deduplicate(entries: readonly OsImageEntry[]): CatalogImage[] {
 /** When one OpenShift version is served by several RHCOS builds, the newest build answers. */
 function newest(images: CatalogImage[]): CatalogImage | undefined {
   return images.reduce<CatalogImage | undefined>(
-    (best, image) => (best === undefined || compareOpenshiftVersions(image.entry.version, best.entry.version) > 0 ? image : best),
+    (best, image) =>
+      best === undefined || compareOpenshiftVersions(image.entry.version, best.entry.version) > 0 ? image : best,
     undefined,
   );
 }

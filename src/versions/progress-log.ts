@@ -15,13 +15,16 @@ export class ProgressLog {
     const now = Date.now();
     if (now - this.lastLoggedAt < this.intervalMs) return;
     this.lastLoggedAt = now;
-    const total = bytesTotal === undefined ? '' : ` of ${mebibytes(bytesTotal)} (${Math.floor((bytesDone / bytesTotal) * 100)} %)`;
+    const total =
+      bytesTotal === undefined ? '' : ` of ${mebibytes(bytesTotal)} (${Math.floor((bytesDone / bytesTotal) * 100)} %)`;
     this.logger.log(`${this.name}: ${mebibytes(bytesDone)}${total}`);
   }
 
   done(bytes: number): void {
     const seconds = Math.max((Date.now() - this.startedAt) / 1000, 0.001);
-    this.logger.log(`${this.name}: downloaded ${mebibytes(bytes)} in ${seconds.toFixed(1)} s (${(bytes / 1e6 / seconds).toFixed(1)} MB/s)`);
+    this.logger.log(
+      `${this.name}: downloaded ${mebibytes(bytes)} in ${seconds.toFixed(1)} s (${(bytes / 1e6 / seconds).toFixed(1)} MB/s)`,
+    );
   }
 }
 

@@ -39,7 +39,8 @@ export class ScratchSpace implements OnApplicationShutdown {
   async open(): Promise<string> {
     const parent = this.storage.dataTempDir;
     await mkdir(parent, { recursive: true });
-    for (const stale of await removeStaleScratchDirs(parent)) this.logger.log(`removed ${join(parent, stale.name)}: ${stale.why}`);
+    for (const stale of await removeStaleScratchDirs(parent))
+      this.logger.log(`removed ${join(parent, stale.name)}: ${stale.why}`);
     return this.dir();
   }
 
@@ -70,7 +71,10 @@ export class ScratchSpace implements OnApplicationShutdown {
 }
 
 /** Removes scratch directories in `parent` of this uid whose owner is gone; returns what it removed and why. */
-export async function removeStaleScratchDirs(parent: string, now = Date.now()): Promise<{ name: string; why: string }[]> {
+export async function removeStaleScratchDirs(
+  parent: string,
+  now = Date.now(),
+): Promise<{ name: string; why: string }[]> {
   const removed: { name: string; why: string }[] = [];
   for (const name of await readdir(parent)) {
     if (!SCRATCH_DIR_NAME.test(name)) continue;
@@ -89,7 +93,8 @@ async function staleness(path: string, now: number): Promise<string | undefined>
   // lstat: a symbolic link with our name is not a scratch directory, whatever it points to.
   if (!stats.isDirectory() || stats.uid !== process.getuid?.()) return undefined;
   const owner = await readOwner(join(path, OWNER_FILE));
-  if (owner === undefined) return now - stats.mtimeMs > UNOWNED_STALE_MS ? 'left without an owner record by an earlier run' : undefined;
+  if (owner === undefined)
+    return now - stats.mtimeMs > UNOWNED_STALE_MS ? 'left without an owner record by an earlier run' : undefined;
   // Another host's process (a shared volume) cannot be looked up from here.
   if (owner.hostname !== hostname()) return undefined;
   return (await isAlive(owner)) ? undefined : `its process ${owner.pid} is gone`;
@@ -118,7 +123,10 @@ async function currentOwner(): Promise<ScratchOwner> {
  */
 async function processStartTime(pid: number): Promise<string | undefined> {
   try {
-    const [stat, bootId] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/sys/kernel/random/boot_id', 'utf8')]);
+    const [stat, bootId] = await Promise.all([
+      readFile(`/proc/${pid}/stat`, 'utf8'),
+      readFile('/proc/sys/kernel/random/boot_id', 'utf8'),
+    ]);
     // Fields after the command name, which may itself hold spaces and parentheses; start time is field 22.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return `${bootId.trim()}/${fields[19] ?? ''}`;
@@ -134,8 +142,18 @@ async function procfsAvailable(): Promise<boolean> {
 async function readOwner(path: string): Promise<ScratchOwner | undefined> {
   try {
     const value = JSON.parse(await readFile(path, 'utf8')) as Partial<Record<keyof ScratchOwner, unknown>>;
-    if (typeof value.pid !== 'number' || !Number.isSafeInteger(value.pid) || value.pid <= 0 || typeof value.hostname !== 'string') return undefined;
-    return { pid: value.pid, hostname: value.hostname, ...(typeof value.startedAt === 'string' && { startedAt: value.startedAt }) };
+    if (
+      typeof value.pid !== 'number' ||
+      !Number.isSafeInteger(value.pid) ||
+      value.pid <= 0 ||
+      typeof value.hostname !== 'string'
+    )
+      return undefined;
+    return {
+      pid: value.pid,
+      hostname: value.hostname,
+      ...(typeof value.startedAt === 'string' && { startedAt: value.startedAt }),
+    };
   } catch {
     return undefined;
   }

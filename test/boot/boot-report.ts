@@ -60,7 +60,10 @@ function reportLines(serial: string): string[] {
   const begin = serial.lastIndexOf(REPORT_MARKERS.begin);
   const end = begin < 0 ? -1 : serial.indexOf(REPORT_MARKERS.end, begin);
   if (end < 0) throw new BootReportError('serial log holds no complete boot report');
-  return serial.slice(begin + REPORT_MARKERS.begin.length, end).replace(/\r/g, '').split('\n');
+  return serial
+    .slice(begin + REPORT_MARKERS.begin.length, end)
+    .replace(/\r/g, '')
+    .split('\n');
 }
 
 function splitSections(lines: string[]): Map<string, string[]> {

@@ -1,7 +1,11 @@
 // A fixture live ISO that really boots: the host's Debian kernel, the reporting guest initramfs, a real
 // GRUB for UEFI and isolinux for BIOS, laid out like RHCOS so the service can customise it.
 import {
-  DEFAULT_FIXTURE_VOLUME_ID, buildFixtureIso, missingFixtureTools, type FixtureIso, type FixtureIsoOptions,
+  DEFAULT_FIXTURE_VOLUME_ID,
+  buildFixtureIso,
+  missingFixtureTools,
+  type FixtureIso,
+  type FixtureIsoOptions,
 } from '../fixtures/iso-fixture.js';
 import { guestInitramfs } from './guest-initramfs.js';
 import { requireHostKernel } from './host-kernel.js';

@@ -3,17 +3,18 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { missingTools } from '../fixtures/iso-fixture-tools.js';
 import { buildGuestInitramfs, findBusybox, initScript } from './guest-initramfs.js';
 
 const run = promisify(execFile);
 const busybox = await findBusybox();
 const missing = await missingTools(['cpio', 'gzip', 'sh']);
-const skipReason = busybox === undefined ? 'no static busybox' : missing.length > 0 ? `missing ${missing.join(', ')}` : '';
+const skipReason =
+  busybox === undefined ? 'no static busybox' : missing.length > 0 ? `missing ${missing.join(', ')}` : '';
 if (skipReason !== '') console.warn(`skipping guest initramfs tests: ${skipReason}`);
 
-describe.skipIf(skipReason !== '')('buildGuestInitramfs', () => {
+describe('buildGuestInitramfs', () => {
   let work: string;
   let image: string;
 
@@ -31,8 +32,8 @@ describe.skipIf(skipReason !== '')('buildGuestInitramfs', () => {
     await run('gzip', ['-t', image]);
     const { stdout } = await run('sh', ['-c', `gzip -dc "${image}" | cpio -itv --quiet`]);
     const lines = stdout.split('\n');
-    expect(lines.find((line) => / init$/.test(line))).toMatch(/^-rwxr-xr-x/);
-    expect(lines.find((line) => / bin\/busybox$/.test(line))).toMatch(/^-rwxr-xr-x/);
+    expect(lines.find((line) => line.endsWith(' init'))).toMatch(/^-rwxr-xr-x/);
+    expect(lines.find((line) => line.endsWith(' bin/busybox'))).toMatch(/^-rwxr-xr-x/);
     for (const applet of ['sh', 'mount', 'base64', 'sha256sum', 'poweroff']) {
       expect(lines.find((line) => line.endsWith(` bin/${applet} -> busybox`))).toMatch(/^l/);
     }
@@ -41,7 +42,10 @@ describe.skipIf(skipReason !== '')('buildGuestInitramfs', () => {
 
   it('carries the host busybox byte for byte and an init script the shell accepts', async () => {
     const extract = path.join(work, 'extract');
-    await run('sh', ['-c', `mkdir "${extract}" && cd "${extract}" && gzip -dc "${image}" | cpio -idm --quiet bin/busybox init`]);
+    await run('sh', [
+      '-c',
+      `mkdir "${extract}" && cd "${extract}" && gzip -dc "${image}" | cpio -idm --quiet bin/busybox init`,
+    ]);
     expect((await readFile(path.join(extract, 'bin/busybox'))).equals(await readFile(busybox ?? ''))).toBe(true);
     expect(await readFile(path.join(extract, 'init'), 'utf8')).toBe(initScript());
     const script = path.join(work, 'init.sh');

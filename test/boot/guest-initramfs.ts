@@ -5,14 +5,31 @@ import { gzipSync } from 'node:zlib';
 import { buildNewcArchive, type CpioEntry } from '../../src/iso/cpio.js';
 import { pathExists } from '../fixtures/iso-fixture-tools.js';
 import {
-  ABSENT, FILE_PREFIX, INLINE_FILE_LIMIT, PRESENT, REPORTED_DIRECTORIES, REPORT_MARKERS,
+  ABSENT,
+  FILE_PREFIX,
+  INLINE_FILE_LIMIT,
+  PRESENT,
+  REPORTED_DIRECTORIES,
+  REPORT_MARKERS,
 } from './boot-report.js';
 
 export const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
 
 /** Applets /init calls; each becomes a /bin symlink so the script does not depend on busybox's build options. */
 const APPLETS = [
-  'sh', 'mount', 'cat', 'echo', 'base64', 'sha256sum', 'stat', 'find', 'sort', 'cut', 'poweroff', 'sync', 'sleep',
+  'sh',
+  'mount',
+  'cat',
+  'echo',
+  'base64',
+  'sha256sum',
+  'stat',
+  'find',
+  'sort',
+  'cut',
+  'poweroff',
+  'sync',
+  'sleep',
 ];
 const GUEST_MOUNT_POINTS = ['dev', 'proc', 'sys'];
 
@@ -90,7 +107,9 @@ let cachedImage: Promise<Buffer> | undefined;
 /** The gzip'd newc image, built once per test process. */
 export function guestInitramfs(): Promise<Buffer> {
   cachedImage ??= guestEntries().then((entries) => gzipSync(buildNewcArchive(entries)));
-  cachedImage.catch(() => { cachedImage = undefined; });
+  cachedImage.catch(() => {
+    cachedImage = undefined;
+  });
   return cachedImage;
 }
 

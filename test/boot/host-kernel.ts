@@ -13,7 +13,7 @@ function compareVersions(a: string, b: string): number {
   const partsA = a.split(/[.-]/);
   const partsB = b.split(/[.-]/);
   for (let i = 0; i < Math.max(partsA.length, partsB.length); i++) {
-    const [x = '', y = ''] = [partsA[i], partsB[i]];
+    const [x, y] = [partsA[i] ?? '', partsB[i] ?? ''];
     const diff = /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) - Number(y) : x.localeCompare(y);
     if (diff !== 0) return diff;
   }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { findHostKernel } from './host-kernel.js';
 import { BootRequestError, qemuArgs } from './qemu-args.js';
 
@@ -35,7 +35,11 @@ describe('qemuArgs', () => {
 
   it('boots a kernel directly with the given initrd and command line', () => {
     const args = qemuArgs({ mode: 'direct-kernel', initrd: '/i.img', append: 'a=b' }, { kernel: '/k' });
-    expect([option(args, '-kernel'), option(args, '-initrd'), option(args, '-append')]).toEqual([['/k'], ['/i.img'], ['a=b']]);
+    expect([option(args, '-kernel'), option(args, '-initrd'), option(args, '-append')]).toEqual([
+      ['/k'],
+      ['/i.img'],
+      ['a=b'],
+    ]);
     expect(option(args, '-drive')).toEqual([]);
   });
 

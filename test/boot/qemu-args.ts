@@ -40,9 +40,24 @@ export class BootRequestError extends Error {
  * line on stdout is the only output, and -no-reboot turns a guest reboot or failed power-off into an exit.
  */
 const COMMON_ARGS = [
-  '-accel', 'tcg', '-machine', 'pc', '-m', '512', '-smp', '1',
-  '-nodefaults', '-nic', 'none', '-display', 'none', '-monitor', 'none', '-no-reboot',
-  '-serial', 'stdio',
+  '-accel',
+  'tcg',
+  '-machine',
+  'pc',
+  '-m',
+  '512',
+  '-smp',
+  '1',
+  '-nodefaults',
+  '-nic',
+  'none',
+  '-display',
+  'none',
+  '-monitor',
+  'none',
+  '-no-reboot',
+  '-serial',
+  'stdio',
 ];
 
 export function isUefiMode(mode: BootMode): boolean {
@@ -60,8 +75,10 @@ function firmwareArgs(mode: BootMode, resources: BootResources): string[] {
     throw new BootRequestError(`${mode} needs OVMF firmware and a writable copy of its variable store`);
   }
   return [
-    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${driveFile(ovmf.code)}`,
-    '-drive', `if=pflash,format=raw,unit=1,file=${driveFile(ovmfVarsCopy)}`,
+    '-drive',
+    `if=pflash,format=raw,unit=0,readonly=on,file=${driveFile(ovmf.code)}`,
+    '-drive',
+    `if=pflash,format=raw,unit=1,file=${driveFile(ovmfVarsCopy)}`,
   ];
 }
 

@@ -6,7 +6,11 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { pathExists } from '../fixtures/iso-fixture-tools.js';
 import {
-  BootReportError, REPORT_MARKERS, hasCompleteReport, parseBootReport, type ParsedBootReport,
+  BootReportError,
+  REPORT_MARKERS,
+  hasCompleteReport,
+  parseBootReport,
+  type ParsedBootReport,
 } from './boot-report.js';
 import { findHostKernel } from './host-kernel.js';
 import { isUefiMode, qemuArgs, type BootRequest, type BootResources, type OvmfFirmware } from './qemu-args.js';
@@ -37,8 +41,14 @@ const MAX_SERIAL_CHARS = 8 * 1024 * 1024;
 /** The boot timed out, QEMU failed, or the guest's report was missing or garbled. */
 export class QemuBootError extends Error {
   override readonly name = 'QemuBootError';
-  constructor(message: string, readonly serialTail: string, readonly stderr: string) {
-    super(`${message}\n--- serial log tail ---\n${serialTail}${stderr.trim() ? `\n--- qemu stderr ---\n${stderr.trim()}` : ''}`);
+  constructor(
+    message: string,
+    readonly serialTail: string,
+    readonly stderr: string,
+  ) {
+    super(
+      `${message}\n--- serial log tail ---\n${serialTail}${stderr.trim() ? `\n--- qemu stderr ---\n${stderr.trim()}` : ''}`,
+    );
   }
 }
 
@@ -96,8 +106,11 @@ function parseRun(req: BootRequest, run: QemuRun): ParsedBootReport {
     const why = run.timedOut
       ? `timed out after ${run.seconds.toFixed(1)} s`
       : `exited (${run.signal ?? `code ${run.code}`}) after ${run.seconds.toFixed(1)} s`;
-    throw new QemuBootError(`${req.mode} boot of ${req.image ?? req.kernel ?? 'kernel'} ${why} without a boot report`,
-      tail, run.stderr);
+    throw new QemuBootError(
+      `${req.mode} boot of ${req.image ?? req.kernel ?? 'kernel'} ${why} without a boot report`,
+      tail,
+      run.stderr,
+    );
   }
   try {
     return parseBootReport(run.serial);
@@ -132,7 +145,9 @@ function track(pid: number): void {
   liveGroups.add(pid);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once('exit', () => { for (const group of liveGroups) killGroup(group); });
+  process.once('exit', () => {
+    for (const group of liveGroups) killGroup(group);
+  });
 }
 
 function runQemu(args: string[], timeoutMs: number): Promise<QemuRun> {
@@ -144,20 +159,31 @@ function runQemu(args: string[], timeoutMs: number): Promise<QemuRun> {
     let stderr = '';
     let timedOut = false;
     let graceTimer: NodeJS.Timeout | undefined;
-    const kill = (): void => { if (child.pid !== undefined) killGroup(child.pid); };
-    const hardTimer = setTimeout(() => { timedOut = true; kill(); }, timeoutMs);
+    const kill = (): void => {
+      if (child.pid !== undefined) killGroup(child.pid);
+    };
+    const hardTimer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, timeoutMs);
     if (child.pid !== undefined) track(child.pid);
     child.stdout.on('data', (chunk: Buffer) => {
       serial.append(chunk);
       if (graceTimer === undefined && serial.hasReport()) graceTimer = setTimeout(kill, POWEROFF_GRACE_MS);
     });
-    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString('utf8')).slice(-SERIAL_TAIL_CHARS); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-SERIAL_TAIL_CHARS);
+    });
     const finish = (): void => {
       clearTimeout(hardTimer);
       clearTimeout(graceTimer);
       if (child.pid !== undefined) liveGroups.delete(child.pid);
     };
-    child.on('error', (error) => { finish(); kill(); reject(error); });
+    child.on('error', (error) => {
+      finish();
+      kill();
+      reject(error);
+    });
     child.on('close', (code, signal) => {
       finish();
       const seconds = (performance.now() - started) / 1000;

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { fixtureNmstatectl } from '../fixtures/fixture-rootfs.js';
 import { startDownloadEnv, type DownloadEnv } from '../support/download-env.js';
 import { httpGet } from '../support/http-client.js';
@@ -28,16 +28,27 @@ const ROOTFS_URL_ARG = 'coreos.live.rootfs_url=';
 const LIVEISO_ARG = 'coreos.liveiso=';
 
 /** A few KiB of Ignition JSON that cannot be mistaken for anything else and does not compress to nothing. */
-const IGNITION = Buffer.from(JSON.stringify({
-  ignition: { version: '3.2.0' },
-  passwd: { users: [{ name: 'core', sshAuthorizedKeys: [`ssh-ed25519 ${randomBytes(32).toString('base64')} boot-test`] }] },
-  storage: { files: [{ path: '/etc/boot-test', contents: { source: `data:;base64,${randomBytes(3_000).toString('base64')}` } }] },
-}));
+const IGNITION = Buffer.from(
+  JSON.stringify({
+    ignition: { version: '3.2.0' },
+    passwd: {
+      users: [{ name: 'core', sshAuthorizedKeys: [`ssh-ed25519 ${randomBytes(32).toString('base64')} boot-test`] }],
+    },
+    storage: {
+      files: [
+        { path: '/etc/boot-test', contents: { source: `data:;base64,${randomBytes(3_000).toString('base64')}` } },
+      ],
+    },
+  }),
+);
 
 const RAMDISK_FILES: Readonly<Record<string, Buffer>> = {
   'etc/assisted/network/host.nmconnection': Buffer.from(
-    `[connection]\nid=eth0\ntype=ethernet\ninterface-name=eth0\n\n[ipv4]\nmethod=manual\naddress1=192.0.2.10/24,192.0.2.1\n# ${randomBytes(8).toString('hex')}\n`),
-  'etc/assisted/hostconfig.json': Buffer.from(`${JSON.stringify([{ 'mac-interface-map': [{ logical_nic_name: 'eth0', mac_address: '52:54:00:12:34:56' }], nonce: randomBytes(8).toString('hex') }])}\n`),
+    `[connection]\nid=eth0\ntype=ethernet\ninterface-name=eth0\n\n[ipv4]\nmethod=manual\naddress1=192.0.2.10/24,192.0.2.1\n# ${randomBytes(8).toString('hex')}\n`,
+  ),
+  'etc/assisted/hostconfig.json': Buffer.from(
+    `${JSON.stringify([{ 'mac-interface-map': [{ logical_nic_name: 'eth0', mac_address: '52:54:00:12:34:56' }], nonce: randomBytes(8).toString('hex') }])}\n`,
+  ),
 };
 
 /** CD through SeaBIOS + isolinux and OVMF + GRUB; hard disk (a USB stick) through the hybrid MBR and the ESP. */
@@ -89,7 +100,9 @@ function cmdlineArgs(cmdline: string): string[] {
 
 /** GRUB unquotes `"…"` before the kernel sees it; isolinux passes the quotes through verbatim. */
 function rootfsUrls(args: readonly string[]): string[] {
-  return args.filter((arg) => arg.startsWith(ROOTFS_URL_ARG)).map((arg) => arg.slice(ROOTFS_URL_ARG.length).replace(/^"(.*)"$/, '$1'));
+  return args
+    .filter((arg) => arg.startsWith(ROOTFS_URL_ARG))
+    .map((arg) => arg.slice(ROOTFS_URL_ARG.length).replace(/^"(.*)"$/, '$1'));
 }
 
 /** What a PXE config passes: the live kargs without the ISO check, the rootfs URL and the infra-env's kargs. */
@@ -99,18 +112,22 @@ function pxeKernelArguments(defaultKargs: string): string {
 }
 
 function expectIgnition(report: BootReport): void {
-  expect(report.ignition, 'the guest found no /config.ign').toBeDefined();
-  expect(report.ignition?.equals(IGNITION), 'the guest saw a different Ignition config').toBe(true);
+  expect(report.ignition).toBeDefined();
+  expect(report.ignition?.equals(IGNITION)).toBe(true);
 }
 
 function expectRamdiskFiles(report: BootReport): void {
-  expect([...report.files.keys()].sort()).toEqual(Object.keys(RAMDISK_FILES).map((file) => `/${file}`).sort());
+  expect([...report.files.keys()].sort()).toEqual(
+    Object.keys(RAMDISK_FILES)
+      .map((file) => `/${file}`)
+      .sort(),
+  );
   for (const [file, data] of Object.entries(RAMDISK_FILES)) {
-    expect(report.files.get(`/${file}`), `/${file}`).toEqual(data);
+    expect(report.files.get(`/${file}`)).toEqual(data);
   }
 }
 
-describe.skipIf(!availability.ok).sequential('booting what the service serves', () => {
+describe('booting what the service serves', () => {
   let work: string;
   let iso: BootableIso;
   let env: DownloadEnv | undefined;
@@ -122,12 +139,14 @@ describe.skipIf(!availability.ok).sequential('booting what the service serves', 
     const ramdisk = await systemCpioRamdisk(work, RAMDISK_FILES);
     env = await startDownloadEnv({
       fixtures: [{ name: 'bootable', openshiftVersion: OPENSHIFT_VERSION, version: RHCOS_VERSION, prebuilt: iso }],
-      infraEnvs: [{
-        id: INFRA_ENV_ID,
-        ignition: IGNITION,
-        ramdisk,
-        kernelArguments: JSON.stringify(EXTRA_KARGS.map((value) => ({ operation: 'append', value }))),
-      }],
+      infraEnvs: [
+        {
+          id: INFRA_ENV_ID,
+          ignition: IGNITION,
+          ramdisk,
+          kernelArguments: JSON.stringify(EXTRA_KARGS.map((value) => ({ operation: 'append', value }))),
+        },
+      ],
       env: { IMAGE_SERVICE_BASE_URL },
     });
     artifacts = await downloadArtifacts(env.app.baseUrl, work);
@@ -139,40 +158,60 @@ describe.skipIf(!availability.ok).sequential('booting what the service serves', 
   });
 
   for (const mode of ISO_MODES) {
-    it(`full ISO from ${mode}: its Ignition and extra kargs, no ramdisk, no nmstatectl`, async () => {
-      const report = await boot(`full-iso ${mode}`, { mode, image: artifacts.fullIso });
-      // §5: the karg area becomes `<default> <extra>`.
-      expect(report.cmdline).toContain(`${iso.defaultKargs} ${EXTRA_KARGS.join(' ')}`);
-      expect(cmdlineArgs(report.cmdline)).toContain(`${LIVEISO_ARG}${VOLUME_ID}`);
-      expect(rootfsUrls(cmdlineArgs(report.cmdline))).toEqual([]);
-      expectIgnition(report);
-      expect(report.files.size, 'the full ISO carries no ramdisk').toBe(0);
-      expect(report.nmstatectlSha256, 'the full ISO carries no nmstate.img').toBeUndefined();
-    }, TEST_TIMEOUT_MS);
+    it(
+      `full ISO from ${mode}: its Ignition and extra kargs, no ramdisk, no nmstatectl`,
+      async () => {
+        const report = await boot(`full-iso ${mode}`, { mode, image: artifacts.fullIso });
+        // §5: the karg area becomes `<default> <extra>`.
+        expect(report.cmdline).toContain(`${iso.defaultKargs} ${EXTRA_KARGS.join(' ')}`);
+        expect(cmdlineArgs(report.cmdline)).toContain(`${LIVEISO_ARG}${VOLUME_ID}`);
+        expect(rootfsUrls(cmdlineArgs(report.cmdline))).toEqual([]);
+        expectIgnition(report);
+        expect(report.files.size).toBe(0);
+        expect(report.nmstatectlSha256).toBeUndefined();
+      },
+      TEST_TIMEOUT_MS,
+    );
   }
 
   for (const mode of ISO_MODES) {
-    it(`minimal ISO from ${mode}: rootfs URL, Ignition, kargs, ramdisk files and nmstatectl`, async () => {
-      const report = await boot(`minimal-iso ${mode}`, { mode, image: artifacts.minimalIso });
-      const args = cmdlineArgs(report.cmdline);
-      expect(rootfsUrls(args)).toEqual([EXPECTED_ROOTFS_URL]);
-      expect(args.filter((arg) => arg.startsWith(LIVEISO_ARG))).toEqual([]);
-      for (const arg of [...cmdlineArgs(iso.defaultKargs).filter((a) => !a.startsWith(LIVEISO_ARG)), ...EXTRA_KARGS]) {
-        expect(args).toContain(arg);
-      }
+    it(
+      `minimal ISO from ${mode}: rootfs URL, Ignition, kargs, ramdisk files and nmstatectl`,
+      async () => {
+        const report = await boot(`minimal-iso ${mode}`, { mode, image: artifacts.minimalIso });
+        const args = cmdlineArgs(report.cmdline);
+        expect(rootfsUrls(args)).toEqual([EXPECTED_ROOTFS_URL]);
+        expect(args.filter((arg) => arg.startsWith(LIVEISO_ARG))).toEqual([]);
+        for (const arg of [
+          ...cmdlineArgs(iso.defaultKargs).filter((a) => !a.startsWith(LIVEISO_ARG)),
+          ...EXTRA_KARGS,
+        ]) {
+          expect(args).toContain(arg);
+        }
+        expectIgnition(report);
+        expectRamdiskFiles(report);
+        expect(report.nmstatectlSha256).toBe(sha256(fixtureNmstatectl(VOLUME_ID)));
+      },
+      TEST_TIMEOUT_MS,
+    );
+  }
+
+  it(
+    'PXE: the served kernel with the served initrd sees Ignition, ramdisk files and nmstatectl',
+    async () => {
+      expect((await readFile(artifacts.kernel)).equals(await readFile(iso.kernelPath))).toBe(true);
+      const append = pxeKernelArguments(iso.defaultKargs);
+      const report = await boot('pxe direct-kernel', {
+        mode: 'direct-kernel',
+        kernel: artifacts.kernel,
+        initrd: artifacts.pxeInitrd,
+        append,
+      });
+      expect(report.cmdline).toContain(append);
       expectIgnition(report);
       expectRamdiskFiles(report);
       expect(report.nmstatectlSha256).toBe(sha256(fixtureNmstatectl(VOLUME_ID)));
-    }, TEST_TIMEOUT_MS);
-  }
-
-  it('PXE: the served kernel with the served initrd sees Ignition, ramdisk files and nmstatectl', async () => {
-    expect((await readFile(artifacts.kernel)).equals(await readFile(iso.kernelPath)), 'served kernel differs from the ISO\'s').toBe(true);
-    const append = pxeKernelArguments(iso.defaultKargs);
-    const report = await boot('pxe direct-kernel', { mode: 'direct-kernel', kernel: artifacts.kernel, initrd: artifacts.pxeInitrd, append });
-    expect(report.cmdline).toContain(append);
-    expectIgnition(report);
-    expectRamdiskFiles(report);
-    expect(report.nmstatectlSha256).toBe(sha256(fixtureNmstatectl(VOLUME_ID)));
-  }, TEST_TIMEOUT_MS);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

@@ -22,13 +22,15 @@ export async function systemCpioRamdisk(dir: string, files: RamdiskFiles): Promi
     await mkdir(root);
     for (const [guestPath, data] of Object.entries(files)) {
       const target = path.resolve(root, guestPath);
-      if (!target.startsWith(`${root}${path.sep}`)) throw new SystemRamdiskError(`ramdisk path escapes the tree: ${guestPath}`);
+      if (!target.startsWith(`${root}${path.sep}`))
+        throw new SystemRamdiskError(`ramdisk path escapes the tree: ${guestPath}`);
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, data);
     }
     const archive = path.join(work, 'ramdisk.cpio.gz');
     // Directories are listed too (as assisted-service's archives hold them); paths go in as arguments, not code.
-    const script = 'set -o pipefail; cd "$1" && find . -mindepth 1 | sed "s|^\\./||" | sort | cpio -o -H newc --quiet | gzip -9 > "$2"';
+    const script =
+      'set -o pipefail; cd "$1" && find . -mindepth 1 | sed "s|^\\./||" | sort | cpio -o -H newc --quiet | gzip -9 > "$2"';
     await run('bash', ['-c', script, 'bash', root, archive]);
     return await readFile(archive);
   } finally {

@@ -1,7 +1,16 @@
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CHART_DIR, REPO_DIR, loadTemplates, loadValues, readJsonObject, readYamlObject, type JsonObject, type TemplateFile } from './chart-files.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  CHART_DIR,
+  REPO_DIR,
+  loadTemplates,
+  loadValues,
+  readJsonObject,
+  readYamlObject,
+  type JsonObject,
+  type TemplateFile,
+} from './chart-files.js';
 import { hasValuePath, isReadThroughPrefix, leafValuePaths, valuesPathsInTemplate } from './values-paths.js';
 
 /** Static checks of the chart's files; rendering with a real helm is in helm-render.spec.ts. */
@@ -27,19 +36,36 @@ describe('chart files', () => {
 
   it('has helpers, NOTES and the expected objects', () => {
     const names = templates.map((t) => t.name);
-    for (const expected of ['_helpers.tpl', 'NOTES.txt', 'deployment.yaml', 'statefulset.yaml', 'service.yaml', 'pvc.yaml', 'ingress.yaml',
-      'servicemonitor.yaml', 'hpa.yaml', 'pdb.yaml', 'configmap-grafana-dashboard.yaml']) {
+    for (const expected of [
+      '_helpers.tpl',
+      'NOTES.txt',
+      'deployment.yaml',
+      'statefulset.yaml',
+      'service.yaml',
+      'pvc.yaml',
+      'ingress.yaml',
+      'servicemonitor.yaml',
+      'hpa.yaml',
+      'pdb.yaml',
+      'configmap-grafana-dashboard.yaml',
+    ]) {
       expect(names).toContain(expected);
     }
   });
 
   it('reads only value paths that values.yaml defines', () => {
-    const missing = templates.flatMap((t) => valuesPathsInTemplate(t.text).filter((p) => !hasValuePath(values, p)).map((p) => `${t.name}: .Values.${p}`));
+    const missing = templates.flatMap((t) =>
+      valuesPathsInTemplate(t.text)
+        .filter((p) => !hasValuePath(values, p))
+        .map((p) => `${t.name}: .Values.${p}`),
+    );
     expect(missing).toEqual([]);
   });
 
   it('the path scanner finds a path values.yaml lacks', () => {
-    const paths = valuesPathsInTemplate('{{ .Values.image.tag }} {{ $.Values.config.nope }} {{- with .Values.service.port }}');
+    const paths = valuesPathsInTemplate(
+      '{{ .Values.image.tag }} {{ $.Values.config.nope }} {{- with .Values.service.port }}',
+    );
     expect(paths).toEqual(['config.nope', 'image.tag', 'service.port']);
     expect(paths.filter((p) => !hasValuePath(values, p))).toEqual(['config.nope']);
   });
@@ -60,19 +86,21 @@ describe('chart files', () => {
 
   it('labels every object with the shared labels helper and names it with the fullname helper', () => {
     for (const t of manifests) {
-      expect(t.text, t.name).toMatch(/\n {2}labels:\n\s+\{\{- include "assisted-image-service\.labels" \. \| nindent 4 \}\}/);
-      expect(t.text, t.name).toMatch(/\n {2}name: .*include "assisted-image-service\.(fullname|[A-Za-z]+Name)"/);
-      expect(t.text, t.name).toContain('\nkind: ');
+      expect(t.text).toMatch(/\n {2}labels:\n\s+\{\{- include "assisted-image-service\.labels" \. \| nindent 4 \}\}/);
+      expect(t.text).toMatch(/\n {2}name: .*include "assisted-image-service\.(fullname|[A-Za-z]+Name)"/);
+      expect(t.text).toContain('\nkind: ');
     }
   });
 
   it('includes only templates that the helper files define, names and labels in _helpers.tpl', () => {
-    const definitions = (text: string): string[] => [...text.matchAll(/\{\{-? define "([^"]+)"/g)].map((m) => m[1] ?? '');
+    const definitions = (text: string): string[] =>
+      [...text.matchAll(/\{\{-? define "([^"]+)"/g)].map((m) => m[1] ?? '');
     const defined = new Set(templates.filter((t) => t.name.endsWith('.tpl')).flatMap((t) => definitions(t.text)));
     const inHelpers = definitions(templates.find((t) => t.name === '_helpers.tpl')?.text ?? '');
     const used = new Set(templates.flatMap((t) => [...t.text.matchAll(/include "([^"]+)"/g)].map((m) => m[1])));
     expect([...used].filter((name) => !defined.has(name))).toEqual([]);
-    for (const name of ['name', 'fullname', 'chart', 'labels', 'selectorLabels']) expect(inHelpers).toContain(`assisted-image-service.${name}`);
+    for (const name of ['name', 'fullname', 'chart', 'labels', 'selectorLabels'])
+      expect(inHelpers).toContain(`assisted-image-service.${name}`);
   });
 
   it('ships every file it loads with .Files.Get', async () => {
@@ -83,6 +111,7 @@ describe('chart files', () => {
 
   it('the chart README shows the install examples the brief asks for', async () => {
     const readme = await readFile(path.join(CHART_DIR, 'README.md'), 'utf8');
-    for (const heading of ['Minimal', 'TLS', 'Persistence and a catalog', 'Scaling out', 'OpenShift']) expect(readme).toContain(heading);
+    for (const heading of ['Minimal', 'TLS', 'Persistence and a catalog', 'Scaling out', 'OpenShift'])
+      expect(readme).toContain(heading);
   });
 });

@@ -11,7 +11,10 @@ export function readDashboard(): Promise<JsonObject> {
 /** Panels at the top level and inside (collapsed) rows. */
 export function dashboardPanels(dashboard: JsonObject): JsonObject[] {
   const top = Array.isArray(dashboard['panels']) ? dashboard['panels'].filter(isJsonObject) : [];
-  return top.flatMap((panel) => [panel, ...(Array.isArray(panel['panels']) ? panel['panels'].filter(isJsonObject) : [])]);
+  return top.flatMap((panel) => [
+    panel,
+    ...(Array.isArray(panel['panels']) ? panel['panels'].filter(isJsonObject) : []),
+  ]);
 }
 
 /** Every `expr` of every panel target. */
@@ -25,7 +28,8 @@ export function dashboardExpressions(dashboard: JsonObject): string[] {
 /** Queries of the templating variables (`label_values(metric{…}, label)`). */
 export function variableQueries(dashboard: JsonObject): string[] {
   const templating = dashboard['templating'];
-  const list = isJsonObject(templating) && Array.isArray(templating['list']) ? templating['list'].filter(isJsonObject) : [];
+  const list =
+    isJsonObject(templating) && Array.isArray(templating['list']) ? templating['list'].filter(isJsonObject) : [];
   return list.flatMap((variable) => {
     const query = variable['query'];
     if (variable['type'] !== 'query') return [];
@@ -34,7 +38,21 @@ export function variableQueries(dashboard: JsonObject): string[] {
   });
 }
 
-const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan']);
+const PROMQL_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /**
  * Metric names in one PromQL expression: identifiers that are not functions, keywords, label names or

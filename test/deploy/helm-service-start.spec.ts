@@ -4,12 +4,12 @@ import https from 'node:https';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildFixtureIso, type FixtureIso } from '../fixtures/iso-fixture.js';
 import { makeCertificates, type CertificateFiles } from '../support/certificates.js';
 import { spawnService } from '../support/service-process.js';
 import { isJsonObject, loadValues, withValue, type JsonObject } from './chart-files.js';
-import { HELM_MISSING_REASON, findHelm } from './helm-binary.js';
+import { requireHelm, findHelm } from './helm-binary.js';
 import { materializePod } from './pod-sandbox.js';
 import { containerOf, digList, renderChart, workloadOf } from './rendered-manifests.js';
 
@@ -32,18 +32,35 @@ describe('the service started as the chart configures it', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('syncs the catalog and answers every probe', async (ctx) => {
-    const helm = (await findHelm()) ?? ctx.skip(HELM_MISSING_REASON);
+  it('syncs the catalog and answers every probe', async () => {
+    const helm = requireHelm(await findHelm());
     const [listenPort, httpListenPort] = [await freePort(), await freePort()];
     const changes: [string, unknown][] = [
-      ['config.listenPort', listenPort], ['config.httpListenPort', httpListenPort], ['config.logLevel', 'debug'],
-      ['config.assistedServiceUrl', 'https://127.0.0.1:1'], ['config.imageServiceBaseUrl', `https://127.0.0.1:${listenPort}`],
-      ['config.allowedDomains', ['https://console.example.com']], ['config.maxConcurrentRequests', 10],
-      ['config.customizationCacheTtlSeconds', 60], ['config.insecureSkipVerify', true],
-      ['catalog.osImages', [{ openshift_version: '4.18', cpu_architecture: 'x86_64', version: '418.94.202501010000-0', url: `file://${iso.path}` }]],
-      ['osImagesRequest.headers', { 'X-Mirror-Token': 'secret' }], ['osImagesRequest.queryParams', { channel: 'stable' }],
+      ['config.listenPort', listenPort],
+      ['config.httpListenPort', httpListenPort],
+      ['config.logLevel', 'debug'],
+      ['config.assistedServiceUrl', 'https://127.0.0.1:1'],
+      ['config.imageServiceBaseUrl', `https://127.0.0.1:${listenPort}`],
+      ['config.allowedDomains', ['https://console.example.com']],
+      ['config.maxConcurrentRequests', 10],
+      ['config.customizationCacheTtlSeconds', 60],
+      ['config.insecureSkipVerify', true],
+      [
+        'catalog.osImages',
+        [
+          {
+            openshift_version: '4.18',
+            cpu_architecture: 'x86_64',
+            version: '418.94.202501010000-0',
+            url: `file://${iso.path}`,
+          },
+        ],
+      ],
+      ['osImagesRequest.headers', { 'X-Mirror-Token': 'secret' }],
+      ['osImagesRequest.queryParams', { channel: 'stable' }],
       ['trustedCA.osImageDownload.pem', certs.caPem],
-      ['trustedCA.assistedServiceApi.existingConfigMap', 'service-ca'], ['trustedCA.assistedServiceApi.key', 'service-ca.crt'],
+      ['trustedCA.assistedServiceApi.existingConfigMap', 'service-ca'],
+      ['trustedCA.assistedServiceApi.key', 'service-ca.crt'],
       ['tls.secretName', 'ais-tls'],
     ];
     const values = changes.reduce((v, [p, value]) => withValue(v, p, value), await loadValues());
@@ -59,7 +76,8 @@ describe('the service started as the chart configures it', () => {
       await service.waitForLine(/listening on port .*HTTPS/);
       const container = containerOf(workloadOf(objects));
       await waitUntil(() => probe(container, 'readinessProbe', certs.caPem).then((status) => status === 200), 60_000);
-      for (const name of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(await probe(container, name, certs.caPem), name).toBe(200);
+      for (const name of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+        expect(await probe(container, name, certs.caPem)).toBe(200);
       expect(await get(`http://127.0.0.1:${httpListenPort}/health`)).toBe(200);
       expect(await readdir(path.join(root, 'data'))).toContain('rhcos-full-iso-418.94.202501010000-0-x86_64.iso');
     } finally {
@@ -102,7 +120,9 @@ function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -15,7 +15,11 @@ export interface ClusterObjects {
   readonly secrets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
-export async function materializePod(objects: readonly JsonObject[], root: string, cluster: ClusterObjects = {}): Promise<Record<string, string>> {
+export async function materializePod(
+  objects: readonly JsonObject[],
+  root: string,
+  cluster: ClusterObjects = {},
+): Promise<Record<string, string>> {
   const workload = workloadOf(objects);
   const container = containerOf(workload);
   const volumes = digList(workload, 'spec', 'template', 'spec', 'volumes');
@@ -24,7 +28,8 @@ export async function materializePod(objects: readonly JsonObject[], root: strin
     const dir = path.join(root, String(mount['mountPath']));
     await mkdir(dir, { recursive: true });
     const volume = volumes.find((v) => v['name'] === mount['name']);
-    if (volume === undefined && mount['name'] !== 'data') throw new Error(`mount ${String(mount['name'])} has no volume`);
+    if (volume === undefined && mount['name'] !== 'data')
+      throw new Error(`mount ${String(mount['name'])} has no volume`);
     if (volume !== undefined) await writeVolumeFiles(objects, volume, dir, cluster);
   }
   const mountPaths = mounts.map((m) => String(m['mountPath']));
@@ -38,13 +43,24 @@ export async function materializePod(objects: readonly JsonObject[], root: strin
   return env;
 }
 
-async function writeVolumeFiles(objects: readonly JsonObject[], volume: JsonObject, dir: string, cluster: ClusterObjects): Promise<void> {
-  const source = isJsonObject(volume['configMap']) ? { kind: 'ConfigMap', spec: volume['configMap'], name: volume['configMap']['name'] }
-    : isJsonObject(volume['secret']) ? { kind: 'Secret', spec: volume['secret'], name: volume['secret']['secretName'] } : undefined;
+async function writeVolumeFiles(
+  objects: readonly JsonObject[],
+  volume: JsonObject,
+  dir: string,
+  cluster: ClusterObjects,
+): Promise<void> {
+  const source = isJsonObject(volume['configMap'])
+    ? { kind: 'ConfigMap', spec: volume['configMap'], name: volume['configMap']['name'] }
+    : isJsonObject(volume['secret'])
+      ? { kind: 'Secret', spec: volume['secret'], name: volume['secret']['secretName'] }
+      : undefined;
   if (source === undefined) return;
   const data = objectData(objects, source.kind, String(source.name), cluster);
   const items = digList(source.spec, 'items');
-  const files = items.length > 0 ? items.map((i) => [String(i['key']), String(i['path'])] as const) : Object.keys(data).map((k) => [k, k] as const);
+  const files =
+    items.length > 0
+      ? items.map((i) => [String(i['key']), String(i['path'])] as const)
+      : Object.keys(data).map((k) => [k, k] as const);
   for (const [key, file] of files) {
     const content = data[key];
     if (content === undefined) throw new Error(`${source.kind} ${String(source.name)} has no key ${key}`);
@@ -53,23 +69,34 @@ async function writeVolumeFiles(objects: readonly JsonObject[], volume: JsonObje
 }
 
 /** A rendered ConfigMap's data or Secret's stringData, else the cluster's object of that name. */
-function objectData(objects: readonly JsonObject[], kind: string, name: string, cluster: ClusterObjects): Readonly<Record<string, string>> {
+function objectData(
+  objects: readonly JsonObject[],
+  kind: string,
+  name: string,
+  cluster: ClusterObjects,
+): Readonly<Record<string, string>> {
   const rendered = objects.find((o) => o['kind'] === kind && dig(o, 'metadata', 'name') === name);
   if (rendered !== undefined) {
     const data = dig(rendered, kind === 'Secret' ? 'stringData' : 'data');
     return isJsonObject(data) ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)])) : {};
   }
   const external = (kind === 'Secret' ? cluster.secrets : cluster.configMaps)?.[name];
-  if (external === undefined) throw new Error(`the pod needs ${kind} ${name}, which neither the chart nor the test provides`);
+  if (external === undefined)
+    throw new Error(`the pod needs ${kind} ${name}, which neither the chart nor the test provides`);
   return external;
 }
 
-function resolveEnvValue(objects: readonly JsonObject[], entry: JsonObject, cluster: ClusterObjects): string | undefined {
+function resolveEnvValue(
+  objects: readonly JsonObject[],
+  entry: JsonObject,
+  cluster: ClusterObjects,
+): string | undefined {
   if (typeof entry['value'] === 'string') return entry['value'];
   const ref = dig(entry, 'valueFrom', 'secretKeyRef') ?? dig(entry, 'valueFrom', 'configMapKeyRef');
   if (!isJsonObject(ref)) throw new Error(`env ${String(entry['name'])} has neither a value nor a key reference`);
   const kind = dig(entry, 'valueFrom', 'secretKeyRef') === undefined ? 'ConfigMap' : 'Secret';
   const value = objectData(objects, kind, String(ref['name']), cluster)[String(ref['key'])];
-  if (value === undefined && ref['optional'] !== true) throw new Error(`env ${String(entry['name'])}: ${kind} key ${String(ref['key'])} is missing`);
+  if (value === undefined && ref['optional'] !== true)
+    throw new Error(`env ${String(entry['name'])}: ${kind} key ${String(ref['key'])} is missing`);
   return value;
 }

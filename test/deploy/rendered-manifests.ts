@@ -12,7 +12,12 @@ export const FULLNAME = `${RELEASE}-assisted-image-service`;
 let renderCount = 0;
 
 /** `helm template` with the given values (written as a values file in `workDir`) and extra arguments. */
-export async function helmTemplate(helm: HelmBinary, workDir: string, values: JsonObject, extraArgs: readonly string[] = []): Promise<HelmResult> {
+export async function helmTemplate(
+  helm: HelmBinary,
+  workDir: string,
+  values: JsonObject,
+  extraArgs: readonly string[] = [],
+): Promise<HelmResult> {
   renderCount += 1;
   const valuesFile = path.join(workDir, `values-${renderCount}.json`);
   await writeFile(valuesFile, JSON.stringify(values));
@@ -20,7 +25,12 @@ export async function helmTemplate(helm: HelmBinary, workDir: string, values: Js
 }
 
 /** The rendered objects; throws with helm's message when rendering fails. */
-export async function renderChart(helm: HelmBinary, workDir: string, values: JsonObject, extraArgs: readonly string[] = []): Promise<JsonObject[]> {
+export async function renderChart(
+  helm: HelmBinary,
+  workDir: string,
+  values: JsonObject,
+  extraArgs: readonly string[] = [],
+): Promise<JsonObject[]> {
   const result = await helmTemplate(helm, workDir, values, extraArgs);
   if (result.code !== 0) throw new Error(`helm template failed: ${result.stderr}`);
   return parseAllDocuments(result.stdout)
@@ -61,7 +71,10 @@ export function kindsOf(objects: readonly JsonObject[]): string[] {
 
 export function findObject(objects: readonly JsonObject[], kind: string, name?: string): JsonObject {
   const found = objects.find((o) => o['kind'] === kind && (name === undefined || dig(o, 'metadata', 'name') === name));
-  if (found === undefined) throw new Error(`no ${kind}${name === undefined ? '' : ` ${name}`} rendered (kinds: ${kindsOf(objects).join(', ')})`);
+  if (found === undefined)
+    throw new Error(
+      `no ${kind}${name === undefined ? '' : ` ${name}`} rendered (kinds: ${kindsOf(objects).join(', ')})`,
+    );
   return found;
 }
 
@@ -102,11 +115,16 @@ export function selects(selector: JsonObject, labels: JsonObject): boolean {
     const key = String(expression['key']);
     const values = Array.isArray(expression['values']) ? expression['values'] : [];
     switch (expression['operator']) {
-      case 'DoesNotExist': return !(key in labels);
-      case 'Exists': return key in labels;
-      case 'In': return values.includes(labels[key]);
-      case 'NotIn': return !values.includes(labels[key]);
-      default: throw new Error(`unknown selector operator ${String(expression['operator'])}`);
+      case 'DoesNotExist':
+        return !(key in labels);
+      case 'Exists':
+        return key in labels;
+      case 'In':
+        return values.includes(labels[key]);
+      case 'NotIn':
+        return !values.includes(labels[key]);
+      default:
+        throw new Error(`unknown selector operator ${String(expression['operator'])}`);
     }
   });
 }

@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { isJsonObject, loadValues, loadValuesSchema, withValue, type JsonObject } from './chart-files.js';
 import { leafValuePaths, schemaNodeFor } from './values-paths.js';
 
@@ -65,7 +65,10 @@ describe('values.schema.json', () => {
     ['service.type', 'ExternalName'],
     ['podSecurityContext.runAsUser', 0],
     ['catalog.osImages', [{ openshift_version: '4.14', cpu_architecture: 'x86_64', version: '414.1' }]],
-    ['catalog.osImages', [{ openshift_version: '4.14', cpu_architecture: 'sparc', version: '414.1', url: 'https://m/x.iso' }]],
+    [
+      'catalog.osImages',
+      [{ openshift_version: '4.14', cpu_architecture: 'sparc', version: '414.1', url: 'https://m/x.iso' }],
+    ],
     ['catalog.rhcosVersions', { '4.6': { rootfs_url: 'https://m/r.img' } }],
     ['osImagesRequest.headers', { Authorization: 42 }],
     ['unknownTopLevel', true],
@@ -74,7 +77,19 @@ describe('values.schema.json', () => {
   });
 
   it.each([
-    ['catalog.osImages', [{ openshift_version: '4.14', cpu_architecture: 'x86_64', version: '414.92.1', url: 'https://m/x.iso', type: 'disconnected-iso', sha256: 'a'.repeat(64) }]],
+    [
+      'catalog.osImages',
+      [
+        {
+          openshift_version: '4.14',
+          cpu_architecture: 'x86_64',
+          version: '414.92.1',
+          url: 'https://m/x.iso',
+          type: 'disconnected-iso',
+          sha256: 'a'.repeat(64),
+        },
+      ],
+    ],
     ['catalog.rhcosVersions', { '4.6': { iso_url: 'https://m/x.iso', rootfs_url: 'https://m/r.img' } }],
     ['catalog.osImagesJson', '[{"openshift_version":"4.14"}]'],
     ['podSecurityContext.runAsUser', undefined],

@@ -25,14 +25,60 @@ export async function makeCertificates(dir: string, name = 'server'): Promise<Ce
   const csrFile = join(dir, `${name}.csr`);
   const certFile = join(dir, `${name}.pem`);
   const extFile = join(dir, `${name}.ext`);
-  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', `/CN=${name} test CA`, '-keyout', caKey, '-out', caFile]);
-  await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-subj', '/CN=localhost', '-keyout', keyFile, '-out', csrFile]);
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name} test CA`,
+    '-keyout',
+    caKey,
+    '-out',
+    caFile,
+  ]);
+  await openssl([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    keyFile,
+    '-out',
+    csrFile,
+  ]);
   await writeFile(extFile, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  await openssl(['x509', '-req', '-in', csrFile, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-days', '2',
-    '-extfile', extFile, '-out', certFile]);
-  const [caPem, certPem, keyPem] = await Promise.all([readFile(caFile, 'utf8'), readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csrFile,
+    '-CA',
+    caFile,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    extFile,
+    '-out',
+    certFile,
+  ]);
+  const [caPem, certPem, keyPem] = await Promise.all([
+    readFile(caFile, 'utf8'),
+    readFile(certFile, 'utf8'),
+    readFile(keyFile, 'utf8'),
+  ]);
   return { caFile, caPem, certFile, keyFile, certPem, keyPem };
 }
 

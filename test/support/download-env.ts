@@ -40,7 +40,11 @@ export async function startDownloadEnv(options: {
   const built = await Promise.all(
     options.fixtures.map(async (fixture) => {
       if (fixture.prebuilt !== undefined) return [fixture.name, fixture.prebuilt] as const;
-      const iso = await buildFixtureIso({ ...fixture.iso, arch: fixture.arch ?? 'x86_64', outPath: join(work, `${fixture.name}.iso`) });
+      const iso = await buildFixtureIso({
+        ...fixture.iso,
+        arch: fixture.arch ?? 'x86_64',
+        outPath: join(work, `${fixture.name}.iso`),
+      });
       return [fixture.name, iso] as const;
     }),
   );
@@ -55,11 +59,21 @@ export async function startDownloadEnv(options: {
     type: fixture.type ?? 'full-iso',
   }));
   const app = await startTestApp(
-    { DATA_DIR: join(work, 'data'), DATA_TEMP_DIR: join(work, 'tmp'), OS_IMAGES: JSON.stringify(catalog), ASSISTED_SERVICE_URL: assisted.url, ...options.env },
+    {
+      DATA_DIR: join(work, 'data'),
+      DATA_TEMP_DIR: join(work, 'tmp'),
+      OS_IMAGES: JSON.stringify(catalog),
+      ASSISTED_SERVICE_URL: assisted.url,
+      ...options.env,
+    },
     options.appOptions,
   );
   if (options.waitUntilReady ?? true) {
-    await waitFor(async () => ((await fetch(`${app.baseUrl}/health`)).status === 200 ? true : undefined), 30_000, 'the cache to be ready');
+    await waitFor(
+      async () => ((await fetch(`${app.baseUrl}/health`)).status === 200 ? true : undefined),
+      30_000,
+      'the cache to be ready',
+    );
   }
   return {
     app,

@@ -35,7 +35,7 @@ export type Fault =
   | { readonly kind: 'hold'; readonly until: Promise<void> };
 
 /** What a 'hold' fault waits for: the test opens it once the client got what it was waiting for. */
-export function answerGate(): { readonly until: Promise<void>; open(): void } {
+export function answerGate(): { readonly until: Promise<void>; readonly open: () => void } {
   let open = (): void => undefined;
   const until = new Promise<void>((resolve) => (open = resolve));
   return { until, open };
@@ -110,14 +110,22 @@ export class FakeAssistedService {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const route = parseRoute(url.pathname);
-    this.calls.push({ kind: route.kind, method: request.method ?? '', path: url.pathname, target: request.url ?? '', query: url.searchParams, headers: request.headers });
+    this.calls.push({
+      kind: route.kind,
+      method: request.method ?? '',
+      path: url.pathname,
+      target: request.url ?? '',
+      query: url.searchParams,
+      headers: request.headers,
+    });
     response.once('close', () => {
       if (!response.writableFinished) this.abandoned.push(route.kind);
     });
     const fault = this.faults.get(route.kind);
     if (fault !== undefined && (await applyFault(fault, request, response))) return;
     const infraEnv = route.id === undefined ? undefined : this.infraEnvs.get(route.id);
-    if (route.kind === 'other' || infraEnv === undefined) return sendError(response, 404, `infra-env ${route.id ?? '?'} not found`);
+    if (route.kind === 'other' || infraEnv === undefined)
+      return sendError(response, 404, `infra-env ${route.id ?? '?'} not found`);
     if (!authorized(infraEnv, request, url)) return sendError(response, 401, 'unauthorized');
     if (route.kind === 'ignition') return sendIgnition(infraEnv, url, response);
     if (route.kind === 'minimal-initrd') return sendRamdisk(infraEnv, response);
@@ -190,7 +198,10 @@ function sendIgnition(infraEnv: InfraEnvFixture, url: URL, response: ServerRespo
   if (url.searchParams.get('file_name') !== 'discovery.ign') return sendError(response, 400, 'unknown file_name');
   const body = typeof infraEnv.ignition === 'string' ? Buffer.from(infraEnv.ignition) : infraEnv.ignition;
   // Like assisted-service's file responder: the length is declared.
-  const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(body.length) };
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    'content-length': String(body.length),
+  };
   if (infraEnv.lastModified !== undefined) headers['last-modified'] = infraEnv.lastModified.toUTCString();
   response.writeHead(200, headers);
   void writeBody(response, body);
@@ -198,7 +209,10 @@ function sendIgnition(infraEnv: InfraEnvFixture, url: URL, response: ServerRespo
 
 function sendRamdisk(infraEnv: InfraEnvFixture, response: ServerResponse): void {
   if (infraEnv.ramdisk === undefined) return void response.writeHead(204).end();
-  response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(infraEnv.ramdisk.length) });
+  response.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': String(infraEnv.ramdisk.length),
+  });
   void writeBody(response, infraEnv.ramdisk);
 }
 

@@ -17,7 +17,10 @@ const CLIENT_HEADER_VALUE = /^[\t\u0020-\u007e\u0080-\u00ff]*$/;
 
 /** Whether Node's HTTP client can send this request as it is; otherwise it goes over a raw socket. */
 export function clientCanSend(request: HostileRequest): boolean {
-  return CLIENT_PATH.test(request.target) && request.headers.every(([name, value]) => TOKEN.test(name) && CLIENT_HEADER_VALUE.test(value));
+  return (
+    CLIENT_PATH.test(request.target) &&
+    request.headers.every(([name, value]) => TOKEN.test(name) && CLIENT_HEADER_VALUE.test(value))
+  );
 }
 
 /** Sends one request on a fresh connection (Connection: close) and reads the answer until the server closes. */
@@ -38,15 +41,26 @@ function viaHttpClient(port: number, request: HostileRequest): Promise<HostileRe
   const body = bodyBytes(request);
   // Headers as a list keep repeats and order; Node then adds no Host itself, and HTTP/1.1 without one is a 400.
   const headers = ['Host', `127.0.0.1:${port}`, ...request.headers.flatMap(([name, value]) => [name, value])];
-  if (body !== undefined && request.body !== undefined) headers.push('Content-Type', request.body.contentType, 'Content-Length', String(body.length));
+  if (body !== undefined && request.body !== undefined)
+    headers.push('Content-Type', request.body.contentType, 'Content-Length', String(body.length));
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest({ host: '127.0.0.1', port, method: request.method, path: request.target, headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), transport: 'http-client' }));
-      response.on('error', reject);
-      response.on('aborted', () => reject(new Error('the server cut the response short')));
-    });
+    const outgoing = httpRequest(
+      { host: '127.0.0.1', port, method: request.method, path: request.target, headers, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+            transport: 'http-client',
+          }),
+        );
+        response.on('error', reject);
+        response.on('aborted', () => reject(new Error('the server cut the response short')));
+      },
+    );
     outgoing.on('error', reject);
     outgoing.end(body);
   });
@@ -54,8 +68,14 @@ function viaHttpClient(port: number, request: HostileRequest): Promise<HostileRe
 
 function viaRawSocket(port: number, request: HostileRequest): Promise<HostileResponse> {
   const body = bodyBytes(request);
-  const lines = [`${request.method} ${request.target} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: close', ...request.headers.map(([name, value]) => `${name}: ${value}`)];
-  if (body !== undefined && request.body !== undefined) lines.push(`Content-Type: ${request.body.contentType}`, `Content-Length: ${body.length}`);
+  const lines = [
+    `${request.method} ${request.target} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    'Connection: close',
+    ...request.headers.map(([name, value]) => `${name}: ${value}`),
+  ];
+  if (body !== undefined && request.body !== undefined)
+    lines.push(`Content-Type: ${request.body.contentType}`, `Content-Length: ${body.length}`);
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
@@ -80,7 +100,10 @@ export function parseRawResponse(bytes: Buffer, isHead: boolean): HostileRespons
   let rest = bytes;
   for (;;) {
     const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) throw new Error(`no complete response head in ${bytes.length} bytes: ${JSON.stringify(bytes.subarray(0, 200).toString('latin1'))}`);
+    if (end < 0)
+      throw new Error(
+        `no complete response head in ${bytes.length} bytes: ${JSON.stringify(bytes.subarray(0, 200).toString('latin1'))}`,
+      );
     const [statusLine = '', ...headerLines] = rest.subarray(0, end).toString('latin1').split('\r\n');
     const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
     if (match === null) throw new Error(`not an HTTP status line: ${JSON.stringify(statusLine)}`);

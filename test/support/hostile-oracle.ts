@@ -3,13 +3,25 @@ import type { HostileRequest } from './hostile-arbitraries.js';
 import type { HostileResponse } from './hostile-client.js';
 
 /** Reference §8: the only paths the service may ever call on assisted-service. */
-export const UPSTREAM_PATH = /^\/api\/assisted-install\/v2\/infra-envs\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\/downloads\/files|\/downloads\/minimal-initrd)?$/;
+export const UPSTREAM_PATH =
+  /^\/api\/assisted-install\/v2\/infra-envs\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\/downloads\/files|\/downloads\/minimal-initrd)?$/;
 
 /** Route shapes whose answers are the service's own downloads (reference §7.1-§7.5). */
-export const IMAGE_ROUTE_SHAPES: ReadonlySet<string> = new Set(['images', 'pxe-initrd', 's390x-initrd-addrsize', 'byid', 'bytoken', 'byapikey', 'boot-artifacts']);
+export const IMAGE_ROUTE_SHAPES: ReadonlySet<string> = new Set([
+  'images',
+  'pxe-initrd',
+  's390x-initrd-addrsize',
+  'byid',
+  'bytoken',
+  'byapikey',
+  'boot-artifacts',
+]);
 
 /** What a Range header asks of a representation of `size` bytes, decided independently of the service's parser. */
-export type RangeExpectation = { readonly kind: 'partial'; readonly start: number; readonly end: number } | { readonly kind: 'unsatisfiable' } | { readonly kind: 'any' };
+export type RangeExpectation =
+  | { readonly kind: 'partial'; readonly start: number; readonly end: number }
+  | { readonly kind: 'unsatisfiable' }
+  | { readonly kind: 'any' };
 
 /**
  * RFC 9110 §14 for the canonical single-range forms `bytes=a-b`, `bytes=a-` and `bytes=-n` with safe integers.
@@ -23,10 +35,13 @@ export function expectedRange(header: string, size: number): RangeExpectation {
   if (firstText === '' && lastText === '') return { kind: 'any' };
   const first = firstText === '' ? undefined : Number(firstText);
   const last = lastText === '' ? undefined : Number(lastText);
-  if ((first !== undefined && !Number.isSafeInteger(first)) || (last !== undefined && !Number.isSafeInteger(last))) return { kind: 'any' };
+  if ((first !== undefined && !Number.isSafeInteger(first)) || (last !== undefined && !Number.isSafeInteger(last)))
+    return { kind: 'any' };
   if (first === undefined) {
     const suffix = last ?? 0;
-    return suffix === 0 || size === 0 ? { kind: 'unsatisfiable' } : { kind: 'partial', start: Math.max(0, size - suffix), end: size - 1 };
+    return suffix === 0 || size === 0
+      ? { kind: 'unsatisfiable' }
+      : { kind: 'partial', start: Math.max(0, size - suffix), end: size - 1 };
   }
   if (last !== undefined && last < first) return { kind: 'any' };
   if (first >= size) return { kind: 'unsatisfiable' };
@@ -51,7 +66,8 @@ function singleRange(request: HostileRequest): string | undefined {
  */
 export function answerViolations(request: HostileRequest, response: HostileResponse): string[] {
   const problems: string[] = [];
-  if (response.status >= 500) problems.push(`status ${response.status}: no 5xx is expected with a ready cache and a healthy assisted-service`);
+  if (response.status >= 500)
+    problems.push(`status ${response.status}: no 5xx is expected with a ready cache and a healthy assisted-service`);
   if (response.status >= 400 && request.method !== 'HEAD') problems.push(...errorBodyViolations(response));
   problems.push(...lengthViolations(request, response));
   // Whether a Range was honoured as RFC 9110 says is checked on the service's own downloads. The /docs assets come
@@ -60,7 +76,8 @@ export function answerViolations(request: HostileRequest, response: HostileRespo
   const strict = IMAGE_ROUTE_SHAPES.has(request.shape);
   if (response.status === 206) problems.push(...partialViolations(request, response, strict));
   if (response.status === 416) problems.push(...unsatisfiableViolations(request, response, strict));
-  if (strict && response.status === 200 && header(response.headers, 'accept-ranges') === 'bytes') problems.push(...ignoredRangeViolations(request, response));
+  if (strict && response.status === 200 && header(response.headers, 'accept-ranges') === 'bytes')
+    problems.push(...ignoredRangeViolations(request, response));
   return problems;
 }
 
@@ -69,20 +86,28 @@ function errorBodyViolations(response: HostileResponse): string[] {
   try {
     parsed = JSON.parse(response.body.toString('utf8'));
   } catch {
-    return [`a ${response.status} body is not JSON: ${JSON.stringify(response.body.subarray(0, 120).toString('latin1'))}`];
+    return [
+      `a ${response.status} body is not JSON: ${JSON.stringify(response.body.subarray(0, 120).toString('latin1'))}`,
+    ];
   }
   const message = typeof parsed === 'object' && parsed !== null ? (parsed as { message?: unknown }).message : undefined;
-  return typeof message === 'string' ? [] : [`a ${response.status} JSON body has no string message: ${response.body.subarray(0, 120).toString('utf8')}`];
+  return typeof message === 'string'
+    ? []
+    : [`a ${response.status} JSON body has no string message: ${response.body.subarray(0, 120).toString('utf8')}`];
 }
 
 function lengthViolations(request: HostileRequest, response: HostileResponse): string[] {
   const declared = header(response.headers, 'content-length');
   const download = response.status === 200 || response.status === 206;
-  if (download && header(response.headers, 'accept-ranges') === 'bytes' && declared === undefined) return ['a download has no Content-Length'];
-  if (request.method === 'HEAD') return response.body.length === 0 ? [] : [`an answer to HEAD carries ${response.body.length} body bytes`];
+  if (download && header(response.headers, 'accept-ranges') === 'bytes' && declared === undefined)
+    return ['a download has no Content-Length'];
+  if (request.method === 'HEAD')
+    return response.body.length === 0 ? [] : [`an answer to HEAD carries ${response.body.length} body bytes`];
   if (declared === undefined || response.status === 304 || response.status === 204) return [];
   if (!/^\d+$/.test(declared)) return [`Content-Length "${declared}" is not a number`];
-  return Number(declared) === response.body.length ? [] : [`Content-Length ${declared} but ${response.body.length} body bytes arrived`];
+  return Number(declared) === response.body.length
+    ? []
+    : [`Content-Length ${declared} but ${response.body.length} body bytes arrived`];
 }
 
 function partialViolations(request: HostileRequest, response: HostileResponse, strict: boolean): string[] {
@@ -92,7 +117,8 @@ function partialViolations(request: HostileRequest, response: HostileResponse, s
   const [start, end, size] = match.slice(1).map(Number) as [number, number, number];
   const problems: string[] = [];
   if (!(start <= end && end < size)) problems.push(`206 with an impossible Content-Range "${contentRange}"`);
-  if (Number(header(response.headers, 'content-length')) !== end - start + 1) problems.push(`206 Content-Length ${header(response.headers, 'content-length')} for "${contentRange}"`);
+  if (Number(header(response.headers, 'content-length')) !== end - start + 1)
+    problems.push(`206 Content-Length ${header(response.headers, 'content-length')} for "${contentRange}"`);
   const range = singleRange(request);
   if (!strict) return problems;
   if (range === undefined) return [...problems, 'a 206 to a request without exactly one Range header'];
@@ -121,12 +147,19 @@ function ignoredRangeViolations(request: HostileRequest, response: HostileRespon
   const size = Number(header(response.headers, 'content-length'));
   if (range === undefined || !Number.isSafeInteger(size)) return [];
   const expected = expectedRange(range, size);
-  return expected.kind === 'any' ? [] : [`200 to "${range}" on ${size} bytes: expected ${expected.kind === 'partial' ? `206 bytes ${expected.start}-${expected.end}` : '416'}`];
+  return expected.kind === 'any'
+    ? []
+    : [
+        `200 to "${range}" on ${size} bytes: expected ${expected.kind === 'partial' ? `206 bytes ${expected.start}-${expected.end}` : '416'}`,
+      ];
 }
 
 /** Property 3: every path the stand-in assisted-service was asked for, as it arrived on the wire. */
 export function upstreamViolations(targets: readonly string[]): string[] {
-  return targets.map((target) => target.split('?')[0] ?? '').filter((path) => !UPSTREAM_PATH.test(path)).map((path) => `assisted-service was asked for ${JSON.stringify(path)}`);
+  return targets
+    .map((target) => target.split('?')[0] ?? '')
+    .filter((path) => !UPSTREAM_PATH.test(path))
+    .map((path) => `assisted-service was asked for ${JSON.stringify(path)}`);
 }
 
 /** Status codes counted overall and per route shape, to show what the run reached. */
@@ -155,7 +188,10 @@ export class StatusTally {
 }
 
 function line(counts: Map<string, number> | undefined): string {
-  return [...(counts ?? new Map<string, number>()).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([status, count]) => `${status}×${count}`).join(' ');
+  return [...(counts ?? new Map<string, number>()).entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([status, count]) => `${status}×${count}`)
+    .join(' ');
 }
 
 /**
@@ -185,6 +221,9 @@ function totalSizeOf(response: HostileResponse): number | undefined {
 
 function resourceKey(target: string): string {
   const [path = '', query = ''] = target.split(/\?(.*)/s);
-  const kept = query.split('&').filter((pair) => !/^(api_key|image_token)(=|$)/.test(pair)).sort();
+  const kept = query
+    .split('&')
+    .filter((pair) => !/^(api_key|image_token)(=|$)/.test(pair))
+    .sort();
   return `${path}?${kept.join('&')}`;
 }

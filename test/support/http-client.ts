@@ -22,11 +22,21 @@ export function httpGet(url: string, options: RequestOptions = {}): Promise<RawR
     const onResponse = (response: IncomingMessage): void => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }),
+      );
       response.on('error', reject);
     };
     const request = url.startsWith('https:')
-      ? httpsRequest(url, { ...common, ...(options.ca && { ca: options.ca }), ...(options.maxVersion && { maxVersion: options.maxVersion, minVersion: 'TLSv1' as const }) }, onResponse)
+      ? httpsRequest(
+          url,
+          {
+            ...common,
+            ...(options.ca && { ca: options.ca }),
+            ...(options.maxVersion && { maxVersion: options.maxVersion, minVersion: 'TLSv1' as const }),
+          },
+          onResponse,
+        )
       : httpRequest(url, common, onResponse);
     request.on('error', reject);
     request.end();

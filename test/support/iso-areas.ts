@@ -12,7 +12,12 @@ export interface IsoArea {
  * service's code: the Ignition area (images/ignition.img, or igninfo.json's range in cdboot.img on s390x) and, per
  * boot config, the span from the default kargs to the embed-area marker.
  */
-export async function customizableAreas(isoPath: string, arch: string, configs: readonly string[], defaultKargs: string): Promise<IsoArea[]> {
+export async function customizableAreas(
+  isoPath: string,
+  arch: string,
+  configs: readonly string[],
+  defaultKargs: string,
+): Promise<IsoArea[]> {
   const extents = new Map((await listWithXorriso(isoPath)).map((row) => [row.path, row]));
   const offsetOf = (path: string): number => {
     const extent = extents.get(path);
@@ -21,7 +26,10 @@ export async function customizableAreas(isoPath: string, arch: string, configs: 
   };
   const areas: IsoArea[] = [];
   if (arch === 's390x') {
-    const info = JSON.parse((await extractWithXorriso(isoPath, 'coreos/igninfo.json')).toString()) as { offset: number; length: number };
+    const info = JSON.parse((await extractWithXorriso(isoPath, 'coreos/igninfo.json')).toString()) as {
+      offset: number;
+      length: number;
+    };
     const start = offsetOf('images/cdboot.img') + info.offset;
     areas.push({ start, end: start + info.length, what: 'ignition' });
   } else {
@@ -30,7 +38,11 @@ export async function customizableAreas(isoPath: string, arch: string, configs: 
   }
   for (const config of configs) {
     const text = (await extractWithXorriso(isoPath, config)).toString('latin1');
-    areas.push({ start: offsetOf(config) + text.indexOf(defaultKargs), end: offsetOf(config) + text.indexOf(KARG_EMBED_MARKER), what: config });
+    areas.push({
+      start: offsetOf(config) + text.indexOf(defaultKargs),
+      end: offsetOf(config) + text.indexOf(KARG_EMBED_MARKER),
+      what: config,
+    });
   }
   return areas;
 }

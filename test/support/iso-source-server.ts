@@ -78,7 +78,11 @@ export class IsoSourceServer {
   }
 }
 
-async function serve(behaviour: SourceBehaviour | undefined, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serve(
+  behaviour: SourceBehaviour | undefined,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   if (behaviour === undefined) return void response.writeHead(404).end('not found');
   switch (behaviour.kind) {
     case 'status':
@@ -97,7 +101,11 @@ async function serve(behaviour: SourceBehaviour | undefined, request: IncomingMe
     }
     case 'slow': {
       const { start, end } = await answerRange(behaviour.path, behaviour.ranges === true, request, response);
-      return pipeline(createReadStream(behaviour.path, { start, end, highWaterMark: 16 * 1024 }), new Throttle(behaviour.bytesPerSecond), response);
+      return pipeline(
+        createReadStream(behaviour.path, { start, end, highWaterMark: 16 * 1024 }),
+        new Throttle(behaviour.bytesPerSecond),
+        response,
+      );
     }
     case 'stall': {
       const { size } = await stat(behaviour.path);
@@ -109,7 +117,12 @@ async function serve(behaviour: SourceBehaviour | undefined, request: IncomingMe
 }
 
 /** Writes the head of a 200 or (for `bytes=N-` with a matching If-Range) a 206, and says which bytes to send. */
-async function answerRange(path: string, ranges: boolean, request: IncomingMessage, response: ServerResponse): Promise<{ start: number; end: number }> {
+async function answerRange(
+  path: string,
+  ranges: boolean,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<{ start: number; end: number }> {
   const { size, mtimeMs } = await stat(path);
   const etag = `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
   const match = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
@@ -117,7 +130,11 @@ async function answerRange(path: string, ranges: boolean, request: IncomingMessa
   const headers = { 'content-type': 'application/octet-stream', ...(ranges && { etag, 'accept-ranges': 'bytes' }) };
   if (ranges && match && (ifRange === undefined || ifRange === etag) && Number(match[1]) < size) {
     const start = Number(match[1]);
-    response.writeHead(206, { ...headers, 'content-length': size - start, 'content-range': `bytes ${start}-${size - 1}/${size}` });
+    response.writeHead(206, {
+      ...headers,
+      'content-length': size - start,
+      'content-range': `bytes ${start}-${size - 1}/${size}`,
+    });
     return { start, end: size - 1 };
   }
   response.writeHead(200, { ...headers, 'content-length': size });

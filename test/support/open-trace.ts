@@ -7,7 +7,19 @@ import { promisify } from 'node:util';
 export function straceWrapper(traceFile: string): string[] {
   // -ttt: epoch timestamps, to keep only opens after a moment; -y: the path behind every fd (dirfds and results);
   // -s: whole paths; --seccomp-bpf: the other syscalls run at full speed.
-  return ['strace', '-f', '-ttt', '-y', '-s', '65536', '--seccomp-bpf', '-e', 'trace=open,openat,openat2', '-o', traceFile];
+  return [
+    'strace',
+    '-f',
+    '-ttt',
+    '-y',
+    '-s',
+    '65536',
+    '--seccomp-bpf',
+    '-e',
+    'trace=open,openat,openat2',
+    '-o',
+    traceFile,
+  ];
 }
 
 /** Undefined when strace can trace here; otherwise why not (not installed, ptrace not permitted). */

@@ -32,11 +32,16 @@ export async function unpackWithSystemTools(compressed: Buffer): Promise<Map<str
   }
 }
 
-async function readTree(root: string, dir = root, files = new Map<string, UnpackedFile>()): Promise<Map<string, UnpackedFile>> {
+async function readTree(
+  root: string,
+  dir = root,
+  files = new Map<string, UnpackedFile>(),
+): Promise<Map<string, UnpackedFile>> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await readTree(root, path, files);
-    else if (entry.isFile()) files.set(relative(root, path), { data: await readFile(path), mode: (await stat(path)).mode });
+    else if (entry.isFile())
+      files.set(relative(root, path), { data: await readFile(path), mode: (await stat(path)).mode });
   }
   return files;
 }

@@ -4,7 +4,10 @@ import { request, type IncomingMessage } from 'node:http';
  * Starts a GET and hands back the response as soon as headers arrive, without reading the body: the caller decides
  * when to read, how much, and when to walk away (destroy), as a real client that aborts or reads slowly does.
  */
-export function openDownload(url: string, headers: Record<string, string> = {}): { response: Promise<IncomingMessage>; abort(): void } {
+export function openDownload(
+  url: string,
+  headers: Record<string, string> = {},
+): { response: Promise<IncomingMessage>; abort(): void } {
   const outgoing = request(url, { headers, agent: false });
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     outgoing.once('response', resolve);

@@ -22,8 +22,11 @@ export interface SpawnOptions {
 
 /** Runs the built service as production does: `node dist/main.js`, configured only by the environment. */
 export function spawnService(env: Record<string, string>, options: SpawnOptions = {}): ServiceProcess {
-  const [command = process.execPath, ...args] = [...(options.wrapper ?? []), process.execPath, MAIN_JS];
-  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...args]: string[] = [...(options.wrapper ?? []), process.execPath, MAIN_JS];
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -35,7 +38,9 @@ export function spawnService(env: Record<string, string>, options: SpawnOptions 
     }
   });
   collectLines(child.stderr, (line) => stderr.push(line));
-  const exited = once(child, 'exit').then(([code, signal]: unknown[]) => (typeof code === 'number' ? code : String(signal)));
+  const exited = once(child, 'exit').then(([code, signal]: unknown[]) =>
+    typeof code === 'number' ? code : String(signal),
+  );
   return {
     child,
     stdout,
@@ -46,7 +51,15 @@ export function spawnService(env: Record<string, string>, options: SpawnOptions 
       const seen = stdout.find((line) => pattern.test(line));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}\nstderr: ${stderr.join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}\nstderr: ${stderr.join('\n')}`,
+              ),
+            ),
+          timeoutMs,
+        );
         waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });
       });
     },

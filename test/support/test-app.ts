@@ -35,7 +35,10 @@ export async function startTestApp(env: Environment, options: AppOptions = {}): 
     syncOptions: { ...TEST_SYNC_OPTIONS, ...options.syncOptions },
   });
   // Port 0 picks free ports; the extra plain listener opens only when the configuration asks for one.
-  const listeners = await startApp(app, config, { main: 0, ...(config.server.httpListenPort !== undefined && { plain: 0 }) });
+  const listeners = await startApp(app, config, {
+    main: 0,
+    ...(config.server.httpListenPort !== undefined && { plain: 0 }),
+  });
   const server = listeners.main;
   const { port } = server.address() as AddressInfo;
   const scheme = config.server.tls ? 'https' : 'http';
@@ -50,7 +53,11 @@ export async function startTestApp(env: Environment, options: AppOptions = {}): 
 }
 
 /** Polls `probe` until it returns a value other than undefined. */
-export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
