@@ -12,7 +12,7 @@ import {
 } from '../src/assisted/customization.service.js';
 import { UpstreamBodyBudget } from '../src/assisted/upstream-budget.js';
 import { ImageDownloadService } from '../src/images/image-download.service.js';
-import type { VirtualFile } from '../src/iso/virtual-file.js';
+import type { VirtualFile } from '../src/iso/index.js';
 import { IGNITION_AREA_SIZE } from './fixtures/iso-fixture.js';
 import { extractWithXorriso } from './fixtures/xorriso.js';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ServiceError } from '../common/service-error.js';
 import { AssistedServiceConfig } from '../config/app-config.js';
-import { RamdiskAreaError } from '../iso/customized-iso.js';
-import { IgnitionTooLargeError } from '../iso/ignition-area.js';
+import { RamdiskAreaError } from '../iso/index.js';
+import { IgnitionTooLargeError } from '../iso/index.js';
 import { CUSTOMIZATION_CACHE_OPTIONS, type CustomizationCacheOptions } from './assisted-client.options.js';
 import { AssistedClient, type ImageType } from './assisted.client.js';
 import { assertInfraEnvId } from './assisted-request.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeAssistedService } from '../../test/support/fake-assisted-service.js';
-import { RamdiskAreaError } from '../iso/customized-iso.js';
-import { IgnitionTooLargeError } from '../iso/ignition-area.js';
+import { RamdiskAreaError } from '../iso/index.js';
+import { IgnitionTooLargeError } from '../iso/index.js';
 import { AssistedInvalidResponseError, AssistedTimeoutError, AssistedUpstreamError } from './assisted.errors.js';
 import {
   configOf,

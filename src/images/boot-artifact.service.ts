@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ServiceError } from '../common/service-error.js';
-import type { LiveIsoFiles } from '../iso/live-iso-layout.js';
-import { VirtualFile } from '../iso/virtual-file.js';
+import type { LiveIsoFiles } from '../iso/index.js';
+import { VirtualFile } from '../iso/index.js';
 import { ImageLayouts } from '../versions/image-layouts.js';
 import type { Downloadable } from './download-responder.js';
 import { isoFileSegments } from './pxe-download.service.js';

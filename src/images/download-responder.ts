@@ -5,11 +5,11 @@ import { Readable } from 'node:stream';
 import { ServiceError } from '../common/service-error.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { describeRequest } from '../logging/request-description.js';
-import { pumpSegments } from '../iso/segment-stream-pump.js';
+import { pumpSegments } from '../iso/index.js';
 import { requestEnd } from '../server/request-end.js';
 import { StalledDownloadSweep } from '../server/stalled-download-sweep.js';
-import type { SegmentStream } from '../iso/segment-stream.js';
-import type { VirtualFile } from '../iso/virtual-file.js';
+import type { SegmentStream } from '../iso/index.js';
+import type { VirtualFile } from '../iso/index.js';
 import { planDownloadResponse, type DownloadResource } from './download-response.js';
 
 export interface Downloadable extends DownloadResource {

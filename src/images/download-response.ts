@@ -3,7 +3,7 @@ import {
   parseRangeHeader,
   unsatisfiedContentRangeHeader,
   type ByteRange,
-} from '../iso/byte-range.js';
+} from '../iso/index.js';
 
 /** What a download route serves, before HTTP semantics are applied. */
 export interface DownloadResource {

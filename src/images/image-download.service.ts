@@ -7,12 +7,12 @@ import {
   type CustomizationNeeds,
 } from '../assisted/customization.service.js';
 import { ServiceError } from '../common/service-error.js';
-import { KargsNotSupportedError, RamdiskAreaError, customizationPatches } from '../iso/customized-iso.js';
-import { IgnitionTooLargeError } from '../iso/ignition-area.js';
-import { KargsTooLongError } from '../iso/kargs.js';
-import type { LiveIsoLayout } from '../iso/live-iso-layout.js';
-import { RAMDISK_AREA_SIZE } from '../iso/minimal-template-plan.js';
-import { VirtualFile } from '../iso/virtual-file.js';
+import { KargsNotSupportedError, RamdiskAreaError, customizationPatches } from '../iso/index.js';
+import { IgnitionTooLargeError } from '../iso/index.js';
+import { KargsTooLongError } from '../iso/index.js';
+import type { LiveIsoLayout } from '../iso/index.js';
+import { RAMDISK_AREA_SIZE } from '../iso/index.js';
+import { VirtualFile } from '../iso/index.js';
 import { ImageLayouts } from '../versions/image-layouts.js';
 import { MinimalTemplates } from '../versions/minimal-templates.js';
 import type { CatalogImage } from '../versions/os-image-catalog.js';

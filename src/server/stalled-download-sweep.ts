@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Request } from 'express';
 import { ServerConfig } from '../config/app-config.js';
-import type { PumpProgress } from '../iso/segment-stream-pump.js';
+import type { PumpProgress } from '../iso/index.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { routeTemplate } from '../metrics/http-observer.js';
 

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { IsoFormatError, readIsoIndex, type IsoIndex } from '../iso/iso9660.js';
+import { IsoFormatError, readIsoIndex, type IsoIndex } from '../iso/index.js';
 import type { CpuArchitecture } from './os-image.js';
 
 /** A downloaded or cached file that is not a usable live ISO; the message is the reason shown in the image state. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { analyzeLiveIso, type LiveIsoLayout } from '../iso/live-iso-layout.js';
+import { analyzeLiveIso, type LiveIsoLayout } from '../iso/index.js';
 import type { ImagePreparationStep, VerifiedImage } from './image-preparation.js';
 import type { CatalogImage } from './os-image-catalog.js';
 

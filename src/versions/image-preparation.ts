@@ -1,4 +1,4 @@
-import type { IsoIndex } from '../iso/iso9660.js';
+import type { IsoIndex } from '../iso/index.js';
 import type { CatalogImage } from './os-image-catalog.js';
 
 /** A base ISO on disk that passed validation. */

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { buildIgnitionPayload, buildNmstateRamdisk } from '../../src/iso/ignition-payload.js';
+import { buildIgnitionPayload, buildNmstateRamdisk } from '../../src/iso/index.js';
 import { buildBootableIso, missingBootableIsoTools, type BootableIso } from './bootable-fixture.js';
 import { buildGuestInitramfs } from './guest-initramfs.js';
 import { systemCpioRamdisk } from './system-ramdisk.js';

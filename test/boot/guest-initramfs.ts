@@ -2,7 +2,7 @@
 // it was given, on the serial line, then powers off. See boot-report.ts for the format.
 import { readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { buildNewcArchive, type CpioEntry } from '../../src/iso/cpio.js';
+import { buildNewcArchive, type CpioEntry } from '../../src/iso/index.js';
 import { pathExists } from '../fixtures/iso-fixture-tools.js';
 import {
   ABSENT,
