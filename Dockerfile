@@ -23,7 +23,11 @@ COPY --from=build /src/dist ./dist
 RUN mkdir -p /data /tmp/assisted-image-service \
  && chown -R 1001:0 /data /tmp/assisted-image-service \
  && chmod -R g=u /data /tmp/assisted-image-service
+# Semi-spaces of 2 MiB (V8 otherwise sizes them from the heap limit) make V8 collect the socket buffers of the start-up
+# ISO download sooner: about 50 MB less peak RSS during the sync, for some 64 KiB Range requests/s (`npm run
+# bench:sync`, `npm run bench`; bench/README.md).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=2 \
     DATA_DIR=/data \
     DATA_TEMP_DIR=/tmp/assisted-image-service \
     LISTEN_PORT=8080

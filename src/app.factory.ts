@@ -1,55 +1,48 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module.js';
-import type { AppConfig } from './config/app-config.js';
+import type { LoadedConfig } from './config/config.module.js';
+import { documentHeadRequests } from './images/download-query.dto.js';
 import { JsonLogger } from './logging/json-logger.js';
-import { HttpObserver } from './metrics/http-observer.js';
-import { setupOpenApi } from './openapi/openapi.js';
-import { corsMiddleware } from './server/cors.js';
-import { SERVER_TIMEOUTS, ServiceExpressAdapter } from './server/http-servers.js';
-import { listen, type Listeners } from './server/listeners.js';
-import { pipelineLimit } from './server/pipeline-limit.js';
-import { securityHeaders } from './server/security-headers.js';
-import { CertificateReloader, DEFAULT_TLS_RELOAD_INTERVAL_MS, readTlsPair, tlsOptions } from './server/tls-reload.js';
+import { HttpObserver } from './metrics/metrics.module.js';
+import { corsMiddleware, pipelineLimit, securityHeaders } from './server/http-middleware.js';
+import { SERVER_TIMEOUTS, ServiceExpressAdapter, listen, type Listeners, type Ports } from './server/listeners.js';
+import { DEFAULT_TLS_RELOAD_INTERVAL_MS, readTlsOptions, reloadCertificates } from './server/tls.js';
 import { ImageCacheService } from './versions/image-cache.service.js';
 
 /** Builds the application exactly as production runs it; tests call this too. */
-export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
+export async function createApp(config: LoadedConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
   const tls = config.server.tls;
-  const pair = tls && readTlsPair(tls);
+  const httpsOptions = tls && readTlsOptions(tls);
   const adapter = new ServiceExpressAdapter({ ...SERVER_TIMEOUTS, ...options.serverTimeouts });
+  // No route takes a request body: parsing one would only cost time on every request.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), adapter, {
     bufferLogs: true,
-    // No route takes a request body: parsing one would only cost time on every request.
     bodyParser: false,
-    ...(pair && { httpsOptions: tlsOptions(pair) }),
+    ...(httpsOptions && { httpsOptions }),
   });
   const logger = app.get(JsonLogger);
   app.useLogger(logger);
-  if (tls && pair) {
-    new CertificateReloader(app.getHttpServer() as HttpsServer, tls, pair, logger).start(
-      options.tlsReloadIntervalMs ?? DEFAULT_TLS_RELOAD_INTERVAL_MS,
-    );
-  }
+  const interval = options.tlsReloadIntervalMs ?? DEFAULT_TLS_RELOAD_INTERVAL_MS;
+  if (tls && httpsOptions) reloadCertificates(app.getHttpServer() as HttpsServer, tls, httpsOptions, logger, interval);
   app.disable('x-powered-by');
-  app.use(securityHeaders);
-  app.use(app.get(HttpObserver).middleware);
-  // After the observer, so a request refused here is still counted and logged when its connection closes.
-  app.use(pipelineLimit(logger));
+  // The pipeline limit after the observer, so a request it refuses is still counted and logged.
   const cors = corsMiddleware(config.server.allowedDomains);
-  if (cors) app.use(cors);
-  setupOpenApi(app);
+  app.use(securityHeaders, app.get(HttpObserver).middleware, pipelineLimit(logger), ...cors);
+  const manifest = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+  const { name, description, version } = JSON.parse(manifest) as Record<string, string>;
+  const info = new DocumentBuilder().setTitle(name).setDescription(description).setVersion(version).build();
+  const openApi = documentHeadRequests(SwaggerModule.createDocument(app, info));
+  SwaggerModule.setup('docs', app, openApi, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
   return app;
 }
 
-/** Opens the listeners (ports 0 in tests pick free ones), then starts the cache sync in the background. */
-export async function startApp(
-  app: NestExpressApplication,
-  config: AppConfig,
-  ports: { main?: number; plain?: number } = {},
-): Promise<Listeners> {
+/** Opens the listeners (ports 0 pick free ones), then starts the cache sync in the background. */
+export async function startApp(app: NestExpressApplication, config: LoadedConfig, ports?: Ports): Promise<Listeners> {
   const listeners = await listen(app, config.server, ports);
   void app.get(ImageCacheService).startSync();
   return listeners;

@@ -1,32 +1,28 @@
 import 'reflect-metadata';
 import { createApp, startApp } from './app.factory.js';
-import { ConfigError } from './config/config.error.js';
-import { loadConfigFromProcessEnvironment } from './config/process-environment.js';
-import type { AppConfig } from './config/app-config.js';
+import { loadConfig } from './config/config.module.js';
+import { ConfigError } from './config/environment.js';
 import { JsonLogger } from './logging/json-logger.js';
-import { installGracefulShutdown } from './lifecycle/graceful-shutdown.js';
+import { installGracefulShutdown } from './server/listeners.js';
 
-const DEFAULT_SHUTDOWN_GRACE_MS = 25_000;
+const SHUTDOWN_GRACE_MS = 25_000;
 
-function loadConfigOrExit(bootLogger: JsonLogger): AppConfig {
-  try {
-    return loadConfigFromProcessEnvironment();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    bootLogger.error(`invalid configuration: ${error.message}`, 'Config');
-    process.exit(1);
-  }
+/** A bad variable ends the process, before Nest starts, with one JSON line on stderr naming it. */
+function exitOnConfigError(error: unknown): never {
+  if (!(error instanceof ConfigError)) throw error;
+  const stderr = new JsonLogger('info', (line) => process.stderr.write(`${line}\n`));
+  stderr.error(`invalid configuration: ${error.message}`, 'Config');
+  process.exit(1);
 }
 
 async function main(): Promise<void> {
-  const bootLogger = new JsonLogger('info', (line) => process.stderr.write(`${line}\n`));
-  const config = loadConfigOrExit(bootLogger);
+  const config = await loadConfig().catch(exitOnConfigError);
   const app = await createApp(config);
   const logger = app.get(JsonLogger);
   process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${String(reason)}`, 'Process'));
   try {
     const listeners = await startApp(app, config);
-    installGracefulShutdown(app, listeners.all, logger, DEFAULT_SHUTDOWN_GRACE_MS);
+    installGracefulShutdown(app, listeners.all, logger, SHUTDOWN_GRACE_MS);
   } catch (error) {
     logger.error(`cannot listen: ${error instanceof Error ? error.message : String(error)}`, 'Main');
     process.exit(1);

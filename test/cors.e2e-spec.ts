@@ -5,7 +5,7 @@ import { httpGet } from './support/http-client.js';
 const ID = 'c0c0c0c0-1111-4222-8333-444455556666';
 const ALLOWED = 'https://console.example.com';
 
-describe('CORS (reference §7.7)', () => {
+describe('CORS on image and artifact routes', () => {
   let env: DownloadEnv;
   let off: DownloadEnv;
 

@@ -1,11 +1,11 @@
 import { readdir, readlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RequestSlots } from '../src/images/request-slots.js';
+import { RequestSlots } from '../src/images/download-responder.js';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
 import { httpGet } from './support/http-client.js';
 import { openDownload, readAtLeast } from './support/raw-download.js';
-import { seededRandom } from '../src/iso/virtual-file.test-helpers.js';
+import { seededRandom } from './iso/stream-fixtures.js';
 import { waitFor } from './support/test-app.js';
 
 const ID = '5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716';

@@ -59,7 +59,7 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { name: 'the seed request (no type, no arch)', path: `/images/${OK}?version=4.18`, status: 200 },
+  { name: 'the plain request (no type, no arch)', path: `/images/${OK}?version=4.18`, status: 200 },
   { name: 'an arch alias', path: `/images/${OK}?version=4.18&arch=amd64`, status: 200 },
   { name: 'the RHCOS version', path: `/images/${OK}?version=418.94.1-0&type=full-iso`, status: 200 },
   { name: 'a disconnected ISO', path: `/images/${OK}?version=4.18&type=disconnected-iso`, status: 200 },

@@ -53,7 +53,7 @@ async function start(env: Record<string, string>): Promise<TestApp> {
   return app;
 }
 
-describe('HTTPS on the main port, plain HTTP on the second (reference §7.6)', () => {
+describe('HTTPS on the main port, plain HTTP on the second', () => {
   let app: TestApp;
 
   beforeAll(async () => {

@@ -28,6 +28,9 @@ describe('the built service as a process', () => {
     [{ OS_IMAGES: '[{"openshift_version": "4.14"}]' }, 'OS_IMAGES'],
     [{ HTTPS_CERT_FILE: '/nonexistent/cert.pem', HTTPS_KEY_FILE: '/nonexistent/key.pem' }, 'HTTPS_CERT_FILE'],
     [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
+    [{ LOG_LEVEL: ' ', LOGLEVEL: 'chatty' }, 'LOGLEVEL'],
+    [{ OS_IMAGES_REQUEST_HEADERS: '{"Authorization": "s3cr3t", "retries": 3}' }, 'OS_IMAGES_REQUEST_HEADERS'],
+    [{ OS_IMAGES_REQUEST_QUERY_PARAMS: '{"token": s3cr3t}' }, 'OS_IMAGES_REQUEST_QUERY_PARAMS'],
   ])('exits 1 with one line naming the variable for %j', async (env, variable) => {
     const service = spawnService({ DATA_DIR: join(work, 'unused'), ...env });
     expect(await service.exited).toBe(1);
@@ -35,10 +38,11 @@ describe('the built service as a process', () => {
     const line = JSON.parse(service.stderr[0] ?? '{}') as { level?: string; msg?: string };
     expect(line.level).toBe('error');
     expect(line.msg).toMatch(new RegExp(`^invalid configuration: ${variable}: `));
+    expect(service.stderr[0]).not.toContain('s3cr3t');
     expect(service.stdout).toEqual([]);
   });
 
-  it('serves the seed configuration (PORT, RHCOS_VERSIONS map form), logs JSON lines, and exits 0 on SIGTERM', async () => {
+  it('serves the original configuration (PORT, the map form of RHCOS_VERSIONS), logs JSON lines, exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const service = spawnService({
       PORT: String(port),

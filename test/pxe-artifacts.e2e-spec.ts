@@ -207,7 +207,7 @@ describe('nmstate.img (reference §6)', () => {
 
 describe('nmstate.img from an EROFS rootfs', () => {
   it('extracts nmstatectl from root.erofs (mkfs.erofs, lz4hc) during the sync', async () => {
-    const { buildRootImage, rootfsCpio } = await import('../src/iso/nmstate-extract.test-helpers.js');
+    const { buildRootImage, rootfsCpio } = await import('./iso/root-images.js');
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const scratch = await mkdtemp(join(tmpdir(), 'erofs-rootfs-'));

@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { ServerOptions } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RequestSlots } from '../src/images/request-slots.js';
-import { HTTP_REQUESTS_INFLIGHT } from '../src/metrics/metric-names.js';
+import { RequestSlots } from '../src/images/download-responder.js';
+import { HTTP_REQUESTS_INFLIGHT } from '../src/metrics/prometheus.js';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
 import { httpGet, jsonOf, type RawResponse } from './support/http-client.js';
@@ -29,7 +30,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function startEnv(env: Record<string, string>, serverTimeouts = {}): Promise<DownloadEnv> {
+function startEnv(env: Record<string, string>, serverTimeouts: ServerOptions = {}): Promise<DownloadEnv> {
   return startDownloadEnv({
     fixtures: [{ name: 'x86', openshiftVersion: '4.18', version: '418.94.1-0', prebuilt: iso }],
     infraEnvs: [{ id: ID, ignition: '{"ignition":{"version":"3.2.0"}}' }],
@@ -123,7 +124,7 @@ describe('clients that pipeline and vanish, slow headers (MAX_CONCURRENT_REQUEST
     // With the extra plain listener too (its port is picked freely): both get the same treatment.
     env = await startEnv(
       { MAX_CONCURRENT_REQUESTS: '5', HTTP_LISTEN_PORT: '18089' },
-      { headersMs: 1_000, requestMs: 2_000, checkIntervalMs: 100 },
+      { headersTimeout: 1_000, requestTimeout: 2_000, connectionsCheckingInterval: 100 },
     );
   });
 

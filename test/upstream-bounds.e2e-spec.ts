@@ -4,13 +4,13 @@ import { request as httpRequest, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { CustomizationCache, customizationBytes } from '../src/assisted/customization-cache.js';
 import {
   CustomizationService,
-  customizationBytes,
   type Customization,
   type CustomizationNeeds,
 } from '../src/assisted/customization.service.js';
-import { UpstreamBodyBudget } from '../src/assisted/upstream-budget.js';
+import { UpstreamBodyBudget } from '../src/assisted/upstream-body.js';
 import { ImageDownloadService } from '../src/images/image-download.service.js';
 import type { VirtualFile } from '../src/iso/index.js';
 import { IGNITION_AREA_SIZE } from './fixtures/iso-fixture.js';
@@ -225,16 +225,17 @@ describe('the budget of upstream bodies in flight', () => {
 describe('memory a customisation holds', () => {
   it('is counted in the cache for 200 credentials, with zero-fills instead of zero buffers', async () => {
     const customizations = env.app.app.get(CustomizationService);
+    const cache = env.app.app.get(CustomizationCache);
     const downloads = env.app.app.get(ImageDownloadService);
     const callsBefore = env.assisted.callsOf('ignition').length;
-    const bytesBefore = customizations.usage.bytes;
+    const bytesBefore = cache.usage.bytes;
     let lowerBound = 0;
     for (let index = 0; index < 200; index += 1) {
       const credential = { kind: 'api-key', value: `memo-${index}` } as const;
-      const request = { infraEnvId: MEMO, type: 'minimal-iso', version: '4.18', arch: 'x86_64', credential } as const;
-      const before = customizations.usage.bytes;
-      const { file } = await downloads.prepare(request, new AbortController().signal);
-      const charged = customizations.usage.bytes - before;
+      const request = { infraEnvId: MEMO, version: '4.18', arch: 'x86_64', credential } as const;
+      const before = cache.usage.bytes;
+      const { file } = await downloads.iso('minimal-iso', request, new AbortController().signal);
+      const charged = cache.usage.bytes - before;
       // Served from the cache (no new call), so `get` returns the very customisation the file was built from.
       const customization = await customizations.get(MEMO, 'minimal-iso', credential, MINIMAL_NEEDS);
       expectZeroFills(file, customization);
@@ -243,13 +244,13 @@ describe('memory a customisation holds', () => {
       expect(ownPatches).toBeGreaterThan(0);
       expect(memo).toBeGreaterThanOrEqual(ownPatches);
       // A second request reuses the file: nothing more is built or charged.
-      expect((await downloads.prepare(request, new AbortController().signal)).file).toBe(file);
-      expect(customizations.usage.bytes - before).toBe(charged);
+      expect((await downloads.iso('minimal-iso', request, new AbortController().signal)).file).toBe(file);
+      expect(cache.usage.bytes - before).toBe(charged);
       lowerBound += charged;
-      expect(customizations.usage.bytes).toBeLessThanOrEqual(customizations.usage.maxBytes);
+      expect(cache.usage.bytes).toBeLessThanOrEqual(cache.usage.maxBytes);
     }
     expect(env.assisted.callsOf('ignition').length - callsBefore).toBe(200);
-    expect(customizations.usage.bytes - bytesBefore).toBe(lowerBound);
+    expect(cache.usage.bytes - bytesBefore).toBe(lowerBound);
   });
 });
 

@@ -1,97 +1,146 @@
-/**
- * Domain errors of the assisted-service adapter. Each carries the HTTP status the user should get and a short
- * reason without credentials, so one global exception filter can map them all to responses.
- */
-export abstract class AssistedServiceError extends Error {
-  abstract readonly status: number;
-  /** Short, credential-free text for the response body. */
-  get reason(): string {
-    return this.message;
-  }
+import { ServiceError } from '../common/service-error.js';
+import { redactSecrets } from '../logging/redact.js';
+import type { Credential } from './credentials.js';
+
+/** Errors of the assisted-service adapter: each carries the status the user gets and a credential-free message. */
+export abstract class AssistedServiceError extends ServiceError {
+  override readonly name: string = this.constructor.name;
 }
 
-/** assisted-service answered with a non-2xx status: the user gets the same status (401/403/404 must reach them). */
-export class AssistedUpstreamError extends AssistedServiceError {
-  override readonly name = 'AssistedUpstreamError';
+/** A non-2xx answer: the user gets the same status (401/403/404 must reach them). */
+export class AssistedUpstreamError extends AssistedServiceError {}
 
-  constructor(
-    readonly status: number,
-    reason: string,
-  ) {
-    super(reason);
-  }
-}
-
-/** assisted-service could not be reached or talked to (refused, reset, DNS, TLS): 502. */
+/** Refused, reset, DNS, TLS. */
 export class AssistedUnreachableError extends AssistedServiceError {
-  override readonly name: string = 'AssistedUnreachableError';
-  readonly status = 502;
+  constructor(message: string) {
+    super(502, message);
+  }
 }
 
-/**
- * assisted-service answered 2xx but with something unusable: a body that does not parse, an invalid
- * `kernel_arguments`, a response over the size cap, a redirect. Still 502: the gateway got garbage from upstream,
- * and the user cannot fix it by changing their request.
- */
-export class AssistedInvalidResponseError extends AssistedUnreachableError {
-  override readonly name = 'AssistedInvalidResponseError';
-}
+/** A redirect, or a 2xx answer that is unparseable or too large: the user cannot fix it by changing their request. */
+export class AssistedInvalidResponseError extends AssistedUnreachableError {}
 
-/** No answer within the configured timeout: 504. */
 export class AssistedTimeoutError extends AssistedServiceError {
-  override readonly name = 'AssistedTimeoutError';
-  readonly status = 504;
+  constructor(message: string) {
+    super(504, message);
+  }
 }
 
-/** ASSISTED_SERVICE_URL (or scheme + host) is not set, so no customisation can be fetched: 500. */
 export class AssistedNotConfiguredError extends AssistedServiceError {
-  override readonly name = 'AssistedNotConfiguredError';
-  readonly status = 500;
-
   constructor() {
     super(
+      500,
       'assisted-service is not configured: set ASSISTED_SERVICE_URL (or ASSISTED_SERVICE_SCHEME and ASSISTED_SERVICE_HOST)',
     );
   }
 }
 
-/**
- * An infra-env id that is not a lowercase UUID reached the client. Controllers validate ids first, so this is a
- * last line of defence: such an id never shapes the path of an upstream call. 400: it is the request that is wrong.
- */
+/** Controllers validate ids first; this last line of defence keeps any other id out of an upstream path. */
 export class InvalidInfraEnvIdError extends AssistedServiceError {
-  override readonly name = 'InvalidInfraEnvIdError';
-  readonly status = 400;
-
   constructor() {
-    super('the image id must be a lowercase UUID');
+    super(400, 'the image id must be a lowercase UUID');
   }
 }
 
-/**
- * The request's image token or Authorization value holds characters an HTTP header cannot carry (a token from the
- * query string may hold anything percent-encoded): it is refused rather than altered on its way to assisted-service.
- * 400: it is the request that is wrong.
- */
+/** A token from the query may hold anything percent-encoded: it is refused rather than altered on its way on. */
 export class InvalidCredentialError extends AssistedServiceError {
-  override readonly name = 'InvalidCredentialError';
-  readonly status = 400;
-
   constructor(what: string) {
     super(
+      400,
       `the ${what} cannot be passed to assisted-service: it holds characters an HTTP header cannot carry (only printable ASCII)`,
     );
   }
 }
 
-/**
- * The caller's signal fired (the client went away). Named `AbortError` like the platform's, so the global filter
- * and the request log treat it as a client abort, not a failure.
- */
+/** The infra-env's content cannot fit the image: 400, remembered for the whole cache TTL. */
+export class DoesNotFitError extends AssistedServiceError {
+  constructor(message: string) {
+    super(400, message);
+  }
+}
+
+export class UpstreamBudgetExceededError extends AssistedServiceError {
+  constructor(what: string, budgetBytes: number) {
+    super(
+      503,
+      `too many large responses from assisted-service are being read at once (their ${budgetBytes}-byte memory budget is used up); ` +
+        `the request for ${what} was dropped, try again shortly`,
+      // Bodies are held at most one call timeout, and mostly far less.
+      { 'Retry-After': '5' },
+    );
+  }
+}
+
+/** Named like the platform's, so the global filter and the request log treat it as a client abort. */
 export class AssistedRequestAbortedError extends Error {
   override readonly name = 'AbortError';
 
   constructor(cause?: unknown) {
     super('the request to assisted-service was abandoned because the client went away', { cause });
   }
+}
+
+/** assisted-service's own words are kept, but short: a reason, not a page. */
+const MAX_REASON_CHARS = 300;
+
+/** The error for a non-2xx answer: the same status, plus assisted-service's `reason`/`message` when it sent JSON. */
+export function statusError(what: string, status: number, body: Buffer, credential: Credential): AssistedServiceError {
+  if (status >= 300 && status < 400) {
+    // Not followed: an api_key in the query must not travel to wherever Location points.
+    return new AssistedInvalidResponseError(
+      `assisted-service answered ${what} request with an unexpected redirect (${status})`,
+    );
+  }
+  const upstream = upstreamReason(body, credential);
+  const reason = `assisted-service answered ${status} to the request for ${what}${upstream === undefined ? '' : `: ${upstream}`}`;
+  if (status < 400 || status > 599) return new AssistedInvalidResponseError(reason);
+  return new AssistedUpstreamError(status, reason);
+}
+
+/** The error for a call that produced no usable response: a timeout (504) or a transport failure (502). */
+export function transportError(
+  what: string,
+  failure: { readonly error: unknown; readonly timedOut: boolean; readonly timeoutMs: number },
+  credential: Credential,
+): AssistedServiceError {
+  const { error, timeoutMs } = failure;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (failure.timedOut || code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
+    return new AssistedTimeoutError(`assisted-service did not answer the request for ${what} within ${timeoutMs} ms`);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const detail = typeof code !== 'string' || message.includes(code) ? message : `${code}: ${message}`;
+  return new AssistedUnreachableError(
+    `could not get ${what} from assisted-service: ${truncate(scrubSecrets(detail, credential))}`,
+  );
+}
+
+/** assisted-service's error bodies are `{"code", "reason", ...}`; other services say `message`. */
+function upstreamReason(body: Buffer, credential: Credential): string | undefined {
+  let parsed: { reason?: unknown; message?: unknown } | null;
+  try {
+    parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  const text = [parsed?.reason, parsed?.message].find((value) => typeof value === 'string' && value !== '');
+  return typeof text === 'string' && text.trim() !== '' ? truncate(scrubSecrets(text, credential)) : undefined;
+}
+
+/**
+ * Removes the request's own credential (assisted-service may echo a bad token back) and anything else that looks
+ * like one: the logger redacts too, but never sees response bodies.
+ */
+export function scrubSecrets(text: string, credential: Credential): string {
+  if (credential.kind === 'none') return redactSecrets(text, []);
+  // An Authorization value is "<scheme> <token>": the token may be echoed alone.
+  const parts = credential.value.split(/\s+/).filter((part) => part.length >= 8);
+  return redactSecrets(text, [credential.value, ...parts]);
+}
+
+function truncate(text: string): string {
+  // Control characters would let an upstream body forge extra log lines or headers.
+  // oxlint-disable-next-line no-control-regex -- control characters are exactly what must go.
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length <= MAX_REASON_CHARS ? flat : `${flat.slice(0, MAX_REASON_CHARS)}…`;
 }

@@ -1,46 +1,59 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
 import {
-  ASSISTED_CLIENT_OPTIONS,
+  ASSISTED_DURATION_BUCKETS,
+  ASSISTED_REQUEST_DURATION,
+  ASSISTED_REQUESTS,
+  counterProvider,
+  histogramProvider,
+} from '../metrics/prometheus.js';
+import { ASSISTED_CLIENT_OPTIONS, AssistedClient, type AssistedClientOptions } from './assisted.client.js';
+import {
   CUSTOMIZATION_CACHE_OPTIONS,
-  DEFAULT_ASSISTED_CLIENT_OPTIONS,
-  DEFAULT_CUSTOMIZATION_CACHE_OPTIONS,
-  type AssistedClientOptions,
+  CustomizationCache,
   type CustomizationCacheOptions,
-} from './assisted-client.options.js';
-import { assistedCallMetricProviders } from './assisted-call-metrics.js';
-import { AssistedClient } from './assisted.client.js';
+} from './customization-cache.js';
 import { CustomizationService } from './customization.service.js';
-import { UpstreamBodyBudget } from './upstream-budget.js';
+import { UpstreamBodyBudget } from './upstream-body.js';
 
+const MiB = 1024 * 1024;
+
+/** Tuning outside the environment contract: tests shorten timeouts and bounds. */
 export interface AssistedModuleOptions {
   readonly client?: Partial<AssistedClientOptions>;
   readonly cache?: Partial<CustomizationCacheOptions>;
 }
 
-/**
- * The assisted-service client (reference §8) and the customisation cache in front of it. `AssistedServiceConfig`
- * comes from the global ConfigModule; the options are tuning outside the environment contract (tests shorten
- * timeouts and move the clock).
- */
+/** The assisted-service client and the customisation cache in front of it; the configuration comes from ConfigModule. */
 @Module({})
 export class AssistedModule {
   static forRoot(options: AssistedModuleOptions = {}): DynamicModule {
-    const clientOptions: AssistedClientOptions = { ...DEFAULT_ASSISTED_CLIENT_OPTIONS, ...options.client };
+    const client: AssistedClientOptions = { timeoutMs: 30_000, maxBodyBytesInFlight: 128 * MiB, ...options.client };
+    const cache: CustomizationCacheOptions = { maxEntries: 1000, maxBytes: 256 * MiB, ...options.cache };
     return {
       module: AssistedModule,
       global: true,
       providers: [
         AssistedClient,
+        CustomizationCache,
         CustomizationService,
-        ...assistedCallMetricProviders,
-        { provide: ASSISTED_CLIENT_OPTIONS, useValue: clientOptions },
-        { provide: UpstreamBodyBudget, useValue: new UpstreamBodyBudget(clientOptions.maxBodyBytesInFlight) },
-        {
-          provide: CUSTOMIZATION_CACHE_OPTIONS,
-          useValue: { ...DEFAULT_CUSTOMIZATION_CACHE_OPTIONS, ...options.cache },
-        },
+        Clock,
+        { provide: ASSISTED_CLIENT_OPTIONS, useValue: client },
+        { provide: CUSTOMIZATION_CACHE_OPTIONS, useValue: cache },
+        { provide: UpstreamBodyBudget, useValue: new UpstreamBodyBudget(client.maxBodyBytesInFlight) },
+        counterProvider({
+          name: ASSISTED_REQUESTS,
+          help: 'Calls to assisted-service by kind and outcome (HTTP status, error or aborted)',
+          labelNames: ['call', 'code'],
+        }),
+        histogramProvider({
+          name: ASSISTED_REQUEST_DURATION,
+          help: 'Duration of calls to assisted-service',
+          labelNames: ['call'],
+          buckets: ASSISTED_DURATION_BUCKETS,
+        }),
       ],
-      exports: [AssistedClient, CustomizationService, UpstreamBodyBudget],
+      exports: [CustomizationService],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { credentialFingerprint, resolveCredential, type Credential } from './credentials.js';
 
-describe('resolveCredential (reference §8 precedence)', () => {
+describe('resolveCredential precedence', () => {
   const all = {
     pathApiKey: 'path-key',
     queryApiKey: 'query-key',

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
-/** The credential a download request carries, passed through to assisted-service (reference §8). */
+/** The credential a download request carries, passed through to assisted-service (see docs/assisted-service.md). */
 export type Credential =
   | { readonly kind: 'api-key'; readonly value: string } // -> `api_key` query parameter
   | { readonly kind: 'image-token'; readonly value: string } // -> `Image-Token` header
@@ -10,20 +10,16 @@ export type Credential =
 export interface CredentialSources {
   /** The `{api_key}` segment of `/byapikey/...`. */
   readonly pathApiKey?: string;
-  /** The `api_key` query parameter. */
   readonly queryApiKey?: string;
   /** The `{token}` segment of `/bytoken/...`. */
   readonly pathToken?: string;
-  /** The `image_token` query parameter. */
   readonly queryImageToken?: string;
-  /** The request's `Authorization` header. */
   readonly authorizationHeader?: string;
 }
 
 /**
- * Picks the request's credential with the precedence of reference §8, first match wins: an api key (path, then
- * query), an image token (path, then query), the Authorization header. An empty value counts as absent, since
- * `?api_key=` would otherwise shadow a real token.
+ * First match wins: an api key (path, then query), an image token (path, then query), the Authorization header.
+ * An empty value counts as absent, since `?api_key=` would otherwise shadow a real token.
  */
 export function resolveCredential(input: CredentialSources): Credential {
   const apiKey = firstPresent(input.pathApiKey, input.queryApiKey);
@@ -39,19 +35,11 @@ function firstPresent(...values: (string | undefined)[]): string | undefined {
   return values.find((value) => value !== undefined && value !== '');
 }
 
-/**
- * A fresh key per process: fingerprints are only compared within this process (cache keys), and a key that is never
- * stored or shared means a fingerprint cannot be brute-forced back into a short credential offline.
- */
+/** A fresh key per process, never stored: a fingerprint cannot be brute-forced back into a short credential offline. */
 const FINGERPRINT_KEY = randomBytes(32);
 
 /** A stable, irreversible identifier of a credential for cache keys; distinct kinds with equal values differ. */
 export function credentialFingerprint(credential: Credential): string {
   const material = credential.kind === 'none' ? 'none' : `${credential.kind}\0${credential.value}`;
   return createHmac('sha256', FINGERPRINT_KEY).update(material).digest('hex');
-}
-
-/** The credential's secret text, if any: used to scrub it from anything echoed back by assisted-service. */
-export function credentialSecret(credential: Credential): string | undefined {
-  return credential.kind === 'none' ? undefined : credential.value;
 }

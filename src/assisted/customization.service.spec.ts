@@ -1,351 +1,241 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { FakeAssistedService } from '../../test/support/fake-assisted-service.js';
-import { AssistedUpstreamError } from './assisted.errors.js';
-import {
-  configOf,
-  createAssistedTestModule,
-  IGNITION_AREA,
-  INFRA_ENV_A,
-  INFRA_ENV_B,
-  INFRA_ENV_C,
-  RAMDISK_AREA,
-  rejectionOf,
-  until,
-  type AssistedTestContext,
-  type AssistedTestSetup,
-} from './assisted.test-helpers.js';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { Clock } from '../common/clock.js';
+import { AssistedServiceConfig } from '../config/app-config.js';
+import type { ImageType } from '../config/catalog.js';
+import { IgnitionTooLargeError, RamdiskAreaError } from '../iso/index.js';
+import { AssistedClient } from './assisted.client.js';
+import { AssistedUpstreamError, DoesNotFitError, InvalidInfraEnvIdError } from './assisted.errors.js';
 import type { Credential } from './credentials.js';
-import { customizationBytes, DoesNotFitError, type CustomizationNeeds } from './customization.service.js';
+import {
+  CUSTOMIZATION_CACHE_OPTIONS,
+  CustomizationCache,
+  customizationBytes,
+  type CustomizationCacheOptions,
+} from './customization-cache.js';
+import { CustomizationService, type CustomizationNeeds } from './customization.service.js';
 
-const KEY_A_VALUE = 'key-for-a-1f2e3d';
-const TOKEN_A_VALUE = 'token-for-a-9c8b7a';
-const WRONG_VALUE = 'key-wrong-000000';
-const KEY_A: Credential = { kind: 'api-key', value: KEY_A_VALUE };
-const TOKEN_A: Credential = { kind: 'image-token', value: TOKEN_A_VALUE };
-const WRONG: Credential = { kind: 'api-key', value: WRONG_VALUE };
-const FULL: CustomizationNeeds = { ignitionAreaBytes: IGNITION_AREA, kernelArguments: true };
-const MINIMAL: CustomizationNeeds = {
-  ignitionAreaBytes: IGNITION_AREA,
-  ramdiskAreaBytes: RAMDISK_AREA,
-  kernelArguments: true,
+const ID = '0b8a4d4e-3c3e-4f5a-9d1e-2f6c7a8b9c0d';
+const OTHER_ID = '1c9b5e5f-4d4f-4a6b-8e2f-3a7d8b9c0d1e';
+const KEY: Credential = { kind: 'api-key', value: 'key-1' };
+const FULL: CustomizationNeeds = { ignitionAreaBytes: 4096, kernelArguments: true };
+const PXE: CustomizationNeeds = { ignitionAreaBytes: 4096, ramdiskAreaBytes: 8192, kernelArguments: false };
+const LAST_MODIFIED = new Date('2025-01-02T03:04:05Z');
+
+type Call = {
+  kind: 'ignition' | 'minimal-initrd' | 'infra-env';
+  id: string;
+  isoType?: ImageType;
+  signal?: AbortSignal;
 };
-const PXE: CustomizationNeeds = {
-  ignitionAreaBytes: IGNITION_AREA,
-  ramdiskAreaBytes: RAMDISK_AREA,
-  kernelArguments: false,
-};
 
-/** An infra-env whose Ignition (random, so incompressible) cannot fit a 256 KiB area, and whose ramdisk is 5,000 bytes. */
-const TOO_BIG = '3ebd7071-6f61-4c8d-8a41-5c9f0dbe2f30';
+/** The three calls, answered from fields the test sets; `hold` keeps a call pending until its signal fires. */
+class FakeClient {
+  readonly calls: Call[] = [];
+  failure: Error | undefined;
+  hold = false;
 
-const RAMDISK = randomBytes(2048);
-/** 10,000 bytes that stay ~7,600 once compressed, so entry sizes are known roughly. */
-const IGNITION_B = randomBytes(7500).toString('base64');
-const IGNITION_C = randomBytes(7500).toString('base64');
+  fetchIgnition(
+    id: string,
+    _credential: Credential,
+    isoType: ImageType | undefined,
+    _area: number,
+    signal?: AbortSignal,
+  ) {
+    return this.answer({ kind: 'ignition', id, ...(isoType && { isoType }), signal }, () => ({
+      payload: Buffer.from(`payload of ${id}`),
+      lastModified: LAST_MODIFIED,
+    }));
+  }
 
-let fake: FakeAssistedService;
-let context: AssistedTestContext | undefined;
+  fetchMinimalInitrd(id: string, _credential: Credential, _area: number, signal?: AbortSignal) {
+    return this.answer({ kind: 'minimal-initrd', id, signal }, () => Buffer.from('ramdisk'));
+  }
 
-beforeEach(async () => {
-  fake = await new FakeAssistedService()
-    .addInfraEnv({
-      id: INFRA_ENV_A,
-      ignition: '{"for":"a"}',
-      lastModified: new Date('2025-01-02T03:04:05Z'),
-      ramdisk: RAMDISK,
-      kernelArguments: '[{"operation":"append","value":"ip=dhcp"}]',
-      credentials: { apiKey: KEY_A_VALUE, imageToken: TOKEN_A_VALUE },
-    })
-    .addInfraEnv({ id: INFRA_ENV_B, ignition: IGNITION_B })
-    .addInfraEnv({ id: INFRA_ENV_C, ignition: IGNITION_C })
-    .addInfraEnv({ id: TOO_BIG, ignition: randomBytes(400 * 1024).toString('base64'), ramdisk: randomBytes(5000) })
-    .listen();
+  fetchKernelArguments(id: string, _credential: Credential, signal?: AbortSignal) {
+    return this.answer({ kind: 'infra-env', id, signal }, () => ['ip=dhcp']);
+  }
+
+  count(kind: Call['kind']): number {
+    return this.calls.filter((call) => call.kind === kind).length;
+  }
+
+  private answer<T>(call: Call, value: () => T): Promise<T> {
+    this.calls.push(call);
+    if (this.hold) {
+      return new Promise((_resolve, reject) => {
+        call.signal?.addEventListener('abort', () => reject(new Error(`${call.kind} aborted`)), { once: true });
+      });
+    }
+    return this.failure === undefined ? Promise.resolve(value()) : Promise.reject(this.failure);
+  }
+}
+
+class FakeClock extends Clock {
+  ms = Date.UTC(2025, 0, 1);
+
+  override now(): number {
+    return this.ms;
+  }
+}
+
+let module: TestingModule;
+let client: FakeClient;
+let clock: FakeClock;
+let service: CustomizationService;
+let cache: CustomizationCache;
+
+async function start(ttlSeconds = 30, options: Partial<CustomizationCacheOptions> = {}): Promise<void> {
+  module = await Test.createTestingModule({
+    providers: [
+      CustomizationService,
+      CustomizationCache,
+      { provide: AssistedClient, useValue: client },
+      { provide: Clock, useValue: clock },
+      { provide: AssistedServiceConfig, useValue: new AssistedServiceConfig('http://assisted', undefined, ttlSeconds) },
+      { provide: CUSTOMIZATION_CACHE_OPTIONS, useValue: { maxEntries: 1000, maxBytes: 1024 * 1024, ...options } },
+    ],
+  }).compile();
+  service = module.get(CustomizationService);
+  cache = module.get(CustomizationCache);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error as Error,
+  );
+}
+
+beforeEach(() => {
+  client = new FakeClient();
+  clock = new FakeClock();
 });
 
 afterEach(async () => {
-  await context?.close();
-  context = undefined;
-  await fake.close();
+  await module.close();
 });
 
-async function start(setup: Omit<AssistedTestSetup, 'baseUrl'> = {}): Promise<AssistedTestContext> {
-  context = await createAssistedTestModule({ baseUrl: fake.url, ...setup });
-  return context;
-}
-
-function callCounts(): Record<string, number> {
-  return {
-    ignition: fake.callsOf('ignition').length,
-    'minimal-initrd': fake.callsOf('minimal-initrd').length,
-    'infra-env': fake.callsOf('infra-env').length,
-  };
-}
-
 describe('CustomizationService', () => {
-  it('answers 1,000 concurrent and 1,000 sequential gets within the TTL with one upstream call per kind', async () => {
-    const { customizations } = await start();
-    const concurrent = await Promise.all(
-      Array.from({ length: 1000 }, () => customizations.get(INFRA_ENV_A, 'minimal-iso', KEY_A, MINIMAL)),
-    );
-    for (let index = 0; index < 1000; index += 1) await customizations.get(INFRA_ENV_A, 'minimal-iso', KEY_A, MINIMAL);
-    expect(callCounts()).toEqual({ ignition: 1, 'minimal-initrd': 1, 'infra-env': 1 });
-    const first = concurrent[0];
-    expect((await configOf(first?.ignitionPayload ?? Buffer.alloc(0))).toString()).toBe('{"for":"a"}');
-    expect(first?.ramdisk?.equals(RAMDISK)).toBe(true);
-    expect(first?.kernelArguments).toEqual(['ip=dhcp']);
-    expect(first?.lastModified?.toISOString()).toBe('2025-01-02T03:04:05.000Z');
-    expect(fake.callsOf('ignition')[0]?.query.get('discovery_iso_type')).toBe('minimal-iso');
-  });
-
-  it('makes only the calls an image needs: PXE has no kargs call and no discovery_iso_type', async () => {
-    const { customizations } = await start();
-    const pxe = await customizations.get(INFRA_ENV_A, 'pxe-initrd', KEY_A, PXE);
-    expect(callCounts()).toEqual({ ignition: 1, 'minimal-initrd': 1, 'infra-env': 0 });
-    expect(fake.callsOf('ignition')[0]?.query.has('discovery_iso_type')).toBe(false);
+  it('combines the Ignition, ramdisk and kernel arguments, and asks only what the image needs', async () => {
+    await start();
+    const iso = await service.get(ID, 'minimal-iso', KEY, { ...FULL, ramdiskAreaBytes: 8192 });
+    expect(iso).toEqual({
+      ignitionPayload: Buffer.from(`payload of ${ID}`),
+      lastModified: LAST_MODIFIED,
+      ramdisk: Buffer.from('ramdisk'),
+      kernelArguments: ['ip=dhcp'],
+    });
+    expect(client.calls.find((call) => call.kind === 'ignition')?.isoType).toBe('minimal-iso');
+    const pxe = await service.get(ID, 'pxe-initrd', KEY, PXE);
     expect(pxe.kernelArguments).toEqual([]);
-    const full = await customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL);
-    expect(callCounts()).toEqual({ ignition: 2, 'minimal-initrd': 1, 'infra-env': 1 });
-    expect(full.ramdisk).toBeUndefined();
+    expect(client.calls.filter((call) => call.kind === 'ignition').at(-1)?.isoType).toBeUndefined();
+    expect([client.count('ignition'), client.count('minimal-initrd'), client.count('infra-env')]).toEqual([2, 2, 1]);
   });
 
-  it("gives each credential its own calls and never another credential's entry", async () => {
-    const { customizations } = await start();
-    await customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL);
-    await customizations.get(INFRA_ENV_A, 'full-iso', TOKEN_A, FULL);
-    expect(fake.callsOf('ignition').map((call) => call.headers['image-token'] ?? call.query.get('api_key'))).toEqual([
-      KEY_A_VALUE,
-      TOKEN_A_VALUE,
-    ]);
-    const error = await rejectionOf(customizations.get(INFRA_ENV_A, 'full-iso', WRONG, FULL));
-    expect(error).toBeInstanceOf(AssistedUpstreamError);
-    expect((error as AssistedUpstreamError).status).toBe(401);
-    expect(await rejectionOf(customizations.get(INFRA_ENV_A, 'full-iso', { kind: 'none' }, FULL))).toBeInstanceOf(
-      AssistedUpstreamError,
-    );
+  it('reuses a customisation for the TTL on the injected clock, then fetches it again', async () => {
+    await start(30);
+    await service.get(ID, 'full-iso', KEY, FULL);
+    clock.ms += 29_999;
+    await service.get(ID, 'full-iso', KEY, FULL);
+    expect(client.count('ignition')).toBe(1);
+    clock.ms += 1;
+    await service.get(ID, 'full-iso', KEY, FULL);
+    expect(client.count('ignition')).toBe(2);
   });
 
-  it('refetches once the TTL has passed', async () => {
-    const { customizations, clock } = await start({ ttlSeconds: 30 });
-    await customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL);
-    clock.advance(29_999);
-    await customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL);
-    expect(callCounts().ignition).toBe(1);
-    clock.advance(1);
-    await customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL);
-    expect(callCounts()).toEqual({ ignition: 2, 'minimal-initrd': 0, 'infra-env': 2 });
+  it('keys entries by credential, image type and area sizes', async () => {
+    await start();
+    await service.get(ID, 'full-iso', KEY, FULL);
+    await service.get(ID, 'full-iso', { kind: 'image-token', value: 'key-1' }, FULL);
+    await service.get(ID, 'disconnected-iso', KEY, FULL);
+    await service.get(ID, 'full-iso', KEY, { ...FULL, ignitionAreaBytes: 8192 });
+    await service.get(OTHER_ID, 'full-iso', KEY, FULL);
+    await service.get(ID, 'full-iso', KEY, FULL);
+    expect(client.count('ignition')).toBe(5);
   });
 
   it('calls upstream for every request when the TTL is 0', async () => {
-    const { customizations } = await start({ ttlSeconds: 0 });
-    for (let index = 0; index < 3; index += 1) await customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL);
-    await Promise.all([1, 2, 3].map(() => customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL)));
-    expect(callCounts()).toEqual({ ignition: 6, 'minimal-initrd': 0, 'infra-env': 6 });
+    await start(0);
+    await Promise.all([1, 2, 3].map(() => service.get(ID, 'full-iso', KEY, FULL)));
+    expect(client.count('ignition')).toBe(3);
+    expect(cache.usage.entries).toBe(0);
+  });
+
+  it('coalesces concurrent misses, and abandons the load only when every waiter has left', async () => {
+    await start();
+    client.hold = true;
+    const [first, second] = [new AbortController(), new AbortController()];
+    const waits = [first, second].map((controller) =>
+      rejection(service.get(ID, 'full-iso', KEY, FULL, controller.signal)),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(client.count('ignition')).toBe(1);
+    first.abort();
+    expect((await waits[0])?.name).toBe('AbortError');
+    expect(client.calls.every((call) => call.signal?.aborted === false)).toBe(true);
+    second.abort();
+    expect((await waits[1])?.name).toBe('AbortError');
+    expect(client.calls.every((call) => call.signal?.aborted === true)).toBe(true);
+    client.hold = false;
+    await service.get(ID, 'full-iso', KEY, FULL);
+    expect(client.count('ignition')).toBe(2);
   });
 
   it('does not cache an upstream error: the next request retries', async () => {
-    const { customizations } = await start();
-    fake.setFault('infra-env', { kind: 'status', status: 503, body: 'try later' });
-    const error = await rejectionOf(customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL));
-    expect((error as AssistedUpstreamError).status).toBe(503);
-    fake.setFault('infra-env', undefined);
-    const customization = await customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL);
-    expect(customization.kernelArguments).toEqual(['ip=dhcp']);
-    expect(callCounts()['infra-env']).toBe(2);
+    await start();
+    client.failure = new AssistedUpstreamError(503, 'try later');
+    expect(await rejection(service.get(ID, 'full-iso', KEY, FULL))).toBe(client.failure);
+    client.failure = undefined;
+    await service.get(ID, 'full-iso', KEY, FULL);
+    expect(client.count('ignition')).toBe(2);
   });
 
-  it('abandons the sibling calls when one of them fails', async () => {
-    const { customizations } = await start();
-    fake.setFault('ignition', { kind: 'hang' });
-    fake.setFault('infra-env', { kind: 'status', status: 403, body: 'forbidden' });
-    const error = await rejectionOf(customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL));
-    expect((error as AssistedUpstreamError).status).toBe(403);
-    await until(() => fake.abandoned.includes('ignition'), 'the hanging Ignition call to be closed');
+  it.each([
+    ['an Ignition', new IgnitionTooLargeError(undefined, 4096)],
+    ['a ramdisk', RamdiskAreaError.tooLarge(9000, 8192)],
+  ])('turns %s that cannot fit into DoesNotFitError (400), remembered for the TTL', async (_what, error) => {
+    await start(30);
+    client.failure = error;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const refusal = await rejection(service.get(ID, 'full-iso', KEY, FULL));
+      expect(refusal).toBeInstanceOf(DoesNotFitError);
+      expect((refusal as DoesNotFitError).status).toBe(400);
+      expect(refusal.message).toBe(error.message);
+    }
+    expect(client.count('ignition')).toBe(1);
+    clock.ms += 30_000;
+    await rejection(service.get(ID, 'full-iso', KEY, FULL));
+    expect(client.count('ignition')).toBe(2);
   });
 
-  it('coalesces concurrent misses into one upstream call', async () => {
-    const { customizations } = await start();
-    fake.setFault('ignition', { kind: 'delay', ms: 200 });
-    const results = await Promise.all(
-      Array.from({ length: 50 }, () => customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL)),
+  it('refuses an id that is not a lowercase UUID without calling upstream', async () => {
+    await start();
+    expect(await rejection(service.get(ID.toUpperCase(), 'full-iso', KEY, FULL))).toBeInstanceOf(
+      InvalidInfraEnvIdError,
     );
-    expect(callCounts()).toEqual({ ignition: 1, 'minimal-initrd': 0, 'infra-env': 1 });
-    expect(new Set(results).size).toBe(1);
-  });
-
-  it('lets a waiter whose signal fires leave without disturbing the others', async () => {
-    const { customizations } = await start();
-    fake.setFault('ignition', { kind: 'delay', ms: 300 });
-    const leaving = new AbortController();
-    const left = rejectionOf(customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL, leaving.signal));
-    const staying = customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL, new AbortController().signal);
-    await until(() => fake.callsOf('ignition').length === 1, 'the shared call');
-    leaving.abort();
-    expect((await left).name).toBe('AbortError');
-    expect((await configOf((await staying).ignitionPayload)).toString()).toBe(IGNITION_B);
-    expect(callCounts().ignition).toBe(1);
-    expect(fake.abandoned).toEqual([]);
-  });
-
-  it('aborts the shared call when every waiter has left, and the next request starts afresh', async () => {
-    const { customizations } = await start();
-    fake.setFault('ignition', { kind: 'hang' });
-    const controllers = [new AbortController(), new AbortController()];
-    const waits = controllers.map((controller) =>
-      rejectionOf(customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL, controller.signal)),
-    );
-    await until(() => fake.callsOf('ignition').length === 1, 'the shared call');
-    for (const controller of controllers) controller.abort();
-    for (const error of await Promise.all(waits)) expect(error.name).toBe('AbortError');
-    await until(() => fake.abandoned.includes('ignition'), 'the shared call to be closed');
-    fake.setFault('ignition', undefined);
-    const customization = await customizations.get(INFRA_ENV_B, 'full-iso', { kind: 'none' }, FULL);
-    expect((await configOf(customization.ignitionPayload)).toString()).toBe(IGNITION_B);
-    expect(callCounts().ignition).toBe(2);
+    expect(client.calls).toEqual([]);
   });
 
   it('evicts the least recently used entry beyond the entry bound', async () => {
-    const { customizations } = await start({ cache: { maxEntries: 2 } });
-    const none: Credential = { kind: 'none' };
-    const get = (id: string) => customizations.get(id, 'full-iso', none, FULL);
-    await get(INFRA_ENV_A).catch(() => undefined); // 401: errors take no slot
-    await get(INFRA_ENV_B);
-    await get(INFRA_ENV_C);
-    await get(INFRA_ENV_B); // hit: B is now the most recent
-    expect(callCounts().ignition).toBe(3);
-    await customizations.get(INFRA_ENV_A, 'full-iso', KEY_A, FULL); // evicts C
-    await get(INFRA_ENV_B);
-    expect(callCounts().ignition).toBe(4);
-    await get(INFRA_ENV_C);
-    expect(callCounts().ignition).toBe(5);
+    await start(30, { maxEntries: 1 });
+    await service.get(ID, 'full-iso', KEY, FULL);
+    await service.get(OTHER_ID, 'full-iso', KEY, FULL);
+    await service.get(ID, 'full-iso', KEY, FULL);
+    expect(client.count('ignition')).toBe(3);
+    expect(cache.usage.entries).toBe(1);
   });
 
-  it('evicts the least recently used entries beyond the byte bound', async () => {
-    // B and C carry Ignitions whose payloads are ~7,600 bytes: two entries fit in 20,000 bytes, three do not.
-    const { customizations } = await start({ cache: { maxBytes: 20_000 } });
-    const none: Credential = { kind: 'none' };
-    const get = (id: string, type: 'full-iso' | 'disconnected-iso') => customizations.get(id, type, none, FULL);
-    await get(INFRA_ENV_B, 'full-iso');
-    await get(INFRA_ENV_C, 'full-iso');
-    await get(INFRA_ENV_B, 'full-iso'); // hit
-    expect(callCounts().ignition).toBe(2);
-    await get(INFRA_ENV_B, 'disconnected-iso'); // a third entry: C, the least recent, goes
-    await get(INFRA_ENV_B, 'full-iso');
-    expect(callCounts().ignition).toBe(3);
-    await get(INFRA_ENV_C, 'full-iso');
-    expect(callCounts().ignition).toBe(4);
-  });
-
-  it('remembers an Ignition that cannot fit for the TTL: one call, the same 400 for every request', async () => {
-    const { customizations, clock } = await start({ ttlSeconds: 30 });
-    const none: Credential = { kind: 'none' };
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      const error = await rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL));
-      expect(error).toBeInstanceOf(DoesNotFitError);
-      expect((error as DoesNotFitError).status).toBe(400);
-      expect(error.message).toBe(
-        "Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area",
-      );
-    }
-    const concurrent = await Promise.all(
-      [1, 2, 3].map(() => rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL))),
-    );
-    for (const error of concurrent) expect(error).toBeInstanceOf(DoesNotFitError);
-    expect(callCounts().ignition).toBe(1);
-    clock.advance(30_000);
-    await rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL));
-    expect(callCounts().ignition).toBe(2);
-  });
-
-  it('keys entries by the area sizes: the same Ignition fits a larger area', async () => {
-    const { customizations } = await start();
-    const none: Credential = { kind: 'none' };
-    expect(await rejectionOf(customizations.get(TOO_BIG, 'full-iso', none, FULL))).toBeInstanceOf(DoesNotFitError);
-    const roomy = await customizations.get(TOO_BIG, 'full-iso', none, { ...FULL, ignitionAreaBytes: 1024 * 1024 });
-    expect(roomy.ignitionPayload.length).toBeGreaterThan(IGNITION_AREA);
-    expect(roomy.ignitionPayload.length).toBeLessThanOrEqual(1024 * 1024);
-    expect(callCounts().ignition).toBe(2);
-  });
-
-  it('remembers a ramdisk larger than its area, with its declared size, and keeps no Ignition for it', async () => {
-    const { customizations } = await start();
-    const none: Credential = { kind: 'none' };
-    const needs: CustomizationNeeds = {
-      ignitionAreaBytes: 1024 * 1024,
-      ramdiskAreaBytes: 4096,
-      kernelArguments: false,
-    };
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      const error = await rejectionOf(customizations.get(TOO_BIG, 'pxe-initrd', none, needs));
-      expect(error).toBeInstanceOf(DoesNotFitError);
-      expect(error.message).toBe('the static network ramdisk is 5000 bytes, larger than the 4096-byte ramdisk area');
-    }
-    expect(callCounts()['minimal-initrd']).toBe(1);
-    expect(customizations.usage.bytes).toBeLessThan(4096);
-  });
-
-  it('counts what is derived from a customisation in its entry, and computes it once while cached', async () => {
-    const { customizations } = await start();
-    const none: Credential = { kind: 'none' };
-    const customization = await customizations.get(INFRA_ENV_B, 'full-iso', none, FULL);
-    expect(customizations.usage.bytes).toBe(customizationBytes(customization));
-    const slot = {};
-    let builds = 0;
-    const build = (): string => `built ${(builds += 1)}`;
-    expect(customizations.derive(customization, slot, build, () => 50_000)).toBe('built 1');
-    expect(customizations.derive(customization, slot, build, () => 50_000)).toBe('built 1');
-    expect(customizations.usage.bytes).toBe(customizationBytes(customization) + 50_000);
-    expect(customizations.derive(customization, {}, build, () => 1_000)).toBe('built 2');
-    expect(customizations.usage.bytes).toBe(customizationBytes(customization) + 51_000);
-  });
-
-  it('evicts least recently used entries when a derived value passes the byte bound, and holds nothing it cannot count', async () => {
-    const { customizations } = await start({ cache: { maxBytes: 40_000 } });
-    const none: Credential = { kind: 'none' };
-    const b = await customizations.get(INFRA_ENV_B, 'full-iso', none, FULL);
-    const c = await customizations.get(INFRA_ENV_C, 'full-iso', none, FULL);
-    expect(customizations.usage.entries).toBe(2);
-    customizations.derive(
-      c,
-      {},
-      () => 'file of c',
-      () => 30_000,
-    );
-    // B was the least recently used: it went so that C and what was derived from it fit.
-    expect(customizations.usage).toEqual({ entries: 1, bytes: customizationBytes(c) + 30_000, maxBytes: 40_000 });
+  it('counts what is derived from a customisation in its entry and computes it once while cached', async () => {
+    await start();
+    const customization = await service.get(ID, 'full-iso', KEY, FULL);
     let builds = 0;
     const slot = {};
-    customizations.derive(
-      b,
-      slot,
-      () => (builds += 1),
-      () => 1,
-    );
-    customizations.derive(
-      b,
-      slot,
-      () => (builds += 1),
-      () => 1,
-    );
-    expect(builds).toBe(2);
-    expect(customizations.usage.bytes).toBe(customizationBytes(c) + 30_000);
-    // Alone past the bound, an entry goes too.
-    customizations.derive(
-      c,
-      {},
-      () => 'huge',
-      () => 40_000,
-    );
-    expect(customizations.usage).toEqual({ entries: 0, bytes: 0, maxBytes: 40_000 });
-  });
-
-  it('logs none of the credentials it used', async () => {
-    const { customizations, logs } = await start();
-    await customizations.get(INFRA_ENV_A, 'minimal-iso', KEY_A, MINIMAL);
-    await customizations.get(INFRA_ENV_A, 'full-iso', TOKEN_A, FULL);
-    await customizations.get(INFRA_ENV_A, 'full-iso', WRONG, FULL).catch(() => undefined);
-    expect(logs.length).toBeGreaterThanOrEqual(6);
-    const everything = logs.join('\n');
-    for (const secret of [KEY_A_VALUE, TOKEN_A_VALUE, WRONG_VALUE]) expect(everything).not.toContain(secret);
+    const build = (): number => (builds += 1);
+    expect(service.derive(customization, slot, build, () => 100)).toBe(1);
+    expect(service.derive(customization, slot, build, () => 100)).toBe(1);
+    expect(cache.usage.bytes).toBe(customizationBytes(customization) + 100);
   });
 });

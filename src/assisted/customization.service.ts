@@ -1,87 +1,37 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ServiceError } from '../common/service-error.js';
-import { AssistedServiceConfig } from '../config/app-config.js';
-import { RamdiskAreaError } from '../iso/index.js';
-import { IgnitionTooLargeError } from '../iso/index.js';
-import { CUSTOMIZATION_CACHE_OPTIONS, type CustomizationCacheOptions } from './assisted-client.options.js';
-import { AssistedClient, type ImageType } from './assisted.client.js';
-import { assertInfraEnvId } from './assisted-request.js';
+import { isLowercaseUuid } from '../common/service-error.js';
+import type { ImageType } from '../config/catalog.js';
+import { IgnitionTooLargeError, RamdiskAreaError } from '../iso/index.js';
+import { AssistedClient } from './assisted.client.js';
+import { DoesNotFitError, InvalidInfraEnvIdError } from './assisted.errors.js';
 import { credentialFingerprint, type Credential } from './credentials.js';
-import { CustomizationCache } from './customization-cache.js';
+import { CustomizationCache, type Customization } from './customization-cache.js';
 
-/** What assisted-service says goes into one image. Buffers are shared between requests: read them, never write. */
-export interface Customization {
-  /** The Ignition as it goes into the image: gzip'd newc cpio of config.ign, padded to 4 (see ignition-payload.ts). */
-  readonly ignitionPayload: Buffer;
-  readonly lastModified?: Date;
-  readonly ramdisk?: Buffer;
-  readonly kernelArguments: string[];
-}
+export type { Customization } from './customization-cache.js';
 
-/** What an image can take, which bounds what is fetched for it, and which calls it needs besides the Ignition. */
+/** What an image can take, which bounds what is fetched for it. */
 export interface CustomizationNeeds {
-  /** Bytes of the image's Ignition area: the payload must fit, so the Ignition is not read past what could. */
   readonly ignitionAreaBytes: number;
-  /** Bytes of the static network ramdisk's area, for images that take one (minimal ISO, PXE). */
+  /** For images that take a static network ramdisk (minimal ISO, PXE). */
   readonly ramdiskAreaBytes?: number;
-  /** ISO types append the infra-env's kernel arguments; the PXE initrd does not. */
+  /** ISOs append the infra-env's kernel arguments; the PXE initrd has nowhere to put them. */
   readonly kernelArguments: boolean;
 }
 
-/** The ISO types, plus the PXE initrd (whose Ignition call sends no `discovery_iso_type`). */
+/** The PXE initrd's Ignition call sends no `discovery_iso_type`. */
 export type CustomizedImageType = ImageType | 'pxe-initrd';
 
 /**
- * The infra-env's content cannot fit the image (an Ignition larger than its area, a ramdisk larger than its area,
- * kernel arguments that do not fit or cannot be added): 400, and the same answer for the whole TTL.
- */
-export class DoesNotFitError extends ServiceError {
-  override name = 'DoesNotFitError';
-
-  constructor(message: string) {
-    super(400, message);
-  }
-}
-
-/** Bookkeeping per entry on top of the buffers (key, dates, arrays), so tiny entries still count. */
-const ENTRY_OVERHEAD_BYTES = 512;
-
-export function customizationBytes(customization: Customization): number {
-  const kargs = customization.kernelArguments.reduce((sum, argument) => sum + 2 * argument.length + 32, 0);
-  return ENTRY_OVERHEAD_BYTES + customization.ignitionPayload.length + (customization.ramdisk?.length ?? 0) + kargs;
-}
-
-/**
- * Fetches an image's customisation from assisted-service and reuses it for CUSTOMIZATION_CACHE_TTL_SECONDS, per
- * (infra-env, image type, credential, what the image can take): a BMC reading an ISO as thousands of Range
- * requests costs one set of calls, and a request is never answered with what was fetched for a different
- * credential. Content that does not fit is remembered the same way; other failures are retried by the next request.
+ * An image's customisation from assisted-service, cached per (infra-env, image type, credential, what the image can
+ * take): a BMC reading an ISO as thousands of Range requests costs one set of calls, and a request is never answered
+ * with what was fetched for a different credential.
  */
 @Injectable()
 export class CustomizationService {
-  private readonly cache: CustomizationCache<Customization>;
-  private readonly maxBytes: number;
-
   constructor(
     @Inject(AssistedClient) private readonly client: AssistedClient,
-    @Inject(AssistedServiceConfig) config: AssistedServiceConfig,
-    @Inject(CUSTOMIZATION_CACHE_OPTIONS) options: CustomizationCacheOptions,
-  ) {
-    this.maxBytes = options.maxBytes;
-    this.cache = new CustomizationCache<Customization>({
-      ttlMs: config.customizationCacheTtlSeconds * 1000,
-      maxEntries: options.maxEntries,
-      maxBytes: options.maxBytes,
-      now: options.now,
-      sizeOf: customizationBytes,
-      remembers: (error) => error instanceof DoesNotFitError,
-    });
-  }
-
-  /** Entries and bytes the cache holds, derived values included, and its byte bound. */
-  get usage(): { readonly entries: number; readonly bytes: number; readonly maxBytes: number } {
-    return { entries: this.cache.size, bytes: this.cache.bytes, maxBytes: this.maxBytes };
-  }
+    @Inject(CustomizationCache) private readonly cache: CustomizationCache,
+  ) {}
 
   /** Rejects with DoesNotFitError when the infra-env's content cannot fit what `needs` describes. */
   get(
@@ -91,21 +41,16 @@ export class CustomizationService {
     needs: CustomizationNeeds,
     signal?: AbortSignal,
   ): Promise<Customization> {
-    assertInfraEnvId(infraEnvId);
-    const key = [
-      infraEnvId,
-      imageType,
-      credentialFingerprint(credential),
-      `ignition:${needs.ignitionAreaBytes}`,
-      `ramdisk:${needs.ramdiskAreaBytes ?? '-'}`,
-      needs.kernelArguments ? 'kargs' : '',
-    ].join('|');
+    if (!isLowercaseUuid(infraEnvId)) return Promise.reject(new InvalidInfraEnvIdError());
+    const { ignitionAreaBytes, ramdiskAreaBytes, kernelArguments } = needs;
+    const fingerprint = credentialFingerprint(credential);
+    const key = `${infraEnvId}|${imageType}|${fingerprint}|${ignitionAreaBytes}|${ramdiskAreaBytes}|${kernelArguments}`;
     return this.cache.get(key, (shared) => this.fetch(infraEnvId, imageType, credential, needs, shared), signal);
   }
 
   /**
-   * Something computed from a customisation (a patched file per ISO layout), kept as long as the customisation is
-   * cached and counted in the cache's byte bound. `slot` tells apart what is computed from the same customisation.
+   * Something computed from a customisation (a patched file per ISO layout, `slot`), kept while the customisation is
+   * cached and counted in the cache's byte bound.
    */
   derive<T>(customization: Customization, slot: object, build: () => T, sizeOf: (derived: T) => number): T {
     return this.cache.derive(customization, slot, build, sizeOf);
@@ -131,12 +76,8 @@ export class CustomizationService {
           : this.client.fetchMinimalInitrd(infraEnvId, credential, ramdiskAreaBytes, combined),
         needs.kernelArguments ? this.client.fetchKernelArguments(infraEnvId, credential, combined) : [],
       ]);
-      return {
-        ignitionPayload: ignition.payload,
-        ...(ignition.lastModified && { lastModified: ignition.lastModified }),
-        ...(ramdisk && { ramdisk }),
-        kernelArguments,
-      };
+      const { payload: ignitionPayload, lastModified } = ignition;
+      return { ignitionPayload, ...(lastModified && { lastModified }), ...(ramdisk && { ramdisk }), kernelArguments };
     } catch (error) {
       siblings.abort();
       if (error instanceof IgnitionTooLargeError || error instanceof RamdiskAreaError)

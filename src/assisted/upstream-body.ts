@@ -1,20 +1,47 @@
 import type { IncomingMessage } from 'node:http';
-import type { BodyReservation } from './upstream-budget.js';
+import type { IgnitionSizeMeter } from '../iso/index.js';
+import { UpstreamBudgetExceededError } from './assisted.errors.js';
 
-/** Sees a body as it arrives and can tell that it cannot be used, before all of it was read. */
-export interface BodyMeter {
-  /** Resolves once `chunk` is accounted for; the next chunk is not read before. */
-  write(chunk: Buffer): Promise<void>;
-  /** Called after the last chunk. */
-  end(): Promise<void>;
-  readonly cannotFit: boolean;
-  close(): void;
+export interface BodyReservation {
+  /** Reserves `bytes` more, or throws UpstreamBudgetExceededError having reserved nothing. */
+  grow(bytes: number): void;
+  /** Gives every reserved byte back; idempotent. */
+  release(): void;
 }
 
 /**
- * How much of a body is read. `refuse`: a body larger than `maxBytes` fails the call with `tooLarge` (given the
- * size the response declared in Content-Length, if it did), and so does one the meter gives up on. `truncate`: only
- * the first `maxBytes` are kept (error bodies, of which only the reason is used).
+ * One byte budget for every assisted-service body being read at once. Each body is bounded by what can fit where it
+ * goes, but a download makes up to three calls and hundreds run at once: a burst of large answers must not take the
+ * memory of the whole process.
+ */
+export class UpstreamBodyBudget {
+  private used = 0;
+
+  constructor(readonly limitBytes: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  open(what: string): BodyReservation {
+    let held = 0;
+    return {
+      grow: (bytes) => {
+        if (this.used + bytes > this.limitBytes) throw new UpstreamBudgetExceededError(what, this.limitBytes);
+        this.used += bytes;
+        held += bytes;
+      },
+      release: () => {
+        this.used -= held;
+        held = 0;
+      },
+    };
+  }
+}
+
+/**
+ * `refuse`: a body larger than `maxBytes`, or one the meter finds cannot fit, fails the call with `tooLarge` (given
+ * the size Content-Length declared, if any). `truncate`: only the first `maxBytes` are kept (error bodies).
  */
 export type BodyBound =
   | { readonly maxBytes: number; readonly overflow: 'truncate' }
@@ -22,13 +49,13 @@ export type BodyBound =
       readonly maxBytes: number;
       readonly overflow: 'refuse';
       readonly tooLarge: (declaredSize: number | undefined) => Error;
-      readonly meter?: BodyMeter;
+      readonly meter?: IgnitionSizeMeter;
     };
 
 /**
- * Reads a response body within `bound`, reserving every byte in the budget first. Reading stops (and the response,
- * so its connection, is destroyed) as soon as the body passes the bound, the meter gives up on it or the budget has
- * no room: the rest of an unusable body is never transferred. The caller releases the reservation.
+ * Reads a body within `bound`, reserving every byte first. Reading stops, and the response (so its connection) is
+ * destroyed, as soon as the body passes the bound, the meter gives up or the budget has no room: the rest of an
+ * unusable body is never transferred.
  */
 export async function readBody(
   response: IncomingMessage,
@@ -36,10 +63,10 @@ export async function readBody(
   reservation: BodyReservation,
 ): Promise<Buffer> {
   const refusal = bound.overflow === 'refuse' ? bound : undefined;
-  const declared = declaredLength(response);
-  if (refusal !== undefined && declared !== undefined && declared > bound.maxBytes) {
+  const declared = response.headers['content-length'];
+  if (refusal !== undefined && declared !== undefined && /^\d+$/.test(declared) && +declared > bound.maxBytes) {
     response.destroy();
-    throw refusal.tooLarge(declared);
+    throw refusal.tooLarge(+declared);
   }
   const chunks: Buffer[] = [];
   let length = 0;
@@ -52,24 +79,14 @@ export async function readBody(
       reservation.grow(kept.length);
       chunks.push(kept);
       length += kept.length;
-      if (refusal?.meter !== undefined) {
-        await refusal.meter.write(kept);
-        if (refusal.meter.cannotFit) throw refusal.tooLarge(undefined);
-      }
+      if (refusal?.meter !== undefined) await refusal.meter.write(kept);
+      if (refusal?.meter?.cannotFit) throw refusal.tooLarge(undefined);
       if (length >= bound.maxBytes && refusal === undefined) break;
     }
-    if (refusal?.meter !== undefined) {
-      await refusal.meter.end();
-      if (refusal.meter.cannotFit) throw refusal.tooLarge(undefined);
-    }
+    await refusal?.meter?.end();
+    if (refusal?.meter?.cannotFit) throw refusal.tooLarge(undefined);
   } finally {
     refusal?.meter?.close();
   }
   return Buffer.concat(chunks, length);
-}
-
-function declaredLength(response: IncomingMessage): number | undefined {
-  const value = response.headers['content-length'];
-  if (value === undefined || !/^\d+$/.test(value)) return undefined;
-  return Number(value);
 }

@@ -6,4 +6,10 @@ export class Clock {
   now(): number {
     return Date.now();
   }
+
+  /** Calls `callback` once after `delayMs`; the returned function cancels it. */
+  schedule(callback: () => void, delayMs: number): () => void {
+    const timer = setTimeout(callback, delayMs);
+    return () => clearTimeout(timer);
+  }
 }

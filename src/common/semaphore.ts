@@ -1,50 +1,27 @@
-/** Thrown to a waiter whose signal fired before a slot came free. */
 export class SemaphoreAbortedError extends Error {
   override name = 'AbortError';
 }
-
-/** Thrown at once when `maxWaiting` others are already waiting. */
 export class SemaphoreQueueFullError extends Error {
   override name = 'SemaphoreQueueFullError';
 }
-
-/** Thrown to a waiter that waited `maxWaitMs` without getting a slot. */
 export class SemaphoreWaitTimeoutError extends Error {
   override name = 'SemaphoreWaitTimeoutError';
 }
 
 export type Release = () => void;
 
-export interface SemaphoreOptions {
-  /** How many may wait; one more is refused at once. Unbounded when not given. */
-  readonly maxWaiting?: number;
-  /** How long one may wait before it is refused. Unbounded when not given. */
-  readonly maxWaitMs?: number;
-}
-
-interface Waiter {
-  grant(release: Release): void;
-}
-
 /**
- * A counting semaphore with a bounded FIFO queue. A waiter that gives up (its signal fires) leaves the queue at once,
- * so a client that disconnects while queued never takes a slot; a waiter that waits too long is refused, so a queue
- * behind slots that never free cannot hold its clients forever.
+ * A counting semaphore (`limit` 0: unlimited) with a FIFO queue of at most `maxWaiting`. A waiter whose signal fires
+ * leaves at once (a client gone while queued never takes a slot); one that waits `maxWaitMs` is refused.
  */
 export class Semaphore {
   private active = 0;
-  private readonly waiters: Waiter[] = [];
-  private readonly maxWaiting: number;
-  private readonly maxWaitMs: number;
+  private readonly waiters: Array<(release: Release) => void> = [];
 
-  /** `limit` 0 means unlimited. */
   constructor(
     private readonly limit: number,
-    options: SemaphoreOptions = {},
-  ) {
-    this.maxWaiting = options.maxWaiting ?? Number.POSITIVE_INFINITY;
-    this.maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
-  }
+    private readonly options: { readonly maxWaiting?: number; readonly maxWaitMs?: number } = {},
+  ) {}
 
   get inUse(): number {
     return this.active;
@@ -63,36 +40,25 @@ export class Semaphore {
     if (signal?.aborted) return Promise.reject(new SemaphoreAbortedError('gave up waiting for a slot'));
     const free = this.tryAcquire();
     if (free !== undefined) return Promise.resolve(free);
-    if (this.waiters.length >= this.maxWaiting) {
-      return Promise.reject(
-        new SemaphoreQueueFullError(
-          `all ${this.limit} slots are taken and ${this.waiters.length} already wait for one`,
-        ),
-      );
+    if (this.waiters.length >= (this.options.maxWaiting ?? Infinity)) {
+      const message = `all ${this.limit} slots are taken and ${this.waiters.length} already wait for one`;
+      return Promise.reject(new SemaphoreQueueFullError(message));
     }
     return new Promise((resolve, reject) => {
-      const leave = (error: Error): void => {
-        const position = this.waiters.indexOf(waiter);
-        if (position >= 0) this.waiters.splice(position, 1);
+      const waiter = (release?: Release, error?: Error): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        if (release !== undefined) return resolve(release);
+        const position = this.waiters.indexOf(waiter);
+        if (position >= 0) this.waiters.splice(position, 1);
         reject(error);
       };
-      const onAbort = (): void => leave(new SemaphoreAbortedError('gave up waiting for a slot'));
-      const waiter: Waiter = {
-        grant: (release) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(release);
-        },
-      };
-      // Only waiters get a timer, and Node keeps timers of one duration in one list: cheap even with a full queue.
-      const timer = Number.isFinite(this.maxWaitMs)
-        ? setTimeout(
-            () => leave(new SemaphoreWaitTimeoutError(`no slot came free within ${this.maxWaitMs} ms`)),
-            this.maxWaitMs,
-          ).unref()
-        : undefined;
+      const onAbort = (): void => waiter(undefined, new SemaphoreAbortedError('gave up waiting for a slot'));
+      const { maxWaitMs } = this.options;
+      const timeout = (): void =>
+        waiter(undefined, new SemaphoreWaitTimeoutError(`no slot came free within ${maxWaitMs} ms`));
+      // Node keeps timers of one duration in one list: cheap even with a full queue.
+      const timer = maxWaitMs === undefined ? undefined : setTimeout(timeout, maxWaitMs).unref();
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });
@@ -114,7 +80,7 @@ export class Semaphore {
       if (released) return;
       released = true;
       this.active--;
-      this.waiters.shift()?.grant(this.take());
+      this.waiters.shift()?.(this.take());
     };
   }
 }

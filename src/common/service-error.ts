@@ -1,7 +1,4 @@
-/**
- * An error that already knows the HTTP answer it deserves. Services throw it; the global filter turns it into
- * a JSON body with the message, so every 4xx/5xx says why.
- */
+/** An error that knows the HTTP answer it deserves: the global filter sends its status, headers and message as JSON. */
 export class ServiceError extends Error {
   override name = 'ServiceError';
 
@@ -14,8 +11,12 @@ export class ServiceError extends Error {
   }
 }
 
+/** A client that went away: an `AbortError` from a signal or a stream, not a failure. */
 export function isAbortError(error: unknown): boolean {
-  return (
-    error instanceof Error && (error.name === 'AbortError' || (error as NodeJS.ErrnoException).code === 'ABORT_ERR')
-  );
+  return error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR');
+}
+
+/** Image ids are lowercase UUIDs, as assisted-service makes them: nothing else may shape a call to it. */
+export function isLowercaseUuid(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value);
 }

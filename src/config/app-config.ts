@@ -1,9 +1,11 @@
-import type { OsImageEntry } from '../versions/os-image.js';
+import type { CatalogSource, OsImageEntry } from './catalog.js';
 import type { LogLevel } from './environment.js';
 
+export type { LogLevel };
+
 /**
- * Typed configuration, one class per area so each can be injected by type. Built once by `loadConfig`
- * from the environment; instances are frozen.
+ * Typed configuration, one class per area so each is injected by its class. Built once from the validated
+ * environment (config.module.ts); instances are frozen.
  */
 export class ServerConfig {
   constructor(
@@ -34,8 +36,6 @@ export class StorageConfig {
   ) {}
 }
 
-export type CatalogSource = 'OS_IMAGES' | 'RHCOS_VERSIONS' | 'built-in default';
-
 export class CatalogConfig {
   constructor(
     readonly entries: readonly OsImageEntry[],
@@ -64,7 +64,11 @@ export class AssistedServiceConfig {
 }
 
 export class LoggingConfig {
-  constructor(readonly level: LogLevel) {}
+  constructor(
+    readonly level: LogLevel,
+    /** Configured values that may be credentials (request headers, query parameters): redacted wherever they appear. */
+    readonly secretValues: readonly string[],
+  ) {}
 }
 
 export interface AppConfig {

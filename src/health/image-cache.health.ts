@@ -1,55 +1,44 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { Clock } from '../common/clock.js';
 import { ImageCacheService } from '../versions/image-cache.service.js';
 import { describeState, retryAfterSeconds, type FailedImageState, type ImageState } from '../versions/image-state.js';
 
-/** What readiness needs to know of one catalog image. */
-export interface ImageReadiness {
-  readonly state: ImageState;
-  /** Its first attempt since start has finished, ready or failed. */
-  readonly settled: boolean;
-  readonly lastFailure: FailedImageState | undefined;
-}
+/** One catalog image as readiness sees it; `settled` once its first attempt since start has finished. */
+export type ImageReadiness = { state: ImageState; settled: boolean; lastFailure: FailedImageState | undefined };
 
-/**
- * Ready once every image has had its first attempt and at least one of them is ready. Before that a replica would
- * take traffic for images it is about to have; afterwards, images are independent: one broken mirror must not take
- * a replica that serves the others out of the load balancer. With none ready there is nothing to serve.
- */
+/** Ready once every image had its first attempt and one is ready: one broken mirror must not take a replica out. */
 export function isReplicaReady(images: readonly ImageReadiness[]): boolean {
   return images.every((image) => image.settled) && images.some((image) => image.state.status === 'ready');
 }
 
 /** One image in the `/health` body: its state, and what explains it (first attempt, the failure it is retrying). */
-export function describeImageReadiness(image: ImageReadiness, now: number): Record<string, unknown> {
-  const { state, lastFailure } = image;
+export function describeImageReadiness({ state, settled, lastFailure: last }: ImageReadiness, now: number): object {
   return {
     ...describeState(state),
-    ...(!image.settled && { firstAttempt: true }),
-    ...(state.status === 'failed' && state.retryAt !== undefined && { retryInSeconds: retryAfterSeconds(state, now) }),
-    ...(state.status !== 'failed' &&
-      lastFailure !== undefined && { lastFailure: { reason: lastFailure.reason, attempts: lastFailure.attempts } }),
+    ...(!settled && { firstAttempt: true }),
+    ...(state.status === 'failed' && state.retryAt && { retryInSeconds: retryAfterSeconds(state, now) }),
+    ...(state.status !== 'failed' && last && { lastFailure: { reason: last.reason, attempts: last.attempts } }),
   };
 }
 
-/** Readiness of the replica (see isReplicaReady); the details list every image's state and failure either way. */
 @Injectable()
 export class ImageCacheHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly cache: ImageCacheService,
+    private readonly clock: Clock,
   ) {}
 
   check(): HealthIndicatorResult<'images'> {
+    const images: ImageReadiness[] = [];
+    const details: Record<string, object> = {};
+    for (const { image, state } of this.cache.snapshot()) {
+      const readiness = { state, settled: this.cache.hasSettled(image), lastFailure: this.cache.lastFailure(image) };
+      images.push(readiness);
+      details[image.fileName] = describeImageReadiness(readiness, this.clock.now());
+    }
     const session = this.health.check('images');
-    const now = Date.now();
-    const images = this.cache.snapshot().map(({ image, state }) => ({
-      fileName: image.fileName,
-      readiness: { state, settled: this.cache.hasSettled(image), lastFailure: this.cache.lastFailure(image) },
-    }));
-    const details = Object.fromEntries(
-      images.map(({ fileName, readiness }) => [fileName, describeImageReadiness(readiness, now)]),
-    );
-    return isReplicaReady(images.map(({ readiness }) => readiness)) ? session.up(details) : session.down(details);
+    return isReplicaReady(images) ? session.up(details) : session.down(details);
   }
 }

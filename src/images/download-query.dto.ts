@@ -1,10 +1,27 @@
-import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
+import {
+  BadRequestException,
+  Injectable,
+  ValidationPipe,
+  applyDecorators,
+  type ArgumentMetadata,
+  type PipeTransform,
+} from '@nestjs/common';
+import {
+  ApiHeader,
+  ApiProduces,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  IntersectionType,
+  type OpenAPIObject,
+} from '@nestjs/swagger';
 import { IsDefined, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
-import { IMAGE_TYPES, type ImageType } from './image-type.js';
+import type { Request } from 'express';
+import { resolveCredential, type Credential, type CredentialSources } from '../assisted/credentials.js';
+import { isLowercaseUuid } from '../common/service-error.js';
+import { IMAGE_TYPES, type ImageType } from '../config/catalog.js';
+import { CPU_ARCHITECTURES } from '../iso/index.js';
 
-const ARCHITECTURES = ['x86_64', 'amd64', 'arm64', 'aarch64', 'ppc64le', 's390x'];
-
-/** The image's version, required on every download route. */
 class VersionQuery {
   @ApiProperty({ description: 'RHCOS version or OpenShift version of the base image', example: '4.18' })
   @IsDefined({ message: 'version is required' })
@@ -17,7 +34,7 @@ class VersionQuery {
 class ArchQuery {
   @ApiPropertyOptional({
     description: 'CPU architecture (aliases amd64, aarch64 accepted)',
-    enum: ARCHITECTURES,
+    enum: CPU_ARCHITECTURES,
     default: 'x86_64',
   })
   @IsOptional()
@@ -26,7 +43,7 @@ class ArchQuery {
   arch = 'x86_64';
 }
 
-/** Credentials passed through to assisted-service (reference §8). */
+/** Passed through to assisted-service; empty values count as absent. */
 export class CredentialQueryDto {
   @ApiPropertyOptional({ description: 'assisted-service API key, passed on as the api_key query parameter' })
   @IsOptional()
@@ -39,6 +56,21 @@ export class CredentialQueryDto {
   image_token?: string;
 }
 
+/** The request's credential: from the path of a short URL, the query, or the Authorization header. */
+export function credentialOf(
+  query: CredentialQueryDto,
+  request: Request,
+  path?: Pick<CredentialSources, 'pathApiKey' | 'pathToken'>,
+): Credential {
+  const { api_key: queryApiKey, image_token: queryImageToken } = query;
+  return resolveCredential({
+    ...path,
+    queryApiKey,
+    queryImageToken,
+    authorizationHeader: request.headers.authorization,
+  });
+}
+
 class TypeQuery {
   @ApiPropertyOptional({ enum: IMAGE_TYPES, default: 'full-iso' })
   @IsOptional()
@@ -46,14 +78,143 @@ class TypeQuery {
   type: ImageType = 'full-iso';
 }
 
-/** Query of `GET /images/{image_id}` (reference §7.1). Unknown parameters are ignored. */
-export class DownloadQueryDto extends IntersectionType(VersionQuery, TypeQuery, ArchQuery, CredentialQueryDto) {}
+/** `GET /images/{image_id}`. Unknown parameters are ignored. */
+export class IsoQueryDto extends IntersectionType(VersionQuery, TypeQuery, ArchQuery, CredentialQueryDto) {}
 
-/** Query of `GET /images/{image_id}/pxe-initrd` (reference §7.3). */
+/** `GET /images/{image_id}/pxe-initrd`. */
 export class PxeQueryDto extends IntersectionType(VersionQuery, ArchQuery, CredentialQueryDto) {}
 
-/** Query of `GET /images/{image_id}/s390x-initrd-addrsize` (reference §7.4): the architecture is s390x. */
+/** `GET /images/{image_id}/s390x-initrd-addrsize`: the architecture is s390x. */
 export class AddrsizeQueryDto extends IntersectionType(VersionQuery, CredentialQueryDto) {}
 
-/** Query of `GET /boot-artifacts/{artifact}` (reference §7.5); no credentials: nothing is asked of assisted-service. */
+/** `GET /boot-artifacts/{artifact}`: nothing is asked of assisted-service, so no credentials. */
 export class BootArtifactQueryDto extends IntersectionType(VersionQuery, ArchQuery) {}
+
+/** `{image_id}` becomes part of the path of the calls to assisted-service. */
+@Injectable()
+export class ImageIdPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!isLowercaseUuid(value)) throw new BadRequestException('image_id must be a lowercase UUID');
+    return value;
+  }
+}
+
+type DtoClass = NonNullable<ArgumentMetadata['metatype']>;
+
+/** Queries remembered per DTO class; a BMC reading one ISO sends thousands of Range requests with one query. */
+const MAX_REMEMBERED = 256;
+const MAX_REMEMBERED_KEY_CHARS = 2048;
+
+/**
+ * Remembers the DTOs of the queries it accepted: validating with class-transformer and class-validator was a tenth of
+ * the CPU of a 64 KiB Range request, and the answer depends only on the DTO class and the query. Rejected queries
+ * are validated again each time, so their error stays the same.
+ */
+class RememberingValidationPipe extends ValidationPipe {
+  private readonly accepted = new Map<DtoClass, Map<string, object>>();
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const { metatype } = metadata;
+    const key = metadata.type === 'query' ? JSON.stringify(value) : undefined;
+    if (metatype === undefined || key === undefined || key.length > MAX_REMEMBERED_KEY_CHARS)
+      return super.transform(value, metadata);
+    const byQuery = this.accepted.get(metatype) ?? new Map<string, object>();
+    this.accepted.set(metatype, byQuery);
+    const known = byQuery.get(key);
+    // Map order is recency order: a hit moves to the end, the first key is the least recently used.
+    byQuery.delete(key);
+    if (known !== undefined) {
+      byQuery.set(key, known);
+      return copyOf(known);
+    }
+    const dto: unknown = await super.transform(value, metadata);
+    if (typeof dto !== 'object' || dto === null) return dto;
+    byQuery.set(key, copyOf(dto));
+    if (byQuery.size > MAX_REMEMBERED) byQuery.delete(byQuery.keys().next().value as string);
+    return dto;
+  }
+}
+
+/** A shallow copy with the same class: DTO fields are strings, and no request can change the remembered one. */
+function copyOf<T extends object>(dto: T): T {
+  return Object.assign(Object.create(Object.getPrototypeOf(dto) as object | null) as T, dto);
+}
+
+/**
+ * Validates and transforms query DTOs. Repeated parameters (`?version=a&version=b`) arrive as arrays and fail the
+ * string checks. One message per parameter: a missing or repeated value fails every rule, so the first cause is named.
+ */
+export const QUERY_PIPE = new RememberingValidationPipe({
+  transform: true,
+  whitelist: true,
+  forbidNonWhitelisted: false,
+  validationError: { target: false, value: false },
+  exceptionFactory: (errors) => {
+    const messages = errors.map(
+      (error) =>
+        error.constraints?.isDefined ??
+        error.constraints?.isString ??
+        Object.values(error.constraints ?? {})[0] ??
+        `${error.property} is invalid`,
+    );
+    return new BadRequestException(messages.join('; ') || 'invalid query');
+  },
+});
+
+const BINARY = { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } };
+const ERROR = {
+  'application/json': {
+    schema: {
+      type: 'object',
+      properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+};
+
+/** Errors passed on from assisted-service. */
+export const ASSISTED_ERRORS: Record<number, string> = {
+  401: 'assisted-service refused the credential',
+  403: 'assisted-service forbids access to this infra-env',
+  502: 'assisted-service could not be reached or answered nonsense',
+  504: 'assisted-service did not answer in time',
+};
+
+/** The OpenAPI responses of a download route, plus `extra` errors. */
+export function ApiDownload(extra: Record<number, string> = {}): MethodDecorator {
+  const errors: Record<number, string> = {
+    400: 'Bad request: a missing or malformed parameter, or content that does not fit the image',
+    404: 'No such image, version, architecture or infra-env',
+    416: 'The Range cannot be satisfied',
+    503: 'The requested image is not ready yet: the message gives its state, Retry-After when to ask again',
+    ...extra,
+  };
+  return applyDecorators(
+    ApiProduces('application/octet-stream'),
+    ApiHeader({ name: 'Range', required: false, description: 'A single byte range, e.g. bytes=0-65535' }),
+    ApiHeader({
+      name: 'If-Modified-Since',
+      required: false,
+      description: 'Answer 304 when not modified since this date',
+    }),
+    ApiResponse({ status: 200, description: 'The whole file', content: BINARY }),
+    ApiResponse({ status: 206, description: 'The requested byte range', content: BINARY }),
+    ApiResponse({ status: 304, description: 'Not modified since If-Modified-Since' }),
+    ...Object.entries(errors).map(([status, description]) =>
+      ApiResponse({ status: Number(status), description, content: ERROR }),
+    ),
+  );
+}
+
+/**
+ * Express answers HEAD with the GET route of the same path, and the responder then sends the headers alone: the
+ * download routes need no HEAD handlers. This lists HEAD next to each of them in the OpenAPI document.
+ */
+export function documentHeadRequests(document: OpenAPIObject): OpenAPIObject {
+  for (const path of Object.values(document.paths)) {
+    const get = path.get;
+    if (get?.responses['206'] === undefined) continue;
+    const summary = `${get.summary ?? 'Download'}: the headers only, with the exact Content-Length`;
+    path.head = { ...get, summary, operationId: `${get.operationId ?? ''}_head` };
+  }
+  return document;
+}

@@ -1,27 +1,20 @@
-/**
- * The ISO library's public entry: everything outside src/iso imports from here, never from the files behind it.
- */
-export { contentRangeHeader, parseRangeHeader, unsatisfiedContentRangeHeader } from './byte-range.js';
-export type { ByteRange } from './byte-range.js';
-export { buildNewcArchive } from './cpio.js';
-export type { CpioEntry } from './cpio.js';
-export { KargsNotSupportedError, RamdiskAreaError, customizationPatches } from './customized-iso.js';
-export { IgnitionTooLargeError, STANDARD_IGNITION_AREA_BYTES } from './ignition-area.js';
-export { IgnitionSizeMeter, buildIgnitionPayload, buildNmstateRamdisk } from './ignition-payload.js';
-export { IsoFormatError, readIsoFileBytes, readIsoIndex } from './iso9660.js';
-export type { IsoIndex } from './iso9660.js';
-export type { IsoFile } from './iso9660-types.js';
-export { KargsTooLongError } from './kargs.js';
-export { InvalidKernelArgumentsError, parseKernelArguments } from './kargs-arguments.js';
-export { analyzeLiveIso } from './live-iso-layout.js';
-export type { LiveIsoFiles, LiveIsoLayout } from './live-iso-layout.js';
-export { buildMinimalTemplate } from './minimal-template.js';
-export type { MinimalTemplateArch } from './minimal-template.js';
-export { RAMDISK_AREA_SIZE } from './minimal-template-plan.js';
-export { extractNmstatectl } from './nmstate-extract.js';
-export { buildInitrdAddrsize } from './s390x-addrsize.js';
-export type { SegmentStream } from './segment-stream.js';
-export { pumpSegments } from './segment-stream-pump.js';
-export type { PumpProgress } from './segment-stream-pump.js';
+/** The ISO library's public entry: everything outside src/iso imports from here, never from the files behind it. */
+export { OperationAbortedError, runChild, type RunChild } from './child-process.js';
+export { buildNewcArchive, type CpioEntry } from './cpio.js';
+export { IgnitionSizeMeter, IgnitionTooLargeError, STANDARD_IGNITION_AREA_BYTES } from './ignition.js';
+export { buildIgnitionPayload, buildNmstateRamdisk } from './ignition.js';
+export { IsoFormatError, readIsoFileBytes, type IsoFile, type IsoIndex } from './iso9660.js';
+export { readIsoIndex } from './iso9660-tree.js';
+export {
+  InvalidKernelArgumentsError,
+  KargsNotSupportedError,
+  KargsTooLongError,
+  parseKernelArguments,
+} from './kargs.js';
+export { CPU_ARCHITECTURES, normalizeArchitecture, type CpuArchitecture } from './live-iso.js';
+export { RamdiskAreaError, analyzeLiveIso, buildInitrdAddrsize, customizationPatches } from './live-iso.js';
+export type { LiveIsoLayout } from './live-iso.js';
+export { RAMDISK_AREA_SIZE, buildMinimalTemplate } from './minimal-template.js';
+export { extractNmstatectl } from './nmstate.js';
+export { pumpSegments, type Segment } from './segment-stream.js';
 export { VirtualFile } from './virtual-file.js';
-export type { Segment } from './virtual-file.js';

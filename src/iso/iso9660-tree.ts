@@ -1,105 +1,98 @@
-// Walks the directory hierarchy of an ISO 9660 volume, applying Rock Ridge names and relocations.
-import {
-  FLAG_ASSOCIATED,
-  FLAG_DIRECTORY,
-  FLAG_MULTI_EXTENT,
-  directoryRecords,
-  isoFallbackName,
-  type DirectoryRecord,
-  type PrimaryVolume,
-} from './iso9660-records.js';
-import type { IsoImageReader } from './iso9660-reader.js';
-import { IsoFormatError, type IsoExtent, type IsoFile } from './iso9660-types.js';
-import {
-  RockRidgeCollector,
-  parseSuspEntries,
-  readSuspSkip,
-  type ContinuationPointer,
-  type RockRidgeAttributes,
-} from './rock-ridge.js';
+/**
+ * The directory tree of an ISO 9660 image, with Rock Ridge names, modes and relocated directories (SUSP entries in
+ * each record's System Use area), and the path index built from it. Bounded throughout: a hostile image must not make
+ * us loop, recurse or allocate without end.
+ */
+import { IsoFormatError, IsoImageReader, directoryRecords, readPrimaryVolume } from './iso9660.js';
+import type { DirectoryRecord, IsoExtent, IsoFile, IsoIndex, PrimaryVolume } from './iso9660.js';
 
-/** Bounds that keep a hostile image from making us loop, recurse or allocate without end. */
-export interface TreeLimits {
-  maxDepth: number;
-  maxEntries: number;
-  maxDirectoryBytes: number;
-  maxTotalDirectoryBytes: number;
-  maxContinuationsPerRecord: number;
-  maxContinuationBytes: number;
-  maxPathLength: number;
-}
-
-export const DEFAULT_TREE_LIMITS: TreeLimits = {
-  maxDepth: 128,
-  maxEntries: 1_000_000,
-  maxDirectoryBytes: 64 * 1024 * 1024,
-  maxTotalDirectoryBytes: 256 * 1024 * 1024,
-  maxContinuationsPerRecord: 32,
-  maxContinuationBytes: 64 * 1024,
-  maxPathLength: 4096,
-};
-
-export interface IsoTree {
-  root: IsoFile;
-  /** Every entry except the root, parents before children. */
-  entries: IsoFile[];
-  /** True when the image uses SUSP (hence names come from Rock Ridge). */
-  rockRidge: boolean;
-}
-
-/** Records of one file: one, or several consecutive ones for a multi-extent file. */
-interface RecordGroup {
-  first: DirectoryRecord;
-  extents: IsoExtent[];
-}
-
+const LIMITS = { depth: 128, entries: 1_000_000, directoryBytes: 64 << 20, totalDirectoryBytes: 256 << 20 };
+const SUSP_LIMITS = { continuationsPerRecord: 32, continuationBytes: 64 * 1024, pathLength: 4096 };
+const FLAG_DIRECTORY = 0x02;
+const FLAG_ASSOCIATED = 0x04;
+const FLAG_MULTI_EXTENT = 0x80;
 const CURRENT_DIRECTORY = '\0';
-
-function joinPath(parentPath: string, name: string): string {
-  return parentPath === '' ? name : `${parentPath}/${name}`;
-}
 const PARENT_DIRECTORY = '\x01';
 
-export async function readIsoTree(
-  reader: IsoImageReader,
-  volume: PrimaryVolume,
-  limits: TreeLimits = DEFAULT_TREE_LIMITS,
-): Promise<IsoTree> {
-  return new TreeWalker(reader, volume, limits).walk();
+/** Records of one file: one, or several consecutive ones for a multi-extent file. */
+type RecordGroup = { first: DirectoryRecord; extents: IsoExtent[] };
+/** The Rock Ridge facts of a record: CL names the block a directory was relocated to, RE marks the relocated one. */
+type RockRidge = { name?: string; mode?: number; childLinkLba?: number; relocated: boolean };
+
+/** Reads the volume descriptors and the whole directory tree; the image is closed on return. */
+export async function readIsoIndex(isoPath: string): Promise<IsoIndex> {
+  return IsoImageReader.use(isoPath, async (reader) => {
+    const volume = await readPrimaryVolume(reader);
+    // A download cut short still has intact descriptors; the recorded volume size exposes it.
+    const volumeBytes = volume.volumeSpaceSize * volume.blockSize;
+    if (volumeBytes > reader.fileSize) {
+      throw new IsoFormatError(
+        `truncated ISO image: the volume is ${volumeBytes} bytes but the file has only ${reader.fileSize} bytes`,
+      );
+    }
+    const walker = new TreeWalker(reader, volume);
+    const root = await walker.walk();
+    const { volumeId, blockSize, volumeSpaceSize } = volume;
+    // Without Rock Ridge, names are upper-case ISO names shown lowercased: lookups match either case.
+    const key = (path: string): string => {
+      const normal = path.split('/').filter(Boolean).join('/');
+      return walker.rockRidge ? normal : normal.toLowerCase();
+    };
+    const byPath = new Map([root, ...walker.entries].map((file) => [key(file.path), file]));
+    const get = (path: string): IsoFile | undefined => byPath.get(key(path));
+    const require = (path: string): IsoFile => {
+      const file = get(path);
+      if (file !== undefined) return file;
+      throw new IsoFormatError(`ISO image ${volumeId} has no ${path.split('/').filter(Boolean).join('/') || '/'}`);
+    };
+    return { volumeId, blockSize, volumeSpaceSize, get, require, files: () => [...walker.entries] };
+  });
 }
 
 class TreeWalker {
-  private readonly entries: IsoFile[] = [];
+  /** Every entry but the root, parents before children. */
+  readonly entries: IsoFile[] = [];
   private readonly paths = new Set<string>();
   private readonly visitedDirectories = new Set<number>();
+  /** Bytes to skip at the start of each System Use area (SP entry); undefined without SUSP, hence no Rock Ridge. */
   private suspSkip?: number;
   private directoryBytesRead = 0;
 
   constructor(
     private readonly reader: IsoImageReader,
     private readonly volume: PrimaryVolume,
-    private readonly limits: TreeLimits,
   ) {}
 
-  async walk(): Promise<IsoTree> {
-    const rootRecord = this.volume.root;
-    const rootExtent = this.extentOf(rootRecord, '/ (root)');
+  get rockRidge(): boolean {
+    return this.suspSkip !== undefined;
+  }
+
+  /** Returns the root. */
+  async walk(): Promise<IsoFile> {
+    const rootExtent = this.extentOf(this.volume.root, '/ (root)');
     const rootData = await this.readDirectory(rootExtent, '');
-    const dot = directoryRecords(rootData).next().value;
-    if (dot === undefined || dot.identifier !== CURRENT_DIRECTORY) {
-      throw new IsoFormatError('root directory does not start with a "." record');
-    }
-    this.suspSkip = readSuspSkip(dot.systemUse);
-    const rootAttributes = await this.rockRidge(dot);
-    const root = this.toIsoFile('', dot, [rootExtent], rootAttributes, true);
+    const dot = this.dotRecord(rootData, 'root directory');
+    const sp = dot.systemUse;
+    const isSp = sp.length >= 7 && sp.toString('latin1', 0, 2) === 'SP' && sp[2] === 7 && sp[4] === 0xbe;
+    this.suspSkip = isSp && sp[5] === 0xef ? (sp[6] ?? 0) : undefined;
+    const root = toIsoFile('', dot, [rootExtent], true, (await this.readRockRidge(dot)).mode);
     await this.walkDirectory(rootData, '', 0);
-    return { root, entries: this.entries, rockRidge: this.suspSkip !== undefined };
+    return root;
+  }
+
+  private dotRecord(data: Buffer, what: string): DirectoryRecord {
+    const dot = directoryRecords(data).next().value;
+    if (dot === undefined || dot.identifier !== CURRENT_DIRECTORY) {
+      throw new IsoFormatError(`${what} does not start with a "." record`);
+    }
+    return dot;
   }
 
   private async walkDirectory(data: Buffer, parentPath: string, depth: number): Promise<void> {
-    if (depth > this.limits.maxDepth) {
-      throw new IsoFormatError(`directory tree is deeper than ${this.limits.maxDepth} levels at /${parentPath}`);
+    if (depth > LIMITS.depth) {
+      throw new IsoFormatError(`directory tree is deeper than ${LIMITS.depth} levels at /${parentPath}`);
     }
+    // A multi-extent file is several consecutive records of one name.
     let pending: RecordGroup | undefined;
     for (const record of directoryRecords(data)) {
       if (record.identifier === CURRENT_DIRECTORY || record.identifier === PARENT_DIRECTORY) continue;
@@ -107,8 +100,8 @@ class TreeWalker {
       if (pending !== undefined && pending.first.identifier !== record.identifier) {
         throw new IsoFormatError(`multi-extent file ${pending.first.identifier} in /${parentPath} is not continued`);
       }
-      const group: RecordGroup = pending ?? { first: record, extents: [] };
-      group.extents.push(this.extentOf(record, joinPath(parentPath, record.identifier)));
+      const group = pending ?? { first: record, extents: [] };
+      group.extents.push(this.extentOf(record, `${parentPath}/${record.identifier}`));
       pending = (record.flags & FLAG_MULTI_EXTENT) !== 0 ? group : undefined;
       if (pending === undefined) await this.addEntry(group, parentPath, depth);
     }
@@ -117,68 +110,41 @@ class TreeWalker {
     }
   }
 
-  private async addEntry(group: RecordGroup, parentPath: string, depth: number): Promise<void> {
-    const attributes = await this.rockRidge(group.first);
-    if (attributes.relocated) return; // Reached through its CL placeholder instead.
-    const name = this.checkedName(attributes.name ?? isoFallbackName(group.first.identifier), parentPath);
-    const path = joinPath(parentPath, name);
-    if (path.length > this.limits.maxPathLength) throw new IsoFormatError(`path too long: /${path.slice(0, 200)}…`);
-    if (this.paths.has(path)) return; // Older versions ("FILE;1" vs "FILE;2") of a name: keep the first.
-    if (this.entries.length >= this.limits.maxEntries) {
-      throw new IsoFormatError(`ISO image has more than ${this.limits.maxEntries} entries`);
-    }
-    if (attributes.childLinkLba !== undefined) {
-      await this.addRelocatedDirectory(attributes.childLinkLba, path, attributes, depth);
-      return;
-    }
-    const isDirectory = (group.first.flags & FLAG_DIRECTORY) !== 0;
-    this.push(this.toIsoFile(path, group.first, group.extents, attributes, isDirectory));
-    if (isDirectory) {
-      const data = await this.readDirectory(group.extents[0] ?? { offset: 0, size: 0 }, path);
-      await this.walkDirectory(data, path, depth + 1);
-    }
-  }
-
-  /** CL: the placeholder names the directory; its extent and attributes are those of the target's ".". */
-  private async addRelocatedDirectory(
-    lba: number,
-    path: string,
-    placeholder: RockRidgeAttributes,
-    depth: number,
-  ): Promise<void> {
-    const offset = lba * this.volume.blockSize;
-    // A "." record is at most 255 bytes, so the first logical block holds it.
-    const firstBlock = await this.reader.read(offset, this.volume.blockSize, `relocated directory /${path}`);
-    const dot = directoryRecords(firstBlock).next().value;
-    if (dot === undefined || dot.identifier !== CURRENT_DIRECTORY) {
-      throw new IsoFormatError(`relocated directory /${path} does not start with a "." record`);
-    }
-    const extent = this.extentOf(dot, path);
-    const attributes = { ...(await this.rockRidge(dot)), name: placeholder.name };
-    this.push(this.toIsoFile(path, dot, [extent], attributes, true));
-    await this.walkDirectory(await this.readDirectory(extent, path), path, depth + 1);
-  }
-
-  private push(file: IsoFile): void {
-    this.paths.add(file.path);
-    this.entries.push(file);
-  }
-
-  private checkedName(name: string, parentPath: string): string {
+  private async addEntry({ first: record, extents }: RecordGroup, parentPath: string, depth: number): Promise<void> {
+    const rr = await this.readRockRidge(record);
+    if (rr.relocated) return; // Reached through its CL placeholder instead.
+    // Without Rock Ridge: the ISO name without its ";1" version and a trailing ".", lowercased.
+    const name = rr.name ?? record.identifier.replace(/;\d*$/, '').replace(/\.$/, '').toLowerCase();
     if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
       throw new IsoFormatError(`invalid file name ${JSON.stringify(name)} in directory /${parentPath}`);
     }
-    return name;
+    const path = parentPath === '' ? name : `${parentPath}/${name}`;
+    if (path.length > SUSP_LIMITS.pathLength) throw new IsoFormatError(`path too long: /${path.slice(0, 200)}…`);
+    if (this.paths.has(path)) return; // Older versions ("FILE;1" vs "FILE;2") of a name: keep the first.
+    if (this.entries.length >= LIMITS.entries)
+      throw new IsoFormatError(`ISO image has more than ${LIMITS.entries} entries`);
+    const file =
+      rr.childLinkLba === undefined
+        ? toIsoFile(path, record, extents, (record.flags & FLAG_DIRECTORY) !== 0, rr.mode)
+        : await this.relocatedDirectory(rr.childLinkLba, path);
+    this.paths.add(path);
+    this.entries.push(file);
+    const [extent] = file.extents;
+    if (file.isDirectory && extent) await this.walkDirectory(await this.readDirectory(extent, path), path, depth + 1);
+  }
+
+  /** CL: the placeholder names the directory; its extent and attributes are those of the target's ".". */
+  private async relocatedDirectory(lba: number, path: string): Promise<IsoFile> {
+    // A "." record is at most 255 bytes, so the first logical block holds it.
+    const { blockSize } = this.volume;
+    const what = `relocated directory /${path}`;
+    const dot = this.dotRecord(await this.reader.read(lba * blockSize, blockSize, what), what);
+    return toIsoFile(path, dot, [this.extentOf(dot, path)], true, (await this.readRockRidge(dot)).mode);
   }
 
   private extentOf(record: DirectoryRecord, path: string): IsoExtent {
-    if (record.fileUnitSize !== 0 || record.interleaveGap !== 0) {
-      throw new IsoFormatError(`interleaved file ${path} is not supported`);
-    }
-    const extent = {
-      offset: (record.extentLba + record.extAttrLength) * this.volume.blockSize,
-      size: record.dataLength,
-    };
+    if (record.interleaved) throw new IsoFormatError(`interleaved file ${path} is not supported`);
+    const extent = { offset: record.lba * this.volume.blockSize, size: record.size };
     if (extent.size > 0) this.reader.assertInside(extent.offset, extent.size, `data of ${path}`);
     return extent;
   }
@@ -188,48 +154,92 @@ class TreeWalker {
       throw new IsoFormatError(`directory cycle: /${path} points back to a directory already read`);
     }
     this.visitedDirectories.add(extent.offset);
-    if (extent.size > this.limits.maxDirectoryBytes) {
+    if (extent.size > LIMITS.directoryBytes) {
       throw new IsoFormatError(`directory /${path} is implausibly large (${extent.size} bytes)`);
     }
     this.directoryBytesRead += extent.size;
-    if (this.directoryBytesRead > this.limits.maxTotalDirectoryBytes) {
-      throw new IsoFormatError(`directories total more than ${this.limits.maxTotalDirectoryBytes} bytes`);
+    if (this.directoryBytesRead > LIMITS.totalDirectoryBytes) {
+      throw new IsoFormatError(`directories total more than ${LIMITS.totalDirectoryBytes} bytes`);
     }
     return this.reader.read(extent.offset, extent.size, `directory /${path}`);
   }
 
-  private async rockRidge(record: DirectoryRecord): Promise<RockRidgeAttributes> {
-    const collector = new RockRidgeCollector();
-    if (this.suspSkip === undefined) return collector.result();
-    let continuation = collector.add(parseSuspEntries(record.systemUse.subarray(this.suspSkip)));
-    for (let hops = 0; continuation !== undefined; hops++) {
-      if (hops >= this.limits.maxContinuationsPerRecord) {
+  /** The record's Rock Ridge entries (NM, PX, CL, RE), following CE continuation areas. */
+  private async readRockRidge(record: DirectoryRecord): Promise<RockRidge> {
+    const result: RockRidge = { relocated: false };
+    if (this.suspSkip === undefined) return result;
+    const name: Buffer[] = [];
+    let nameComplete = false;
+    let area = record.systemUse.subarray(this.suspSkip);
+    for (let hops = 0; ; hops++) {
+      let continuation: { lba: number; offset: number; length: number } | undefined;
+      for (const { signature, bytes } of suspEntries(area)) {
+        const field = (minimum: number, at: number): number => entryOf(signature, bytes, minimum).readUInt32LE(at);
+        if (signature === 'PX') result.mode = field(12, 4);
+        else if (signature === 'CL') result.childLinkLba = field(12, 4);
+        else if (signature === 'RE') result.relocated = true;
+        else if (signature === 'CE') continuation = { lba: field(28, 4), offset: field(28, 12), length: field(28, 20) };
+        else if (signature === 'NM') {
+          const flags = entryOf(signature, bytes, 5)[4] ?? 0;
+          // NM of "." / ".." (flags 2, 4) carries no name; a name already complete ignores stray NM entries.
+          if ((flags & 0x06) !== 0 || nameComplete) continue;
+          name.push(bytes.subarray(5));
+          nameComplete = (flags & 0x01) === 0;
+        }
+      }
+      if (continuation === undefined) break;
+      if (hops >= SUSP_LIMITS.continuationsPerRecord) {
         throw new IsoFormatError(`too many System Use continuation areas for ${record.identifier}`);
       }
-      continuation = collector.add(parseSuspEntries(await this.readContinuation(continuation)));
+      if (continuation.length > SUSP_LIMITS.continuationBytes) {
+        throw new IsoFormatError(`System Use continuation area of ${continuation.length} bytes is implausibly large`);
+      }
+      const offset = continuation.lba * this.volume.blockSize + continuation.offset;
+      area = await this.reader.read(offset, continuation.length, 'System Use continuation area');
     }
-    return collector.result();
+    if (name.length > 0) result.name = Buffer.concat(name).toString('utf8');
+    return result;
   }
+}
 
-  private readContinuation(pointer: ContinuationPointer): Promise<Buffer> {
-    if (pointer.length > this.limits.maxContinuationBytes) {
-      throw new IsoFormatError(`System Use continuation area of ${pointer.length} bytes is implausibly large`);
+function toIsoFile(
+  path: string,
+  record: DirectoryRecord,
+  extents: IsoExtent[],
+  isDir: boolean,
+  mode?: number,
+): IsoFile {
+  const size = extents.reduce((sum, extent) => sum + extent.size, 0);
+  const file: IsoFile = {
+    path,
+    offset: extents[0]?.offset ?? 0,
+    size,
+    extents,
+    isDirectory: isDir,
+    mtime: record.recordedAt,
+  };
+  if (mode !== undefined) file.mode = mode;
+  return file;
+}
+
+/** Splits a System Use area into entries; stops at padding (a zero byte), an ST terminator or a too-short tail. */
+function suspEntries(area: Buffer): { signature: string; bytes: Buffer }[] {
+  const entries: { signature: string; bytes: Buffer }[] = [];
+  for (let position = 0; position + 4 <= area.length;) {
+    const length = area[position + 2] ?? 0;
+    if (length === 0 || area[position] === 0) break;
+    const signature = area.toString('latin1', position, position + 2);
+    if (length < 4 || position + length > area.length) {
+      throw new IsoFormatError(`malformed System Use entry "${signature}" (length ${length})`);
     }
-    const offset = pointer.lba * this.volume.blockSize + pointer.offset;
-    return this.reader.read(offset, pointer.length, 'System Use continuation area');
+    if (signature === 'ST') break;
+    entries.push({ signature, bytes: area.subarray(position, position + length) });
+    position += length;
   }
+  return entries;
+}
 
-  private toIsoFile(
-    path: string,
-    record: DirectoryRecord,
-    extents: IsoExtent[],
-    attributes: RockRidgeAttributes,
-    isDirectory: boolean,
-  ): IsoFile {
-    const first = extents[0] ?? { offset: 0, size: 0 };
-    const size = extents.reduce((sum, extent) => sum + extent.size, 0);
-    const file: IsoFile = { path, offset: first.offset, size, extents, isDirectory, mtime: record.recordedAt };
-    if (attributes.mode !== undefined) file.mode = attributes.mode;
-    return file;
-  }
+function entryOf(signature: string, bytes: Buffer, minimum: number): Buffer {
+  if (bytes.length >= minimum) return bytes;
+  throw new IsoFormatError(`System Use entry "${signature}" is too short (${bytes.length} bytes)`);
 }

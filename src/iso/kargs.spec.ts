@@ -1,114 +1,199 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { copyFile, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { readIsoFileBytes, readIsoIndex } from './iso9660.js';
-import type { IsoFile } from './iso9660-types.js';
+import { describe, it, expect } from '@jest/globals';
+import { editGrubConfig, editIsolinuxConfig, updateKargsJson, BootConfigEditError } from './boot-config.js';
+import type { IsoFile, IsoIndex } from './iso9660.js';
 import {
   KargsAreaError,
+  KargsNotSupportedError,
   KargsTooLongError,
-  KargsUnsupportedError,
   InvalidKernelArgumentsError,
   kargsPatches,
+  parseKernelArguments,
   resolveKargsAreas,
   type KargsArea,
 } from './kargs.js';
-import {
-  applyPatchesToFile,
-  buildTestIso,
-  fakeIndex,
-  makeTempDir,
-  xorrisoExtract,
-  xorrisoFileOffsets,
-} from './ignition-area.test-helpers.js';
-import {
-  MARKER,
-  RHCOS_AREA_SIZE,
-  RHCOS_DEFAULT_KARGS,
-  kargsJsonFor,
-  rhcosGrubCfg,
-  rhcosIsolinuxCfg,
-} from './kargs.test-helpers.js';
+
+// Boot configs shaped like RHCOS live ISO ones, and kargs.json found by plain string search.
+const RHCOS_DEFAULT_KARGS =
+  'random.trust_cpu=on coreos.liveiso=rhcos-414.92.202310170514-0 ignition.firstboot ignition.platform.id=metal';
+const RHCOS_AREA_SIZE = 1139;
+const MARKER = '# COREOS_KARG_EMBED_AREA';
+
+/** `size` bytes from the default's start to the marker: `<default>\n###…`, as coreos-assembler lays it out. */
+function embedLine(defaultKargs: string, size: number): string {
+  return '#'.repeat(size - defaultKargs.length - 1) + MARKER;
+}
+
+function rhcosGrubCfg(defaultKargs = RHCOS_DEFAULT_KARGS, size = RHCOS_AREA_SIZE): string {
+  return [
+    'set default="1"',
+    '',
+    'function load_video {',
+    '  insmod efi_gop',
+    '  insmod efi_uga',
+    '}',
+    '',
+    'set timeout=5',
+    '### END /etc/grub.d/00_header ###',
+    '',
+    "menuentry 'RHEL CoreOS (Live)' --class fedora --class gnu-linux --class gnu --class os {",
+    `\tlinux /images/pxeboot/vmlinuz ${defaultKargs}`,
+    embedLine(defaultKargs, size),
+    '\tinitrd /images/pxeboot/initrd.img /images/ignition.img',
+    '}',
+    '',
+  ].join('\n');
+}
+
+function rhcosIsolinuxCfg(defaultKargs = RHCOS_DEFAULT_KARGS, size = RHCOS_AREA_SIZE): string {
+  return [
+    'serial 0',
+    'default vesamenu.c32',
+    'timeout 600',
+    'menu title RHEL CoreOS',
+    '',
+    'label linux',
+    '  menu label ^RHEL CoreOS (Live)',
+    '  menu default',
+    '  kernel /images/pxeboot/vmlinuz',
+    `  append initrd=/images/pxeboot/initrd.img,/images/ignition.img ${defaultKargs}`,
+    embedLine(defaultKargs, size),
+    '',
+    'menu separator # insert an empty line',
+    '',
+    'label local',
+    '  menu label Boot from ^local drive',
+    '  localboot 0xffff',
+    '',
+  ].join('\n');
+}
+
+/** kargs.json for `files` (path → content), each offset found with indexOf. */
+function kargsJsonFor(
+  files: Record<string, string>,
+  defaultKargs = RHCOS_DEFAULT_KARGS,
+  size = RHCOS_AREA_SIZE,
+): Buffer {
+  const entries = Object.entries(files).map(([path, text]) => {
+    const offset = text.indexOf(` ${defaultKargs}\n`) + 1;
+    if (offset === 0) throw new Error(`test fixture: default kargs not in ${path}`);
+    return { path, offset, end: '\n', pad: '#' };
+  });
+  return Buffer.from(JSON.stringify({ default: defaultKargs, files: entries, size }), 'utf8');
+}
+
+/** An in-memory IsoIndex: each file sits at the given absolute offset. */
+function fakeIndex(files: Record<string, { offset: number; content: Buffer }>): {
+  index: IsoIndex;
+  readConfig: (file: IsoFile) => Promise<Buffer>;
+} {
+  const entries = new Map<string, IsoFile>();
+  for (const [path, { offset, content }] of Object.entries(files)) {
+    const size = content.length;
+    entries.set(path, { path, offset, size, extents: [{ offset, size }], isDirectory: false, mtime: new Date(0) });
+  }
+  const get = (path: string): IsoFile | undefined => entries.get(path.replace(/^\/+/, ''));
+  const index: IsoIndex = {
+    volumeId: 'rhcos-fake',
+    blockSize: 2048,
+    volumeSpaceSize: 0,
+    get,
+    require: (path) => {
+      const file = get(path);
+      if (file === undefined) throw new Error(`no ${path}`);
+      return file;
+    },
+    files: () => [...entries.values()],
+  };
+  const readConfig = async (file: IsoFile): Promise<Buffer> => files[file.path]?.content ?? Buffer.alloc(0);
+  return { index, readConfig };
+}
 
 const GRUB = 'EFI/redhat/grub.cfg';
 const ISOLINUX = 'isolinux/isolinux.cfg';
 const grubText = rhcosGrubCfg();
 const isolinuxText = rhcosIsolinuxCfg();
-const EXTRA = ['rd.net.timeout.carrier=60', 'ip=dhcp6', 'foo="a b"'];
 
-let workDir: string;
+const append = (value: unknown): { operation: string; value: unknown } => ({ operation: 'append', value });
+const json = (value: unknown): string => JSON.stringify(value);
 
-beforeAll(async () => {
-  workDir = await makeTempDir('kargs-');
-});
-
-afterAll(async () => {
-  await rm(workDir, { recursive: true, force: true });
-});
-
-/** Checks a patched config line by line against what the original config predicts. */
-function expectKernelLineWithExtra(original: string, patched: string, kernelLinePrefix: string): void {
-  expect(patched.length).toBe(original.length);
-  const originalLines = original.split('\n');
-  const patchedLines = patched.split('\n');
-  const kernelIndex = originalLines.findIndex((line) => line.startsWith(kernelLinePrefix));
-  expect(kernelIndex).toBeGreaterThan(0);
-  expect(patchedLines[kernelIndex]).toBe(`${originalLines[kernelIndex]} ${EXTRA.join(' ')}`);
-  const markerLine = patchedLines[kernelIndex + 1] ?? '';
-  expect(markerLine.endsWith(MARKER)).toBe(true);
-  expect(/^#+ COREOS_KARG_EMBED_AREA$/.test(markerLine)).toBe(true);
-  const untouched = (lines: string[]): string[] =>
-    lines.filter((_line, i) => i !== kernelIndex && i !== kernelIndex + 1);
-  expect(untouched(patchedLines)).toEqual(untouched(originalLines));
-}
-
-async function patchIsoAndCheck(files: Record<string, string>, withKargsJson: boolean): Promise<KargsArea[]> {
-  const content: Record<string, string | Buffer> = { ...files, 'images/ignition.img': Buffer.alloc(4096) };
-  if (withKargsJson) content['coreos/kargs.json'] = kargsJsonFor(files);
-  const isoPath = await buildTestIso(workDir, content, `kargs-${withKargsJson}-${Object.keys(files).length}.iso`);
-  const index = await readIsoIndex(isoPath);
-  const kargsFile = index.get('coreos/kargs.json');
-  const kargsJson = kargsFile ? await readIsoFileBytes(isoPath, kargsFile) : undefined;
-  const areas = await resolveKargsAreas(index, kargsJson, (file: IsoFile) => readIsoFileBytes(isoPath, file));
-
-  const offsets = await xorrisoFileOffsets(isoPath);
-  for (const area of areas) {
-    expect(area.offset).toBe((offsets.get(area.path)?.offset ?? NaN) + area.fileOffset);
-  }
-  const patchedIso = path.join(workDir, `patched-${path.basename(isoPath)}`);
-  await copyFile(isoPath, patchedIso);
-  await applyPatchesToFile(patchedIso, kargsPatches(areas, EXTRA));
-  for (const [filePath, original] of Object.entries(files)) {
-    const patched = (await xorrisoExtract(patchedIso, filePath, workDir)).toString('utf8');
-    expectKernelLineWithExtra(original, patched, filePath === GRUB ? '\tlinux ' : '  append ');
-  }
-  return areas;
-}
-
-describe('kernel arguments embedded into a real ISO', () => {
-  it('uses the kargs.json areas of grub.cfg and isolinux.cfg', async () => {
-    const areas = await patchIsoAndCheck({ [GRUB]: grubText, [ISOLINUX]: isolinuxText }, true);
-    expect(areas.map((a) => [a.path, a.size, a.defaultKargs])).toEqual([
-      [GRUB, RHCOS_AREA_SIZE, RHCOS_DEFAULT_KARGS],
-      [ISOLINUX, RHCOS_AREA_SIZE, RHCOS_DEFAULT_KARGS],
-    ]);
-    expect(areas[0]?.fileOffset).toBe(grubText.indexOf(RHCOS_DEFAULT_KARGS));
+describe('parseKernelArguments', () => {
+  it('returns the appended values in order', () => {
+    expect(parseKernelArguments(json([append('p1'), append('key=value')]))).toEqual(['p1', 'key=value']);
   });
 
-  it('finds the areas by the marker when there is no kargs.json', async () => {
-    const areas = await patchIsoAndCheck({ [GRUB]: grubText, [ISOLINUX]: isolinuxText }, false);
-    const newline = grubText.indexOf(`${RHCOS_DEFAULT_KARGS}\n`) + RHCOS_DEFAULT_KARGS.length;
-    expect(areas[0]).toMatchObject({
-      path: GRUB,
-      fileOffset: newline,
-      size: RHCOS_AREA_SIZE - RHCOS_DEFAULT_KARGS.length,
-      defaultKargs: '',
-    });
-    expect(areas).toHaveLength(2);
+  it.each([
+    ['an empty array', '[]'],
+    ['null', 'null'],
+    ['an empty string', ''],
+    ['whitespace', '  \n'],
+  ])('treats %s as no arguments', (_name, input) => {
+    expect(parseKernelArguments(input)).toEqual([]);
   });
 
-  it('uses only the marker files that exist (no isolinux on ppc64le/arm64)', async () => {
-    const areas = await patchIsoAndCheck({ [GRUB]: grubText }, false);
-    expect(areas.map((a) => a.path)).toEqual([GRUB]);
+  it.each([
+    'rd.net.timeout.carrier=60',
+    'isolcpus=1,2,10-20,100-2000:2/25',
+    'quiet',
+    'ip=192.168.1.10::192.168.1.1:255.255.255.0:host1:ens3:none',
+    'ip=[fd00::10]::[fd00::1]:64:host1:ens3:none',
+    'console=ttyS0,115200n8',
+    'foo="a b"',
+    '"foo=a b"',
+    'coreos.inst.ignition_url="http://h/p?a=1&b=2;c"',
+    'x=a#b',
+    'x="#notacomment"',
+    'x=~`!@%^*()-_+[]:,./?',
+  ])('accepts %s', (value) => {
+    expect(parseKernelArguments(json([append(value)]))).toEqual([value]);
+  });
+
+  const invalid: Array<[string, string, RegExp]> = [
+    ['not JSON', '[{"operation":', /not valid JSON/],
+    ['a JSON object', json(append('x')), /must be a JSON array/],
+    ['a JSON string', json('quiet'), /must be a JSON array/],
+    ['an item that is not an object', json(['quiet']), /kernel_arguments\[0\] is not an/],
+    [
+      'operation replace',
+      json([append('a'), { operation: 'replace', value: 'x' }]),
+      /kernel_arguments\[1\]: operation "replace".*only "append"/,
+    ],
+    ['operation delete', json([{ operation: 'delete', value: 'x' }]), /operation "delete"/],
+    ['a missing operation', json([{ value: 'x' }]), /operation undefined/],
+    ['a numeric value', json([append(5)]), /value must be a string/],
+    ['a missing value', json([{ operation: 'append' }]), /value must be a string/],
+    ['an empty value', json([append('')]), /is empty/],
+    ['a newline', json([append('a\nb')]), /a newline/],
+    ['a carriage return', json([append('a\rb')]), /a carriage return/],
+    ['a NUL byte', json([append('a\u0000b')]), /a NUL byte/],
+    ['a tab', json([append('a\tb')]), /a tab/],
+    ['another control character', json([append('a\u001bb')]), /control character U\+001B/],
+    ['DEL', json([append('a\u007fb')]), /control character U\+007F/],
+    ['non-ASCII', json([append('name=Zoë')]), /non-ASCII/],
+    ['a dollar sign', json([append('a=$root')]), /'\$'/],
+    ['a dollar sign in quotes', json([append('a="$root"')]), /'\$'/],
+    ['a backslash', json([append('a=b\\c')]), /'\\'/],
+    ['a single quote', json([append("a='b c'")]), /single quote/],
+    ['an unquoted space', json([append('a b')]), /space outside double quotes/],
+    ['an unpaired double quote', json([append('a="b')]), /unpaired double quote/],
+    ['an unquoted semicolon', json([append('a;reboot')]), /';'.*GRUB script operator/],
+    ['an unquoted ampersand', json([append('url=http://h/?a=1&b=2')]), /'&'/],
+    ['an unquoted pipe', json([append('a|b')]), /'\|'/],
+    ['an unquoted brace', json([append('a}')]), /'\}'/],
+    ['an unquoted angle bracket', json([append('a>b')]), /'>'/],
+    ['a leading #', json([append('#comment')]), /starts with '#'/],
+  ];
+
+  it.each(invalid)('rejects %s', (_name, input, message) => {
+    expect(() => parseKernelArguments(input)).toThrow(InvalidKernelArgumentsError);
+    expect(() => parseKernelArguments(input)).toThrow(message);
+  });
+});
+
+describe('kargsPatches argument check', () => {
+  it('accepts a plain argument and rejects a newline', () => {
+    const area: KargsArea = { path: GRUB, fileOffset: 0, offset: 0, size: 64, defaultKargs: '', end: '\n', pad: '#' };
+    expect(() => kargsPatches([area], ['quiet'])).not.toThrow();
+    expect(() => kargsPatches([area], ['quiet\ninitrd /evil'])).toThrow(InvalidKernelArgumentsError);
   });
 });
 
@@ -227,7 +312,7 @@ describe('kargsPatches', () => {
   });
 
   it('refuses extra arguments when the ISO has no area', () => {
-    expect(() => kargsPatches([], ['quiet'])).toThrow(KargsUnsupportedError);
+    expect(() => kargsPatches([], ['quiet'])).toThrow(KargsNotSupportedError);
   });
 
   it('refuses arguments that would break the boot config', () => {
@@ -241,5 +326,111 @@ describe('kargsPatches', () => {
     expect(() => kargsPatches([rhcos], [huge])).toThrow(
       `kernel arguments need ${needed} bytes but the embed area in '${GRUB}' has ${RHCOS_AREA_SIZE}`,
     );
+  });
+});
+
+const ROOTFS = 'http://10.0.0.5:8080/boot-artifacts/rootfs?arch=x86_64&version=414.92.202310170514-0';
+const EDIT = { rootfsUrl: ROOTFS, extraInitrds: ['/images/assisted_installer_custom.img', '/images/nmstate.img'] };
+// What the template's kernel arguments must become, written out by hand.
+const EXPECTED_DEFAULT = `random.trust_cpu=on ignition.firstboot ignition.platform.id=metal coreos.live.rootfs_url="${ROOTFS}"`;
+
+const originalGrub = rhcosGrubCfg();
+const originalIsolinux = rhcosIsolinuxCfg();
+const originalKargsJson = kargsJsonFor({ [GRUB]: originalGrub, [ISOLINUX]: originalIsolinux });
+const editedGrub = editGrubConfig(originalGrub, EDIT);
+const editedIsolinux = editIsolinuxConfig(originalIsolinux, EDIT);
+const edited = new Map([
+  [GRUB, Buffer.from(editedGrub)],
+  [`/${ISOLINUX}`, Buffer.from(editedIsolinux)],
+]);
+
+interface KargsJson {
+  default: string;
+  size: number;
+  files: Array<{ path: string; offset: number; end: string; pad: string }>;
+}
+
+describe('updateKargsJson', () => {
+  const updated = JSON.parse(updateKargsJson(originalKargsJson, edited).toString('utf8')) as KargsJson;
+
+  it('takes the edited kernel arguments as the new default', () => {
+    expect(updated.default).toBe(EXPECTED_DEFAULT);
+  });
+
+  it.each([
+    [GRUB, editedGrub],
+    [ISOLINUX, editedIsolinux],
+  ])('points %s at the edited kernel arguments and up to the marker', (filePath, text) => {
+    const entry = updated.files.find((f) => f.path === filePath);
+    const offset = text.indexOf(` ${EXPECTED_DEFAULT}\n`) + 1;
+    expect(offset).toBeGreaterThan(0);
+    expect(entry?.offset).toBe(offset);
+    expect(updated.size).toBe(text.indexOf(MARKER) - offset);
+    expect(text.slice(offset + updated.size)).toMatch(/^# COREOS_KARG_EMBED_AREA\n/);
+    expect(entry).toMatchObject({ end: '\n', pad: '#' });
+  });
+
+  it('shifts the isolinux offset by the longer initrd list', () => {
+    const original = JSON.parse(originalKargsJson.toString('utf8')) as KargsJson;
+    const shift = ',/images/assisted_installer_custom.img,/images/nmstate.img'.length;
+    expect(updated.files[1]?.offset).toBe((original.files[1]?.offset ?? NaN) + shift);
+    expect(updated.files[0]?.offset).toBe(original.files[0]?.offset);
+  });
+
+  it('yields areas that resolveKargsAreas verifies and kargsPatches fills', async () => {
+    const { index, readConfig } = fakeIndex({
+      [GRUB]: { offset: 2048 * 40, content: Buffer.from(editedGrub) },
+      [ISOLINUX]: { offset: 2048 * 60, content: Buffer.from(editedIsolinux) },
+    });
+    const areas = await resolveKargsAreas(index, updateKargsJson(originalKargsJson, edited), readConfig);
+    const [patch] = kargsPatches(areas.slice(0, 1), ['ip=dhcp']);
+    const fileOffset = (patch?.offset ?? NaN) - 2048 * 40;
+    const patched = Buffer.from(editedGrub);
+    patch?.data.copy(patched, fileOffset);
+    const lines = patched.toString().split('\n');
+    const kernel = lines.findIndex((line) => line.startsWith('\tlinux '));
+    expect(lines[kernel]).toBe(`\tlinux /images/pxeboot/vmlinuz ${EXPECTED_DEFAULT} ip=dhcp`);
+    expect(lines[kernel + 1]).toMatch(/^#+ COREOS_KARG_EMBED_AREA$/);
+    expect(patched.length).toBe(editedGrub.length);
+  });
+
+  it('keeps fields it does not know', () => {
+    const json = JSON.parse(originalKargsJson.toString('utf8')) as Record<string, unknown>;
+    const withExtra = Buffer.from(JSON.stringify({ ...json, note: 'kept' }));
+    expect(JSON.parse(updateKargsJson(withExtra, edited).toString('utf8'))).toMatchObject({ note: 'kept' });
+  });
+
+  it('fails when an edited file is missing', () => {
+    expect(() => updateKargsJson(originalKargsJson, new Map([[GRUB, Buffer.from(editedGrub)]]))).toThrow(
+      /isolinux\/isolinux\.cfg.*not given/,
+    );
+  });
+
+  it('fails when an edited file has no marker', () => {
+    const broken = new Map(edited).set(GRUB, Buffer.from(editedGrub.replace(MARKER, '# gone')));
+    expect(() => updateKargsJson(originalKargsJson, broken)).toThrow(BootConfigEditError);
+  });
+
+  it('fails when the line before the marker is not a kernel line', () => {
+    const moved = editedGrub.replace(/\n(#+ COREOS_KARG_EMBED_AREA)/, '\n\tset x=1\n$1');
+    expect(() => updateKargsJson(originalKargsJson, new Map(edited).set(GRUB, Buffer.from(moved)))).toThrow(
+      /not a kernel line/,
+    );
+  });
+
+  it('fails when the files disagree on the kernel arguments', () => {
+    const other = editGrubConfig(originalGrub, { ...EDIT, rootfsUrl: 'http://elsewhere/rootfs' });
+    expect(() => updateKargsJson(originalKargsJson, new Map(edited).set(GRUB, Buffer.from(other)))).toThrow(/disagree/);
+  });
+
+  it('fails when the edit lost an original argument', () => {
+    const lost = editedGrub.replace(' ignition.firstboot', '');
+    expect(() => updateKargsJson(originalKargsJson, new Map(edited).set(GRUB, Buffer.from(lost)))).toThrow(
+      /do not start with the original/,
+    );
+  });
+
+  it('checks the original kargs.json', () => {
+    expect(() => updateKargsJson(Buffer.from('not json'), edited)).toThrow(/not valid JSON/);
   });
 });

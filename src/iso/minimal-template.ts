@@ -1,154 +1,169 @@
 /**
- * Builds the minimal ISO template (§5) of a full live ISO: rootfs.img removed, the ramdisk area
- * (and nmstate.img) added, boot menus pointed at the rootfs URL. One xorriso run writes a temp
- * file next to the output, renamed into place only once complete, so a reader never sees a
- * partial template.
+ * The minimal ISO template of a full live ISO: rootfs.img removed, the ramdisk area (and nmstate.img) added, boot
+ * menus pointed at the rootfs URL (see docs/live-iso.md). One xorriso run writes a temp file next to the output,
+ * renamed into place only once complete, so that a reader never sees a partial template.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { validateRootfsUrl } from './boot-config-edit.js';
-import {
-  ChildProcessError,
-  ChildTimeoutError,
-  OperationAbortedError,
-  runChild,
-  throwIfAborted,
-  type ChildTimeout,
-} from './child-process.js';
-import { TemplateBuildError } from './minimal-template-errors.js';
-import { planTemplate, type TemplatePlan } from './minimal-template-plan.js';
-import { xorrisoArgs, xorrisoProblems, type StagedFile } from './minimal-template-xorriso.js';
+import { DEFAULT_FILE_MODE, editBootConfigs, validateRootfsUrl, type TemplateFile } from './boot-config.js';
+import { ChildProcessError, ChildTimeoutError, OperationAbortedError, lastLines } from './child-process.js';
+import { runChild, throwIfAborted, type ChildTimeout, type RunChild } from './child-process.js';
+import { hasJolietTree, regularFile } from './iso9660.js';
+import { readIsoIndex } from './iso9660-tree.js';
+import { BOOT_FILE_PATHS, type CpuArchitecture } from './live-iso.js';
 
-export { TemplateBuildError } from './minimal-template-errors.js';
-export { NMSTATE_IMAGE_PATH, RAMDISK_AREA_PATH, RAMDISK_AREA_SIZE } from './minimal-template-plan.js';
+/** The area the service overwrites with assisted-service's minimal-initrd ramdisk. */
+export const RAMDISK_AREA_SIZE = 1024 * 1024;
+const NMSTATE_IMAGE_PATH = 'images/nmstate.img';
+const TEMPLATE_ARCHES: readonly CpuArchitecture[] = ['x86_64', 'arm64', 'ppc64le'];
+/** Problem severities xorriso reports; anything at SORRY or above also aborts the run. */
+const PROBLEM_LINE = /\b(?:SORRY|FAILURE|FATAL|ABORT|MISHAP|aborting)\b/;
 
-export type MinimalTemplateArch = 'x86_64' | 'arm64' | 'ppc64le';
-const TEMPLATE_ARCHES: readonly string[] = ['x86_64', 'arm64', 'ppc64le'];
+/** The minimal ISO template could not be built; `cause` holds the underlying failure when there is one. */
+export class TemplateBuildError extends Error {
+  override readonly name = 'TemplateBuildError';
+}
 
 export interface MinimalTemplateRequest {
   fullIsoPath: string;
   outputPath: string;
   /** Scratch space; a subdirectory is made in it and removed afterwards. */
   workDir: string;
-  arch: MinimalTemplateArch;
-  /** Refused when validateRootfsUrl refuses it. */
+  arch: CpuArchitecture;
   rootfsUrl: string;
-  /** nmstate.img content; when set it is added as images/nmstate.img and loaded as an initrd. */
+  /** Added as images/nmstate.img and loaded as an initrd. */
   nmstateImage?: Buffer;
   /** Aborting kills xorriso; the call then rejects with OperationAbortedError and leaves no files. */
   signal?: AbortSignal;
-  /**
-   * File name, beside `outputPath`, that xorriso writes to before the rename (default: a hidden name with a
-   * random UUID). A caller that sweeps the directory after a crash names it, so that it knows the leftover.
-   */
+  /** The temp file's name beside `outputPath`, for a caller that sweeps leftovers after a crash; default random. */
   temporaryName?: string;
-  /** Longest xorriso may run; past it, it is killed and the build fails (leaving no files). */
+  /** Longest xorriso may run; past it, it is killed and the build fails, leaving no files. */
   timeout?: ChildTimeout;
+  run?: RunChild;
 }
+
+/** `joliet`: xorriso writes a Joliet tree only when asked, whatever the loaded image had. */
+type TemplatePlan = { volumeId: string; joliet: boolean; remove: string[]; files: TemplateFile[] };
+type StagedFile = { diskPath: string; isoPath: string; mode: number };
+type XorrisoJob = { sourceIso: string; targetIso: string; plan: TemplatePlan; staged: StagedFile[] };
 
 export async function buildMinimalTemplate(req: MinimalTemplateRequest): Promise<void> {
   const what = `minimal ISO template of ${req.fullIsoPath} (${req.arch})`;
   try {
-    checkRequest(req);
+    if (!TEMPLATE_ARCHES.includes(req.arch)) {
+      throw new TemplateBuildError(`no minimal ISO template for architecture ${JSON.stringify(req.arch)}`);
+    }
+    validateRootfsUrl(req.rootfsUrl);
+    if (path.resolve(req.outputPath) === path.resolve(req.fullIsoPath)) {
+      throw new TemplateBuildError(`the template cannot overwrite its source ${req.fullIsoPath}`);
+    }
     throwIfAborted(req.signal, `building the ${what}`);
-    await withScratchDir(req.workDir, async (scratch) => {
+    await mkdir(req.workDir, { recursive: true });
+    const scratch = await mkdtemp(path.join(req.workDir, 'minimal-template-'));
+    try {
       const plan = await planTemplate(req.fullIsoPath, req.rootfsUrl, req.nmstateImage);
-      const staged = await stageFiles(scratch, plan);
+      // Numbered names: two grub.cfg files must not collide, and no ISO name reaches a disk path.
+      const staged: StagedFile[] = [];
+      for (const [index, { isoPath, content, mode }] of plan.files.entries()) {
+        const diskPath = path.join(scratch, `file-${index}`);
+        await writeFile(diskPath, content);
+        staged.push({ diskPath, isoPath, mode });
+      }
       throwIfAborted(req.signal, `building the ${what}`);
-      await writeAtomically(req.outputPath, req.temporaryName, (target) => runXorriso(req, plan, staged, target));
-    });
+      const build = (targetIso: string): Promise<void> =>
+        runXorriso(req, { sourceIso: req.fullIsoPath, targetIso, plan, staged });
+      await writeAtomically(req.outputPath, build, req.temporaryName);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   } catch (error) {
-    throw asTemplateError(error, what);
+    // Every failure but an abort becomes one TemplateBuildError naming the template.
+    if (error instanceof OperationAbortedError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    const cause = error instanceof TemplateBuildError && error.cause !== undefined ? error.cause : error;
+    throw new TemplateBuildError(`cannot build the ${what}: ${reason}`, { cause });
   }
 }
 
-function checkRequest(req: MinimalTemplateRequest): void {
-  if (!TEMPLATE_ARCHES.includes(req.arch)) {
-    throw new TemplateBuildError(`no minimal ISO template for architecture ${JSON.stringify(req.arch)}`);
-  }
-  validateRootfsUrl(req.rootfsUrl);
-  if (path.resolve(req.outputPath) === path.resolve(req.fullIsoPath)) {
-    throw new TemplateBuildError(`the template cannot overwrite its source ${req.fullIsoPath}`);
-  }
+/** Which files go, which come, and the edited boot configs. Reads only small files of the source. */
+async function planTemplate(isoPath: string, rootfsUrl: string, nmstateImage?: Buffer): Promise<TemplatePlan> {
+  const index = await readIsoIndex(isoPath);
+  const initrds = [BOOT_FILE_PATHS.ramdiskArea, ...(nmstateImage === undefined ? [] : [NMSTATE_IMAGE_PATH])];
+  const files = await editBootConfigs(isoPath, index, {
+    rootfsUrl,
+    extraInitrds: initrds.map((initrd) => `/${initrd}`),
+  });
+  files.push({
+    isoPath: BOOT_FILE_PATHS.ramdiskArea,
+    content: Buffer.alloc(RAMDISK_AREA_SIZE),
+    mode: DEFAULT_FILE_MODE,
+  });
+  if (nmstateImage) files.push({ isoPath: NMSTATE_IMAGE_PATH, content: nmstateImage, mode: DEFAULT_FILE_MODE });
+  const remove = regularFile(index, BOOT_FILE_PATHS.rootfs) === undefined ? [] : [BOOT_FILE_PATHS.rootfs];
+  return { volumeId: index.volumeId, joliet: await hasJolietTree(isoPath), remove, files };
 }
 
-async function withScratchDir(workDir: string, use: (scratch: string) => Promise<void>): Promise<void> {
-  await mkdir(workDir, { recursive: true });
-  const scratch = await mkdtemp(path.join(workDir, 'minimal-template-'));
-  try {
-    await use(scratch);
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-}
-
-/** Writes each new or edited file into `scratch` for xorriso to map into the image. */
-async function stageFiles(scratch: string, plan: TemplatePlan): Promise<StagedFile[]> {
-  const staged: StagedFile[] = [];
-  for (const [index, file] of plan.files.entries()) {
-    // Numbered names: two grub.cfg files must not collide, and no ISO name reaches the disk path.
-    const diskPath = path.join(scratch, `file-${index}`);
-    await writeFile(diskPath, file.content);
-    staged.push({ diskPath, isoPath: file.isoPath, mode: file.mode });
-  }
-  return staged;
-}
-
-/** Runs `write(temp)` for a temp name beside `outputPath`; renames on success, removes the temp file always. */
-async function writeAtomically(
-  outputPath: string,
-  temporaryName: string | undefined,
-  write: (target: string) => Promise<void>,
-): Promise<void> {
-  await mkdir(path.dirname(outputPath), { recursive: true });
-  const temp = path.join(
-    path.dirname(outputPath),
-    temporaryName ?? `.${path.basename(outputPath)}.${randomUUID()}.tmp`,
-  );
+/** Runs `write(temp)` for a temp file beside `outputPath`; renames it on success, removes it always. */
+async function writeAtomically(output: string, write: (temp: string) => Promise<void>, name?: string): Promise<void> {
+  const temp = path.join(path.dirname(output), name ?? `.${path.basename(output)}.${randomUUID()}.tmp`);
+  await mkdir(path.dirname(output), { recursive: true });
   try {
     await write(temp);
-    await syncFile(temp);
-    await rename(temp, outputPath);
+    // The rename must not land before the data: a crash would leave a corrupt template.
+    const handle = await open(temp, 'r+');
+    await handle.sync().finally(() => handle.close());
+    await rename(temp, output);
   } finally {
     await rm(temp, { force: true });
   }
 }
 
-/** The rename must not be able to land before the data: a crash would leave a corrupt template. */
-async function syncFile(filePath: string): Promise<void> {
-  const handle = await open(filePath, 'r+');
+async function runXorriso(req: MinimalTemplateRequest, job: XorrisoJob): Promise<void> {
+  const [args, run] = [xorrisoArgs(job), req.run ?? runChild];
   try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function runXorriso(
-  req: MinimalTemplateRequest,
-  plan: TemplatePlan,
-  staged: StagedFile[],
-  target: string,
-): Promise<void> {
-  const args = xorrisoArgs({ sourceIso: req.fullIsoPath, targetIso: target, plan, staged });
-  try {
-    await runChild('xorriso', args, { signal: req.signal, timeout: req.timeout, maxStdoutBytes: 1024 * 1024 });
+    await run('xorriso', args, { signal: req.signal, timeout: req.timeout, maxStdoutBytes: 1 << 20 });
   } catch (error) {
     if (!(error instanceof ChildProcessError)) throw error;
     // A hung xorriso's last progress lines would hide that it was stopped for taking too long.
-    const detail =
-      error instanceof ChildTimeoutError
-        ? error.message
-        : `xorriso failed: ${xorrisoProblems(error.stderr) || error.message}`;
+    const timedOut = error instanceof ChildTimeoutError;
+    const detail = timedOut ? error.message : `xorriso failed: ${xorrisoProblems(error.stderr) || error.message}`;
     throw new TemplateBuildError(detail, { cause: error });
   }
 }
 
-/** Every failure but an abort becomes one TemplateBuildError naming the template; `cause` keeps the original. */
-function asTemplateError(error: unknown, what: string): Error {
-  if (error instanceof OperationAbortedError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  const cause = error instanceof TemplateBuildError && error.cause !== undefined ? error.cause : error;
-  return new TemplateBuildError(`cannot build the ${what}: ${reason}`, { cause });
+/**
+ * The one xorriso run. Loading the full ISO and writing a new image with `-boot_image any replay` re-creates the El
+ * Torito catalog, isolinux.bin's boot-info table and the isohybrid MBR/GPT for the new file positions, and keeps the
+ * volume ID; only removed and mapped files differ from the source.
+ */
+export function xorrisoArgs({ sourceIso, targetIso, plan, staged }: XorrisoJob): string[] {
+  const isoPaths = staged.map((file) => `/${file.isoPath}`);
+  const byMode = new Map<number, string[]>();
+  for (const file of staged) byMode.set(file.mode, [...(byMode.get(file.mode) ?? []), `/${file.isoPath}`]);
+  // No startup files: the run must not depend on the host's xorriso configuration. Stop at the first problem, before
+  // anything is written, and exit non-zero. Paths are literal: a '*' or '[' in a name must not expand.
+  const strict = ['-no_rc', '-abort_on', 'SORRY', '-return_with', 'SORRY', '32', '-report_about', 'WARNING'];
+  const devices = ['-iso_rr_pattern', 'off', '-indev', `stdio:${sourceIso}`, '-outdev', `stdio:${targetIso}`];
+  // A plain image from block 0, as mkisofs writes, not a session at block 32 behind an emulated table of contents
+  // (which would point the boot-info table at block 48).
+  const replay = ['-boot_image', 'any', 'replay', '-compliance', 'no_emul_toc'];
+  return [
+    ...strict,
+    ...devices,
+    ...replay,
+    ...(plan.joliet ? ['-joliet', 'on', '-compliance', 'joliet_long_names'] : []),
+    ...(plan.remove.length > 0 ? ['-rm', ...plan.remove.map((isoPath) => `/${isoPath}`), '--'] : []),
+    ...staged.flatMap((file) => ['-map', file.diskPath, `/${file.isoPath}`]),
+    // Mapped files would otherwise carry the service's uid/gid and the scratch files' modes.
+    ...[...byMode].flatMap(([mode, paths]) => ['-chmod', `0${mode.toString(8)}`, ...paths, '--']),
+    ...(isoPaths.length > 0 ? ['-chown', '0', ...isoPaths, '--', '-chgrp', '0', ...isoPaths, '--'] : []),
+    '-commit',
+  ];
+}
+
+/** The lines of xorriso's stderr that say what went wrong, else its last lines. */
+export function xorrisoProblems(stderr: string, maxLines = 8): string {
+  const problems = stderr.split('\n').filter((line) => PROBLEM_LINE.test(line));
+  return lastLines(problems.length > 0 ? problems.join('\n') : stderr, maxLines);
 }

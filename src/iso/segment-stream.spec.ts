@@ -1,46 +1,69 @@
-import { once } from 'node:events';
-import { truncate } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { findSegmentIndex, segmentStarts, type Segment } from './segment-stream.js';
-import { TruncatedFileError } from './segment-stream-files.js';
-import { VirtualFile } from './virtual-file.js';
-import {
-  makeStreamFixture,
-  makeTempDir,
-  openFdCount,
-  pause,
-  probeFileReads,
-  readAll,
-  type TempDir,
-} from './virtual-file.test-helpers.js';
+import { describe, expect, it } from '@jest/globals';
+import { ChunkBufferPool, StreamBuffers, findSegmentIndex, segmentStarts, type Segment } from './segment-stream.js';
 
-const MiB = 1024 * 1024;
-const CHUNK = 64 * 1024;
+const SIZE = 64 * 1024;
 
-let temp: TempDir;
-let file: VirtualFile;
-let first: Buffer;
-let expected: Buffer;
+describe('ChunkBufferPool', () => {
+  it('hands out buffers of its size, and a given-back buffer again', () => {
+    const pool = new ChunkBufferPool(SIZE, 2);
+    const first = pool.take();
+    expect(first.length).toBe(SIZE);
+    pool.give(first.buffer as ArrayBuffer);
+    expect(pool.retained).toBe(1);
+    expect(pool.take().buffer).toBe(first.buffer);
+    expect(pool.retained).toBe(0);
+  });
 
-beforeAll(async () => {
-  temp = await makeTempDir('segment-stream-spec-');
-  ({ file, first, expected } = await makeStreamFixture(temp, 0x5e9_0001));
-});
-afterAll(async () => {
-  await temp.remove();
+  it('keeps at most maxRetained spares and refuses memory of another size', () => {
+    const pool = new ChunkBufferPool(SIZE, 2);
+    const buffers = [pool.take(), pool.take(), pool.take()];
+    for (const buffer of buffers) pool.give(buffer.buffer as ArrayBuffer);
+    pool.give(new ArrayBuffer(SIZE + 1));
+    expect(pool.retained).toBe(2);
+  });
+
+  it('never hands out a slice of a shared allocation', () => {
+    const buffer = new ChunkBufferPool(16, 1).take();
+    expect(buffer.byteOffset).toBe(0);
+    expect(buffer.buffer.byteLength).toBe(16);
+  });
 });
 
-/** Counts pushes made after destroy(), which must never happen. */
-function countPushesAfterDestroy(stream: Readable): () => number {
-  const push = stream.push.bind(stream);
-  let late = 0;
-  stream.push = (chunk: unknown, encoding?: BufferEncoding) => {
-    if (stream.destroyed) late += 1;
-    return push(chunk, encoding);
-  };
-  return () => late;
-}
+describe('StreamBuffers', () => {
+  it('lends nothing from the pool until lending starts', () => {
+    const pool = new ChunkBufferPool(SIZE, 4);
+    const buffers = new StreamBuffers(pool, 4);
+    const fresh = buffers.take(100);
+    expect(fresh.length).toBe(100);
+    buffers.giveBack(fresh);
+    expect(pool.retained).toBe(0);
+  });
+
+  it('lends pooled buffers, takes each back once, and ignores chunks it did not lend', () => {
+    const pool = new ChunkBufferPool(SIZE, 4);
+    const buffers = new StreamBuffers(pool, 4);
+    buffers.startLending();
+    const lent = buffers.take(100);
+    expect(lent.length).toBe(SIZE);
+    buffers.giveBack(lent.subarray(0, 100));
+    buffers.giveBack(lent);
+    buffers.giveBack(Buffer.allocUnsafeSlow(SIZE));
+    expect(pool.retained).toBe(1);
+  });
+
+  it('falls back to fresh buffers beyond maxLent, or for reads larger than the pool buffers', () => {
+    const pool = new ChunkBufferPool(SIZE, 8);
+    const buffers = new StreamBuffers(pool, 2);
+    buffers.startLending();
+    const [a, b, c] = [buffers.take(SIZE), buffers.take(SIZE), buffers.take(SIZE)];
+    const big = buffers.take(SIZE + 1);
+    expect(big.length).toBe(SIZE + 1);
+    for (const chunk of [a, b, c, big]) buffers.giveBack(chunk);
+    // Only the two lent buffers come back: the fresh ones were never the pool's.
+    expect(pool.retained).toBe(2);
+    expect(new Set([a.buffer, b.buffer, c.buffer]).size).toBe(3);
+  });
+});
 
 describe('findSegmentIndex', () => {
   it('finds the segment holding each position, past empty segments', () => {
@@ -60,152 +83,5 @@ describe('findSegmentIndex', () => {
     for (let position = 0; position < 13; position += 1) {
       expect(findSegmentIndex(starts, position)).toBe(owner(position));
     }
-  });
-});
-
-describe('file handles', () => {
-  let baseline: number;
-  beforeEach(async () => {
-    baseline = await openFdCount();
-  });
-  afterEach(async () => {
-    expect(await openFdCount()).toBe(baseline);
-  });
-
-  it('are released after a full read', async () => {
-    const stream = file.createReadStream(undefined, { chunkSize: CHUNK });
-    expect((await readAll(stream)).equals(expected)).toBe(true);
-    if (!stream.closed) await once(stream, 'close');
-  });
-
-  it('are opened once per path and reused across segments', async () => {
-    const path = (file.segments[0] as { path: string }).path;
-    const twice = VirtualFile.concat([
-      { kind: 'file', path, offset: 0, length: 10 },
-      { kind: 'bytes', data: Buffer.from('x') },
-      { kind: 'file', path, offset: 20, length: 10 },
-    ]);
-    const probe = probeFileReads();
-    try {
-      const data = await readAll(twice.createReadStream());
-      expect(data.equals(Buffer.concat([first.subarray(0, 10), Buffer.from('x'), first.subarray(20, 30)]))).toBe(true);
-      expect(probe.calls).toBe(2);
-      expect(probe.fds.size).toBe(1);
-    } finally {
-      probe.restore();
-    }
-  });
-
-  it('are released when destroyed after the first chunk', async () => {
-    const stream = file.createReadStream(undefined, { chunkSize: CHUNK });
-    const latePushes = countPushesAfterDestroy(stream);
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      stream.destroy();
-    });
-    await once(stream, 'close');
-    expect(chunks).toHaveLength(1);
-    expect(chunks[0]!.equals(first.subarray(0, CHUNK))).toBe(true);
-    expect(latePushes()).toBe(0);
-  });
-
-  it('are released when destroyed while a read is in flight', async () => {
-    const probe = probeFileReads();
-    try {
-      const stream = file.createReadStream(undefined, { chunkSize: CHUNK });
-      const latePushes = countPushesAfterDestroy(stream);
-      await once(stream, 'readable');
-      let destroyedDuringRead = false;
-      probe.onRead = () => {
-        stream.destroy();
-        destroyedDuringRead = true;
-      };
-      stream.read(); // drains the buffer, so the stream starts the next read
-      await once(stream, 'close');
-      expect(destroyedDuringRead).toBe(true);
-      expect(latePushes()).toBe(0);
-    } finally {
-      probe.restore();
-    }
-  });
-
-  it('are released when destroyed before the first read', async () => {
-    const stream = file.createReadStream();
-    stream.destroy();
-    await once(stream, 'close');
-  });
-
-  it('are released when destroyed while open() is in flight', async () => {
-    const stream = file.createReadStream();
-    const latePushes = countPushesAfterDestroy(stream);
-    stream.read(0); // starts _read, which starts open(); it cannot have completed synchronously
-    stream.destroy();
-    await once(stream, 'close');
-    // Give a leaked handle every chance to show up before afterEach counts descriptors.
-    await pause(20);
-    expect(latePushes()).toBe(0);
-  });
-
-  it('are released when the abort signal fires', async () => {
-    const controller = new AbortController();
-    const stream = file.createReadStream(undefined, { chunkSize: CHUNK, signal: controller.signal });
-    stream.once('data', () => controller.abort());
-    const error = await readAll(stream).catch((e: unknown) => e);
-    expect((error as Error).name).toBe('AbortError');
-    if (!stream.closed) await once(stream, 'close');
-  });
-
-  it('are released after a missing-file error', async () => {
-    const missing = VirtualFile.concat([
-      { kind: 'file', path: (file.segments[0] as { path: string }).path, offset: 0, length: 10 },
-      { kind: 'file', path: `${temp.path}/missing.bin`, offset: 0, length: 10 },
-    ]);
-    await expect(readAll(missing.createReadStream())).rejects.toThrow(/ENOENT/);
-  });
-});
-
-describe('truncated files', () => {
-  let baseline: number;
-  beforeEach(async () => {
-    baseline = await openFdCount();
-  });
-  afterEach(async () => {
-    expect(await openFdCount()).toBe(baseline);
-  });
-
-  it('error the stream instead of emitting short data', async () => {
-    const path = await temp.file('short.bin', first.subarray(0, MiB));
-    const short = VirtualFile.overlay({ path, size: 2 * MiB }, []);
-    const stream = short.createReadStream(undefined, { chunkSize: 4097 });
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const [error] = (await once(stream, 'error')) as [unknown];
-    expect(error).toBeInstanceOf(TruncatedFileError);
-    expect((error as Error).message).toContain(path);
-    expect((error as TruncatedFileError).actualEnd).toBe(MiB);
-    const received = Buffer.concat(chunks);
-    expect(received.length).toBeLessThanOrEqual(MiB);
-    expect(received.equals(first.subarray(0, received.length))).toBe(true);
-    if (!stream.closed) await once(stream, 'close');
-  });
-
-  it('error the stream when the file is truncated while streaming', async () => {
-    const path = await temp.file('shrinking.bin', first);
-    const shrinking = VirtualFile.overlay({ path, size: first.length }, []);
-    const stream = shrinking.createReadStream(undefined, { chunkSize: CHUNK });
-    let received = 0;
-    stream.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received === CHUNK) stream.pause();
-    });
-    await once(stream, 'pause');
-    await truncate(path, 2 * CHUNK + 100);
-    stream.resume();
-    const [error] = (await once(stream, 'error')) as [unknown];
-    expect(error).toBeInstanceOf(TruncatedFileError);
-    // Chunk 2 fits in what is left of the file whether it was read before or after the truncation.
-    expect(received).toBe(2 * CHUNK);
-    if (!stream.closed) await once(stream, 'close');
   });
 });

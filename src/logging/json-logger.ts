@@ -1,29 +1,16 @@
-import type { LoggerService, LogLevel as NestLogLevel } from '@nestjs/common';
-import type { LogLevel } from '../config/environment.js';
-import { batchedStdout } from './batched-lines.js';
+import type { LoggerService } from '@nestjs/common';
+import type { LogLevel } from '../config/app-config.js';
 import { redactSecrets } from './redact.js';
 
 const SEVERITY: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** Nest's levels mapped onto ours: verbose and debug are debug, log is info, fatal is error. */
-const FROM_NEST: Readonly<Record<NestLogLevel, LogLevel>> = {
-  verbose: 'debug',
-  debug: 'debug',
-  log: 'info',
-  warn: 'warn',
-  error: 'error',
-  fatal: 'error',
-};
-
 export type LogWriter = (line: string) => void;
 
-export interface LogFields {
-  readonly [field: string]: string | number | boolean | null | undefined;
-}
+type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
 /**
- * Writes one JSON object per line: time, level, context, msg and any structured fields. Every string is passed
- * through the redactor here, at the logger, so no call site can leak a credential by forgetting to.
+ * One JSON object per line: time, level, context, msg and fields. Every string is redacted here, so no call site can
+ * leak a credential by forgetting to. Nest's verbose is debug, its log info and its fatal error.
  */
 export class JsonLogger implements LoggerService {
   constructor(
@@ -32,53 +19,31 @@ export class JsonLogger implements LoggerService {
     private readonly secretLiterals: readonly string[] = [],
   ) {}
 
-  log(message: unknown, ...rest: unknown[]): void {
-    this.emit('info', message, rest);
-  }
+  readonly log = (message: unknown, ...rest: unknown[]): void => this.emit('info', message, rest);
+  readonly error = (message: unknown, ...rest: unknown[]): void => this.emit('error', message, rest);
+  readonly warn = (message: unknown, ...rest: unknown[]): void => this.emit('warn', message, rest);
+  readonly debug = (message: unknown, ...rest: unknown[]): void => this.emit('debug', message, rest);
+  readonly verbose = (message: unknown, ...rest: unknown[]): void => this.emit('debug', message, rest);
+  readonly fatal = (message: unknown, ...rest: unknown[]): void => this.emit('error', message, rest);
 
-  error(message: unknown, ...rest: unknown[]): void {
-    this.emit('error', message, rest);
-  }
-
-  warn(message: unknown, ...rest: unknown[]): void {
-    this.emit('warn', message, rest);
-  }
-
-  debug(message: unknown, ...rest: unknown[]): void {
-    this.emit('debug', message, rest);
-  }
-
-  verbose(message: unknown, ...rest: unknown[]): void {
-    this.emit('debug', message, rest);
-  }
-
-  fatal(message: unknown, ...rest: unknown[]): void {
-    this.emit('error', message, rest);
-  }
-
-  /** A structured line, e.g. the per-request log. */
   record(level: LogLevel, context: string, msg: string, fields: LogFields): void {
-    if (!this.enabled(level)) return;
-    this.writeLine({ level, context, msg, ...fields });
-  }
-
-  enabled(level: LogLevel | NestLogLevel): boolean {
-    const ours = level in SEVERITY ? (level as LogLevel) : FROM_NEST[level as NestLogLevel];
-    return SEVERITY[ours] >= SEVERITY[this.level];
+    if (SEVERITY[level] >= SEVERITY[this.level]) this.writeLine({ level, context, msg, ...fields });
   }
 
   private emit(level: LogLevel, message: unknown, rest: unknown[]): void {
-    if (!this.enabled(level)) return;
+    if (SEVERITY[level] < SEVERITY[this.level]) return;
     // Nest passes (message, context) or, for errors, (message, stack, context): the context is always last.
-    const context = typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined;
-    const stack = level === 'error' && rest.length >= 2 && typeof rest[0] === 'string' ? rest[0] : undefined;
-    this.writeLine({ level, context, msg: toText(message), stack: stack ?? errorStack(message) });
+    const last = rest.at(-1);
+    const context = typeof last === 'string' ? last : undefined;
+    const given = level === 'error' && rest.length >= 2 && typeof rest[0] === 'string' ? rest[0] : undefined;
+    const stack = given ?? (message instanceof Error ? message.stack : undefined);
+    this.writeLine({ level, context, msg: toText(message), stack });
   }
 
-  /** Fields are flat (strings, numbers, booleans, null): every string among them is redacted, the time is not. */
   private writeLine(fields: Record<string, unknown>): void {
     const line: Record<string, unknown> = { time: new Date().toISOString() };
-    for (const [key, value] of Object.entries(fields)) {
+    for (const key in fields) {
+      const value = fields[key];
       line[key] = typeof value === 'string' ? redactSecrets(value, this.secretLiterals) : value;
     }
     this.write(JSON.stringify(line));
@@ -95,6 +60,49 @@ function toText(message: unknown): string {
   }
 }
 
-function errorStack(message: unknown): string | undefined {
-  return message instanceof Error ? message.stack : undefined;
+/**
+ * The lines of one turn of the event loop go out in one write (at once past 64 KiB): a write to a pipe is synchronous
+ * and wakes the reader, and a write per line was the largest cost of a Range request.
+ */
+export class BatchedLines {
+  private pending = '';
+  private scheduled = false;
+  private writeThrough = false;
+
+  constructor(private readonly sink: (text: string) => void) {}
+
+  write(line: string): void {
+    if (this.writeThrough) return this.sink(`${line}\n`);
+    this.pending += `${line}\n`;
+    if (this.pending.length >= 64 * 1024) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      // After this turn's I/O callbacks, so the lines of every request they finished share one write.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const text = this.pending;
+    this.pending = '';
+    if (text !== '') this.sink(text);
+  }
+
+  /** Writes what is pending, then every later line at once: at exit no turn of the event loop is left to come. */
+  flushAndWriteThrough(): void {
+    this.flush();
+    this.writeThrough = true;
+  }
+}
+
+let stdoutLines: BatchedLines | undefined;
+
+/** The process-wide batcher for standard output, flushed at exit (process.exit() included). */
+function batchedStdout(): BatchedLines {
+  if (stdoutLines === undefined) {
+    stdoutLines = new BatchedLines((text) => process.stdout.write(text));
+    process.once('exit', () => stdoutLines?.flushAndWriteThrough());
+  }
+  return stdoutLines;
 }

@@ -1,47 +1,105 @@
-import type { RequestListener, Server } from 'node:http';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { once } from 'node:events';
+import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { INestApplication, LoggerService, NestApplicationOptions } from '@nestjs/common';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import type { ServerConfig } from '../config/app-config.js';
-import { ServiceExpressAdapter } from './http-servers.js';
-import { plainHttpGate } from './plain-http-gate.js';
-import { answerProtocolErrorsInJson } from './protocol-errors.js';
+import { answerJsonError, answerProtocolErrorsInJson } from './protocol-errors.js';
 
-export interface Listeners {
-  /** LISTEN_PORT: HTTPS when TLS is configured, else HTTP; serves every route. */
-  readonly main: Server;
-  /** HTTP_LISTEN_PORT: plain HTTP; only the routes of §7.6 when the main listener is HTTPS. */
-  readonly plain?: Server;
-  readonly all: readonly Server[];
+/** Both listeners' timeouts in ms; the README ("Slow, stalled and hostile clients") says why these values. */
+export const SERVER_TIMEOUTS: ServerOptions = {
+  headersTimeout: 20_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 65_000,
+  connectionsCheckingInterval: 5_000,
+};
+
+/** Nest's Express adapter, giving the main server our timeouts: Node takes the checking interval only at creation. */
+export class ServiceExpressAdapter extends ExpressAdapter {
+  constructor(readonly timeouts: ServerOptions) {
+    super();
+  }
+
+  override initHttpServer(options: NestApplicationOptions): void {
+    const handler = this.getInstance<RequestListener>();
+    const https = options.httpsOptions && { ...options.httpsOptions, ...this.timeouts };
+    this.setHttpServer(https ? createHttpsServer(https, handler) : createHttpServer(this.timeouts, handler));
+  }
 }
 
-/**
- * Opens the listeners of reference §7.6 on one application: Nest owns the main server, the extra plain-HTTP
- * listener hands requests to the same Express instance. `ports` overrides the configured ports (0 picks a free
- * one, as tests do).
- */
-export async function listen(
-  app: NestExpressApplication,
-  server: ServerConfig,
-  ports: { main?: number; plain?: number } = {},
-): Promise<Listeners> {
+/** Next to HTTPS, the plain listener serves what PXE firmware (often without TLS) needs, and the probes. */
+const PLAIN_ROUTE = /^\/(images\/[^/]+\/pxe-initrd|boot-artifacts\/[^/]+|health|live|metrics)\/?$/i;
+
+/** Matched as Express matches routes (any case, optional trailing slash), so the gate and the router agree. */
+export function isServedOnPlainHttp(url: string | undefined): boolean {
+  return PLAIN_ROUTE.test((url ?? '/').split('?')[0] ?? '/');
+}
+
+/** `main` on LISTEN_PORT (HTTPS when TLS is configured), `plain` on HTTP_LISTEN_PORT: one application. */
+export type Listeners = { readonly main: Server; readonly plain?: Server; readonly all: readonly Server[] };
+
+/** Ports that override the configured ones: 0 picks a free port, as tests do. */
+export type Ports = { readonly main?: number; readonly plain?: number };
+
+export async function listen(app: NestExpressApplication, server: ServerConfig, ports?: Ports): Promise<Listeners> {
   const main = app.getHttpServer() as Server;
-  // Before listening, so no request can meet Node's bare defaults.
+  // Before listening, so no request meets Node's bare error answers.
   answerProtocolErrorsInJson(main);
-  await app.listen(ports.main ?? server.listenPort);
-  const plainPort = ports.plain ?? server.httpListenPort;
+  await app.listen(ports?.main ?? server.listenPort);
+  const plainPort = ports?.plain ?? server.httpListenPort;
   if (plainPort === undefined) return { main, all: [main] };
-  const adapter = app.getHttpAdapter();
-  if (!(adapter instanceof ServiceExpressAdapter))
-    throw new Error('the application must be created with the ServiceExpressAdapter (app.factory.ts)');
+  const adapter = app.getHttpAdapter() as ServiceExpressAdapter;
   const handler: RequestListener = adapter.getInstance();
-  // The same timeouts as the main server (the adapter makes both), so clients are treated alike on both.
-  const plain = adapter.createPlainServer(server.tls ? plainHttpGate(handler) : handler);
-  answerProtocolErrorsInJson(plain);
-  await new Promise<void>((resolve, reject) => {
-    plain.once('error', reject);
-    plain.listen(plainPort, () => {
-      plain.off('error', reject);
-      resolve();
-    });
+  const plain = createHttpServer(adapter.timeouts, (request, response) => {
+    if (!server.tls || isServedOnPlainHttp(request.url)) handler(request, response);
+    else answerJsonError(response, 404, 'not served over plain HTTP: use the HTTPS listener');
   });
+  answerProtocolErrorsInJson(plain);
+  await once(plain.listen(plainPort), 'listening');
   return { main, plain, all: [main, plain] };
+}
+
+/** On SIGTERM or SIGINT: no new connections, in-flight responses get `graceMs`, then exit 0. Twice: at once. */
+export function installGracefulShutdown(
+  app: INestApplication,
+  servers: readonly Server[],
+  logger: LoggerService,
+  graceMs: number,
+): void {
+  const shutDown = async (): Promise<void> => {
+    // In-flight responses are awaited here, so Nest's own close finds nothing left to wait for.
+    const drained = Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    // close() ends the connections idle at that moment; the others would stay for the keep-alive timeout.
+    const closeIdle = (): void => servers.forEach((server) => server.closeIdleConnections());
+    closeIdle();
+    const idleSweep = setInterval(closeIdle, 250).unref();
+    const deadline = setTimeout(() => {
+      logger.warn('grace period over: closing the remaining connections', 'Shutdown');
+      servers.forEach((server) => server.closeAllConnections());
+    }, graceMs).unref();
+    await drained;
+    clearInterval(idleSweep);
+    clearTimeout(deadline);
+    await app.close();
+    logger.log('stopped', 'Shutdown');
+  };
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing) {
+      logger.warn(`${signal} again: exiting now`, 'Shutdown');
+      process.exit(1);
+    }
+    closing = true;
+    const seconds = Math.round(graceMs / 1000);
+    logger.log(`${signal}: no new connections; in-flight responses have up to ${seconds} s to finish`, 'Shutdown');
+    shutDown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`, 'Shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }

@@ -1,55 +1,58 @@
-import { mkdir } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { CatalogConfig, ImageSourceConfig, StorageConfig } from '../config/app-config.js';
+import { Clock } from '../common/clock.js';
 import { Semaphore } from '../common/semaphore.js';
-import { BaseIsoStore } from './base-iso-store.js';
-import { isoCacheNames } from './cache-file-names.js';
-import { cleanDataDir } from './data-dir-cleaner.js';
-import { ImageFetcher } from './image-fetcher.js';
-import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './image-preparation.js';
-import { describeState, type FailedImageState, type ImageState } from './image-state.js';
+import { isoCacheNames } from './cache-files.js';
+import {
+  SYNC_OPTIONS,
+  describeState,
+  retryDelayMs,
+  type FailedImageState,
+  type ImageState,
+  type SyncOptions,
+} from './image-state.js';
+import { IsoStore } from './iso-store.js';
 import { OsImageCatalog, type CatalogImage } from './os-image-catalog.js';
+import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './preparation-steps.js';
 import { ScratchSpace } from './scratch-space.js';
-import { SYNC_OPTIONS, retryDelayMs, type SyncOptions } from './sync-options.js';
 
-export type ImageStateListener = (image: CatalogImage, state: ImageState) => void;
+type ImageStateListener = (image: CatalogImage, state: ImageState) => void;
+
+interface ImageRecord {
+  state: ImageState;
+  /** Failed attempts since the image was last ready. */
+  attempts: number;
+  /** Its first attempt since start has finished, ready or failed. */
+  settled: boolean;
+  /** Kept while the image is retried, until it is ready. */
+  lastFailure: FailedImageState | undefined;
+  verified: VerifiedImage | undefined;
+}
 
 /**
- * Keeps the base ISO of every catalog image in DATA_DIR (reference §4): after the listener is up it removes
- * the cache files nothing needs (see data-dir-cleaner.ts), sweeps scratch space, re-uses valid cached files,
- * downloads the rest with bounded parallelism, runs the preparation steps, and retries failures with backoff.
- * One failing image never holds up the others.
+ * Keeps the base ISO of every catalog image in DATA_DIR: after the listener is up it removes the cache files nothing
+ * needs, sweeps scratch space, reuses valid cached files, downloads the rest a few at a time, runs the preparation
+ * steps, and retries failures with backoff. One failing image never holds up the others.
  */
 @Injectable()
 export class ImageCacheService implements OnApplicationShutdown {
-  readonly catalog: OsImageCatalog;
   private readonly logger = new Logger(ImageCacheService.name);
-  private readonly states = new Map<string, ImageState>();
-  private readonly attempts = new Map<string, number>();
-  private readonly settled = new Set<string>();
-  private readonly failures = new Map<string, FailedImageState>();
-  private readonly verified = new Map<string, VerifiedImage>();
+  private readonly records = new Map<string, ImageRecord>();
   private readonly listeners = new Set<ImageStateListener>();
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly pendingRetries = new Set<() => void>();
   private readonly shutdown = new AbortController();
   private readonly slots: Semaphore;
-  private readonly fetcher: ImageFetcher;
-  private readonly store: BaseIsoStore;
   private syncStarted: Promise<void> | undefined;
 
   constructor(
-    catalogConfig: CatalogConfig,
-    private readonly storage: StorageConfig,
-    source: ImageSourceConfig,
+    readonly catalog: OsImageCatalog,
+    private readonly store: IsoStore,
+    private readonly scratch: ScratchSpace,
+    private readonly clock: Clock,
     @Inject(SYNC_OPTIONS) private readonly options: SyncOptions,
     @Inject(IMAGE_PREPARATION_STEPS) private readonly steps: readonly ImagePreparationStep[],
-    private readonly scratch: ScratchSpace,
   ) {
-    this.catalog = new OsImageCatalog(catalogConfig.entries);
     this.slots = new Semaphore(options.parallelism);
-    this.fetcher = new ImageFetcher(source, { idleMs: options.idleTimeoutMs, maxRedirects: options.maxRedirects });
-    this.store = new BaseIsoStore(storage.dataDir, this.fetcher, this.logger, options.progressLogIntervalMs);
-    for (const image of this.catalog.images) this.states.set(image.key, { status: 'pending' });
+    for (const image of catalog.images) this.records.set(image.key, newRecord());
   }
 
   /** Starts the sync once; resolves when every image has had its first attempt (ready or failed). */
@@ -60,12 +63,12 @@ export class ImageCacheService implements OnApplicationShutdown {
 
   /** Whether the image has finished its first attempt since start, ready or failed. */
   hasSettled(image: CatalogImage): boolean {
-    return this.settled.has(image.key);
+    return this.recordOf(image).settled;
   }
 
   /** The image's last failure: kept while it is retried, until it is ready. */
   lastFailure(image: CatalogImage): FailedImageState | undefined {
-    return this.failures.get(image.key);
+    return this.recordOf(image).lastFailure;
   }
 
   snapshot(): { image: CatalogImage; state: ImageState }[] {
@@ -73,12 +76,13 @@ export class ImageCacheService implements OnApplicationShutdown {
   }
 
   stateOf(image: CatalogImage): ImageState {
-    return this.states.get(image.key) ?? { status: 'pending' };
+    return this.recordOf(image).state;
   }
 
   /** The verified base ISO of a ready image; undefined until the image is ready. */
   readyImage(image: CatalogImage): VerifiedImage | undefined {
-    return this.stateOf(image).status === 'ready' ? this.verified.get(image.key) : undefined;
+    const record = this.recordOf(image);
+    return record.state.status === 'ready' ? record.verified : undefined;
   }
 
   onStateChange(listener: ImageStateListener): () => void {
@@ -88,112 +92,78 @@ export class ImageCacheService implements OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     this.shutdown.abort();
-    for (const timer of this.retryTimers) clearTimeout(timer);
-    this.retryTimers.clear();
-    this.fetcher.close();
+    for (const cancel of this.pendingRetries) cancel();
+    this.pendingRetries.clear();
   }
 
   private async initialPass(): Promise<void> {
-    const { dataDir } = this.storage;
-    try {
-      await mkdir(dataDir, { recursive: true });
-      const { removed, foreign } = await cleanDataDir(dataDir, this.expectedFiles());
-      for (const name of removed)
-        this.logger.log(
-          `removed ${name} from ${dataDir}: a cache file no longer needed (another version, or left by an interrupted write)`,
-        );
-      if (foreign.length > 0) {
-        this.logger.warn(
-          `left ${foreign.length} entries in ${dataDir} that the cache did not write (they are never deleted; is DATA_DIR right?): ${foreign.join(', ')}`,
-        );
-      }
-    } catch (error) {
-      this.logger.error(`cannot prepare ${dataDir}: ${message(error)}`);
-    }
-    // A failure here fails only the steps that need scratch space, with the reason, when they run.
-    await this.scratch
-      .open()
-      .catch((error: unknown) =>
-        this.logger.error(`cannot prepare scratch space in ${this.storage.dataTempDir}: ${message(error)}`),
-      );
-    await Promise.all(this.catalog.images.map((image) => this.syncImage(image)));
-  }
-
-  private expectedFiles(): Set<string> {
-    const names = this.catalog.images.flatMap((image) => [
+    const keep = this.catalog.images.flatMap((image) => [
       ...isoCacheNames(image.fileName),
       ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? []),
     ]);
-    return new Set(names);
+    await this.store.clean(new Set(keep));
+    await this.scratch.open();
+    await Promise.all(this.catalog.images.map((image) => this.syncImage(image)));
   }
 
   private async syncImage(image: CatalogImage): Promise<void> {
-    const signal = this.shutdown.signal;
+    const { signal } = this.shutdown;
     try {
       await this.slots.run(async () => {
-        this.setState(image, { status: 'verifying' });
-        const verified = (await this.store.reuse(image, signal)) ?? (await this.download(image));
+        const verified = await this.store.obtain(image, signal, (state) => this.setState(image, state));
         for (const step of this.steps) {
           this.setState(image, { status: 'preparing', step: step.name });
           await step.prepare(verified, signal);
         }
-        this.verified.set(image.key, verified);
-        this.attempts.delete(image.key);
-        this.failures.delete(image.key);
-        this.settled.add(image.key);
+        Object.assign(this.recordOf(image), { verified, attempts: 0, lastFailure: undefined, settled: true });
         this.setState(image, { status: 'ready', sizeBytes: verified.sizeBytes, mtime: verified.mtime });
       }, signal);
     } catch (error) {
-      if (signal.aborted) return;
-      this.fail(image, failureReason(error));
+      if (!signal.aborted) this.fail(image, failureReason(error));
     }
   }
 
-  private download(image: CatalogImage): Promise<VerifiedImage> {
-    this.setState(image, { status: 'downloading', bytesDone: 0, bytesTotal: undefined });
-    return this.store.download(
-      image,
-      this.shutdown.signal,
-      (bytesDone, bytesTotal) => this.setState(image, { status: 'downloading', bytesDone, bytesTotal }),
-      () => this.setState(image, { status: 'verifying' }),
-    );
-  }
-
   private fail(image: CatalogImage, reason: string): void {
-    const attempts = (this.attempts.get(image.key) ?? 0) + 1;
-    this.attempts.set(image.key, attempts);
+    const record = this.recordOf(image);
+    const attempts = ++record.attempts;
     const delay = retryDelayMs(this.options, attempts);
-    const retryAt = new Date(Date.now() + delay);
-    const failed: FailedImageState = { status: 'failed', reason, attempts, retryAt };
-    this.failures.set(image.key, failed);
-    this.settled.add(image.key);
+    const failed: FailedImageState = {
+      status: 'failed',
+      reason,
+      attempts,
+      retryAt: new Date(this.clock.now() + delay),
+    };
+    Object.assign(record, { lastFailure: failed, settled: true });
     this.setState(image, failed);
-    this.logger.error(
-      `${image.fileName} failed (attempt ${attempts}): ${reason}; retrying in ${Math.round(delay / 1000)} s`,
-    );
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
+    const seconds = Math.round(delay / 1000);
+    this.logger.error(`${image.fileName} failed (attempt ${attempts}): ${reason}; retrying in ${seconds} s`);
+    const cancel = this.clock.schedule(() => {
+      this.pendingRetries.delete(cancel);
       void this.syncImage(image);
     }, delay);
-    this.retryTimers.add(timer);
+    this.pendingRetries.add(cancel);
   }
 
   private setState(image: CatalogImage, state: ImageState): void {
-    const previous = this.states.get(image.key);
-    this.states.set(image.key, state);
-    if (previous?.status !== state.status)
+    const record = this.recordOf(image);
+    if (record.state.status !== state.status)
       this.logger.debug(`${image.fileName}: ${JSON.stringify(describeState(state))}`);
+    record.state = state;
     for (const listener of this.listeners) listener(image, state);
+  }
+
+  private recordOf(image: CatalogImage): ImageRecord {
+    return this.records.get(image.key) ?? newRecord();
   }
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function newRecord(): ImageRecord {
+  return { state: { status: 'pending' }, attempts: 0, settled: false, lastFailure: undefined, verified: undefined };
 }
 
 /** The reason shown for a failed image; a full disk says so first, whichever step ran out of space. */
-export function failureReason(error: unknown): string {
-  const text = message(error);
+function failureReason(error: unknown): string {
+  const message = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause));
   const causes: unknown[] = [];
   for (let cause: unknown = error; cause instanceof Error && causes.length < 5; cause = cause.cause) causes.push(cause);
   // xorriso checks the free space before writing and words it its own way.
@@ -202,5 +172,6 @@ export function failureReason(error: unknown): string {
       (cause as NodeJS.ErrnoException).code === 'ENOSPC' ||
       /ENOSPC|no space left|exceeds free space/i.test(message(cause)),
   );
+  const text = message(error);
   return noSpace && !/^no space/i.test(text) ? `no space left on device: ${text}` : text;
 }

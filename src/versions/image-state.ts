@@ -12,47 +12,57 @@ export type ImageState =
       readonly retryAt: Date | undefined;
     };
 
-export type ImageStatus = ImageState['status'];
-
 export type FailedImageState = Extract<ImageState, { status: 'failed' }>;
 
-export const IMAGE_STATUSES: readonly ImageStatus[] = [
-  'pending',
-  'downloading',
-  'verifying',
-  'preparing',
-  'ready',
-  'failed',
-];
+export const IMAGE_STATUSES = ['pending', 'downloading', 'verifying', 'preparing', 'ready', 'failed'] as const;
 
-/** Retry-After of an image that is on its way: long enough not to hammer, short enough for a small image. */
-export const IN_PROGRESS_RETRY_AFTER_SECONDS = 30;
+/** Tuning of the cache sync. Not part of the environment contract; tests shorten the timings. */
+export interface SyncOptions {
+  /** Images fetched at once. */
+  readonly parallelism: number;
+  /** First retry delay after a failure; doubles per attempt up to `retryMaxMs`. */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** Longest silence from an image source before its download is abandoned. */
+  readonly idleTimeoutMs: number;
+  readonly maxRedirects: number;
+  /** Minimum interval between progress log lines of one download. */
+  readonly progressLogIntervalMs: number;
+}
+
+export const SYNC_OPTIONS = Symbol('SYNC_OPTIONS');
+
+export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
+  parallelism: 3,
+  retryBaseMs: 10_000,
+  retryMaxMs: 10 * 60_000,
+  idleTimeoutMs: 60_000,
+  maxRedirects: 5,
+  progressLogIntervalMs: 10_000,
+};
+
+/** Delay before retry number `attempt` (1-based): exponential, capped, with ±20 % jitter so replicas spread out. */
+export function retryDelayMs(options: SyncOptions, attempt: number, random = Math.random()): number {
+  const exponential = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(exponential * (0.8 + 0.4 * random));
+}
 
 /** The state as plain JSON for `/health` and logs. */
 export function describeState(state: ImageState): Record<string, unknown> {
   switch (state.status) {
     case 'downloading':
-      return {
-        status: state.status,
-        bytesDone: state.bytesDone,
-        bytesTotal: state.bytesTotal ?? null,
-        percent: percentOf(state) ?? null,
-      };
+      return { ...state, bytesTotal: state.bytesTotal ?? null, percent: percentOf(state) ?? null };
     case 'ready':
       return { status: state.status, sizeBytes: state.sizeBytes };
     case 'failed':
-      return {
-        status: state.status,
-        reason: state.reason,
-        attempts: state.attempts,
-        retryAt: state.retryAt?.toISOString() ?? null,
-      };
-    case 'preparing':
-      return { status: state.status, step: state.step };
+      return { ...state, retryAt: state.retryAt?.toISOString() ?? null };
     default:
-      return { status: state.status };
+      return { ...state };
   }
 }
+
+/** Retry-After of an image on its way: long enough not to hammer, short enough for a small image. */
+const IN_PROGRESS_RETRY_AFTER_SECONDS = 30;
 
 /** Seconds a client should wait before asking again for an image that is not ready: a failed one's next attempt. */
 export function retryAfterSeconds(state: ImageState, now: number): number {
@@ -72,7 +82,8 @@ export function notReadyReason(state: ImageState, lastFailure: FailedImageState 
       return `it is waiting for its turn to be fetched${earlier}`;
     case 'downloading': {
       const percent = percentOf(state);
-      return `it is downloading (${percent === undefined ? `${mebibytes(state.bytesDone)} so far` : `${percent} %`})${earlier}`;
+      const done = `${mebibytes(state.bytesDone)} so far`;
+      return `it is downloading (${percent === undefined ? done : `${percent} %`})${earlier}`;
     }
     case 'verifying':
       return `it is being verified${earlier}`;
@@ -92,6 +103,6 @@ function percentOf(state: { readonly bytesDone: number; readonly bytesTotal: num
   return state.bytesTotal ? Math.floor((state.bytesDone / state.bytesTotal) * 100) : undefined;
 }
 
-function mebibytes(bytes: number): string {
+export function mebibytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

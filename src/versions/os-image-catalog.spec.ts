@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { OsImageCatalog, cacheFileName } from './os-image-catalog.js';
-import { compareOpenshiftVersions } from './openshift-version.js';
-import { normalizeArchitecture, type OsImageEntry } from './os-image.js';
+import type { OsImageEntry } from '../config/catalog.js';
+import { normalizeArchitecture } from '../iso/index.js';
+import { OsImageCatalog, cacheFileName, compareOpenshiftVersions } from './os-image-catalog.js';
 
 function entry(openshiftVersion: string, version: string, overrides: Partial<OsImageEntry> = {}): OsImageEntry {
   return {

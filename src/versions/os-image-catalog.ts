@@ -1,6 +1,5 @@
-import { isoFileName } from './cache-file-names.js';
-import { compareOpenshiftVersions } from './openshift-version.js';
-import { normalizeArchitecture, type BaseImageType, type CpuArchitecture, type OsImageEntry } from './os-image.js';
+import type { BaseImageType, OsImageEntry } from '../config/catalog.js';
+import { normalizeArchitecture, type CpuArchitecture } from '../iso/index.js';
 
 /** One file of the cache: the entry that won de-duplication plus every OpenShift version it serves. */
 export interface CatalogImage {
@@ -11,9 +10,9 @@ export interface CatalogImage {
   readonly openshiftVersions: readonly string[];
 }
 
-/** Cache file names of reference §3; `minimal-iso` names the templates built from full ISOs. */
+/** `rhcos-<type>-<version>-<arch>.iso`; `minimal-iso` names the templates built from full ISOs. */
 export function cacheFileName(type: BaseImageType | 'minimal-iso', version: string, arch: CpuArchitecture): string {
-  return isoFileName(type, version, arch);
+  return `rhcos-${type}-${version}-${arch}.iso`;
 }
 
 /**
@@ -24,47 +23,79 @@ export class OsImageCatalog {
   readonly images: readonly CatalogImage[];
 
   constructor(entries: readonly OsImageEntry[]) {
-    this.images = deduplicate(entries);
+    const groups = new Map<string, OsImageEntry[]>();
+    for (const entry of entries) {
+      const fileName = cacheFileName(entry.type, entry.version, entry.cpuArchitecture);
+      groups.set(fileName, [...(groups.get(fileName) ?? []), entry]);
+    }
+    this.images = [...groups].map(([fileName, group]) => ({
+      key: fileName.replace(/\.iso$/, ''),
+      fileName,
+      entry: group.reduce((best, entry) =>
+        compareOpenshiftVersions(entry.openshiftVersion, best.openshiftVersion) > 0 ? entry : best,
+      ),
+      openshiftVersions: [...new Set(group.map((entry) => entry.openshiftVersion))],
+    }));
   }
 
   /** `arch` may be an alias (`amd64`, `aarch64`); undefined when nothing matches. */
   find(version: string, arch: string, type: BaseImageType): CatalogImage | undefined {
     const cpuArchitecture = normalizeArchitecture(arch);
-    if (cpuArchitecture === undefined) return undefined;
     const candidates = this.images.filter(
-      (image) => image.entry.cpuArchitecture === cpuArchitecture && image.entry.type === type,
+      ({ entry }) => entry.cpuArchitecture === cpuArchitecture && entry.type === type,
     );
+    // When one OpenShift version is served by several RHCOS builds, the newest build answers.
     return (
-      candidates.find((image) => image.entry.version === version) ??
+      candidates.find(({ entry }) => entry.version === version) ??
       newest(candidates.filter((image) => image.openshiftVersions.includes(version)))
     );
   }
-
-  byKey(key: string): CatalogImage | undefined {
-    return this.images.find((image) => image.key === key);
-  }
 }
 
-function deduplicate(entries: readonly OsImageEntry[]): CatalogImage[] {
-  const groups = new Map<string, OsImageEntry[]>();
-  for (const entry of entries) {
-    const key = cacheFileName(entry.type, entry.version, entry.cpuArchitecture).replace(/\.iso$/, '');
-    groups.set(key, [...(groups.get(key) ?? []), entry]);
-  }
-  return [...groups].map(([key, group]) => {
-    const winner = group.reduce((best, entry) =>
-      compareOpenshiftVersions(entry.openshiftVersion, best.openshiftVersion) > 0 ? entry : best,
-    );
-    const openshiftVersions = [...new Set(group.map((entry) => entry.openshiftVersion))];
-    return { key, fileName: `${key}.iso`, entry: winner, openshiftVersions };
-  });
-}
-
-/** When one OpenShift version is served by several RHCOS builds, the newest build answers. */
-function newest(images: CatalogImage[]): CatalogImage | undefined {
+function newest(images: readonly CatalogImage[]): CatalogImage | undefined {
   return images.reduce<CatalogImage | undefined>(
     (best, image) =>
       best === undefined || compareOpenshiftVersions(image.entry.version, best.entry.version) > 0 ? image : best,
     undefined,
   );
+}
+
+type VersionParts = (number | string)[];
+
+/**
+ * Orders OpenShift versions such as `4.9`, `4.14.3` and `4.18.0-ec.0` (and RHCOS versions): numeric parts compare
+ * as numbers (missing parts count as 0, so `4.18` equals `4.18.0`), and a pre-release sorts before its release.
+ */
+export function compareOpenshiftVersions(a: string, b: string): number {
+  const [left, right] = [splitVersion(a), splitVersion(b)];
+  const releaseOrder = compareParts(left.release, right.release);
+  if (releaseOrder !== 0 || (left.prerelease === undefined && right.prerelease === undefined)) return releaseOrder;
+  if (left.prerelease === undefined) return 1;
+  if (right.prerelease === undefined) return -1;
+  return compareParts(left.prerelease, right.prerelease);
+}
+
+function splitVersion(version: string): { release: VersionParts; prerelease: VersionParts | undefined } {
+  const dash = version.indexOf('-');
+  const prerelease = dash < 0 ? '' : version.slice(dash + 1);
+  return {
+    release: toParts(dash < 0 ? version : version.slice(0, dash)),
+    prerelease: prerelease === '' ? undefined : toParts(prerelease),
+  };
+}
+
+function toParts(text: string): VersionParts {
+  return text.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function compareParts(left: VersionParts, right: VersionParts): number {
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    const [l, r] = [left[i] ?? 0, right[i] ?? 0];
+    if (l === r) continue;
+    if (typeof l === 'number' && typeof r === 'number') return Math.sign(l - r);
+    // Numeric identifiers sort before alphanumeric ones, as in semver pre-releases.
+    if (typeof l === 'number' || typeof r === 'number') return typeof l === 'number' ? -1 : 1;
+    return l < r ? -1 : 1;
+  }
+  return 0;
 }

@@ -2,6 +2,7 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
 import { StorageConfig } from '../config/app-config.js';
 
 const PREFIX = 'assisted-image-service-';
@@ -15,7 +16,7 @@ const OWNER_FILE = 'owner.json';
 const UNOWNED_STALE_MS = 60 * 60_000;
 
 /** Which process made a scratch directory. `startedAt` tells a live owner from a later process with its pid. */
-export interface ScratchOwner {
+interface ScratchOwner {
   readonly pid: number;
   readonly hostname: string;
   readonly startedAt?: string;
@@ -33,15 +34,30 @@ export class ScratchSpace implements OnApplicationShutdown {
   private created: Promise<string> | undefined;
   private closed = false;
 
-  constructor(private readonly storage: StorageConfig) {}
+  constructor(
+    private readonly storage: StorageConfig,
+    private readonly clock: Clock,
+  ) {}
 
-  /** Removes the scratch directories of earlier runs that are gone, then makes this run's. */
-  async open(): Promise<string> {
+  /**
+   * Removes the scratch directories of earlier runs that are gone, then makes this run's. A failure is logged: it
+   * fails only the steps that need scratch space, with the reason, when they run.
+   */
+  async open(): Promise<void> {
     const parent = this.storage.dataTempDir;
-    await mkdir(parent, { recursive: true });
-    for (const stale of await removeStaleScratchDirs(parent))
-      this.logger.log(`removed ${join(parent, stale.name)}: ${stale.why}`);
-    return this.dir();
+    try {
+      await mkdir(parent, { recursive: true });
+      for (const name of await readdir(parent)) {
+        if (!SCRATCH_DIR_NAME.test(name)) continue;
+        const why = await staleness(join(parent, name), this.clock.now()).catch(() => undefined);
+        if (why === undefined) continue;
+        await rm(join(parent, name), { recursive: true, force: true });
+        this.logger.log(`removed ${join(parent, name)}: ${why}`);
+      }
+      await this.dir();
+    } catch (error) {
+      this.logger.error(`cannot prepare scratch space in ${parent}: ${(error as Error).message}`);
+    }
   }
 
   /** This run's scratch directory, made on first use. */
@@ -64,27 +80,12 @@ export class ScratchSpace implements OnApplicationShutdown {
     const parent = this.storage.dataTempDir;
     await mkdir(parent, { recursive: true });
     const dir = await mkdtemp(join(parent, PREFIX));
-    await writeFile(join(dir, OWNER_FILE), `${JSON.stringify(await currentOwner())}\n`);
+    const startedAt = await processStartTime(process.pid);
+    const owner: ScratchOwner = { pid: process.pid, hostname: hostname(), ...(startedAt && { startedAt }) };
+    await writeFile(join(dir, OWNER_FILE), `${JSON.stringify(owner)}\n`);
     this.logger.log(`scratch space: ${dir}`);
     return dir;
   }
-}
-
-/** Removes scratch directories in `parent` of this uid whose owner is gone; returns what it removed and why. */
-export async function removeStaleScratchDirs(
-  parent: string,
-  now = Date.now(),
-): Promise<{ name: string; why: string }[]> {
-  const removed: { name: string; why: string }[] = [];
-  for (const name of await readdir(parent)) {
-    if (!SCRATCH_DIR_NAME.test(name)) continue;
-    const path = join(parent, name);
-    const why = await staleness(path, now).catch(() => undefined);
-    if (why === undefined) continue;
-    await rm(path, { recursive: true, force: true });
-    removed.push({ name, why });
-  }
-  return removed;
 }
 
 /** Why the directory is stale, or undefined when it is not ours to remove. */
@@ -103,18 +104,14 @@ async function staleness(path: string, now: number): Promise<string | undefined>
 async function isAlive(owner: ScratchOwner): Promise<boolean> {
   const startedAt = await processStartTime(owner.pid);
   if (startedAt !== undefined) return owner.startedAt === undefined || owner.startedAt === startedAt;
-  if (await procfsAvailable()) return false;
+  // With /proc, a process it does not list is gone; without it, ask the kernel whether the pid exists.
+  if ((await processStartTime(process.pid)) !== undefined) return false;
   try {
     process.kill(owner.pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
-}
-
-async function currentOwner(): Promise<ScratchOwner> {
-  const startedAt = await processStartTime(process.pid);
-  return { pid: process.pid, hostname: hostname(), ...(startedAt !== undefined && { startedAt }) };
 }
 
 /**
@@ -135,25 +132,11 @@ async function processStartTime(pid: number): Promise<string | undefined> {
   }
 }
 
-async function procfsAvailable(): Promise<boolean> {
-  return (await processStartTime(process.pid)) !== undefined;
-}
-
 async function readOwner(path: string): Promise<ScratchOwner | undefined> {
   try {
-    const value = JSON.parse(await readFile(path, 'utf8')) as Partial<Record<keyof ScratchOwner, unknown>>;
-    if (
-      typeof value.pid !== 'number' ||
-      !Number.isSafeInteger(value.pid) ||
-      value.pid <= 0 ||
-      typeof value.hostname !== 'string'
-    )
-      return undefined;
-    return {
-      pid: value.pid,
-      hostname: value.hostname,
-      ...(typeof value.startedAt === 'string' && { startedAt: value.startedAt }),
-    };
+    const { pid, hostname: host, startedAt } = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || typeof host !== 'string') return undefined;
+    return { pid, hostname: host, ...(typeof startedAt === 'string' && { startedAt }) };
   } catch {
     return undefined;
   }

@@ -1,12 +1,21 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
+import { CatalogConfig } from '../config/app-config.js';
 import { CacheMetrics, cacheMetricProviders } from './cache-metrics.js';
 import { ImageCacheService } from './image-cache.service.js';
-import { ImageLayouts } from './image-layouts.js';
-import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep } from './image-preparation.js';
-import { MinimalTemplates } from './minimal-templates.js';
-import { NmstateImages } from './nmstate-images.js';
+import { ImageFetcher } from './image-fetcher.js';
+import { DEFAULT_SYNC_OPTIONS, SYNC_OPTIONS, type SyncOptions } from './image-state.js';
+import { IsoStore } from './iso-store.js';
+import { OsImageCatalog } from './os-image-catalog.js';
+import {
+  IMAGE_PREPARATION_STEPS,
+  ImageLayouts,
+  MinimalTemplates,
+  NmstateImages,
+  ToolRunner,
+  type ImagePreparationStep,
+} from './preparation-steps.js';
 import { ScratchSpace } from './scratch-space.js';
-import { DEFAULT_SYNC_OPTIONS, SYNC_OPTIONS, type SyncOptions } from './sync-options.js';
 
 /** The OS image catalog, the cache sync and its metrics. */
 @Module({})
@@ -17,11 +26,17 @@ export class VersionsModule {
       // The cache is the service's shared state: health, metrics and the image routes all read it.
       global: true,
       providers: [
-        ImageCacheService,
-        CacheMetrics,
-        ...cacheMetricProviders,
         { provide: SYNC_OPTIONS, useValue: { ...DEFAULT_SYNC_OPTIONS, ...syncOptions } },
+        {
+          provide: OsImageCatalog,
+          inject: [CatalogConfig],
+          useFactory: (config: CatalogConfig) => new OsImageCatalog(config.entries),
+        },
+        Clock,
+        ImageFetcher,
+        IsoStore,
         ScratchSpace,
+        ToolRunner,
         ImageLayouts,
         NmstateImages,
         MinimalTemplates,
@@ -31,6 +46,9 @@ export class VersionsModule {
           // In this order: the template embeds nmstate.img.
           useFactory: (...steps: ImagePreparationStep[]) => steps,
         },
+        ImageCacheService,
+        CacheMetrics,
+        ...cacheMetricProviders,
       ],
       exports: [ImageCacheService, ImageLayouts, NmstateImages, MinimalTemplates],
     };

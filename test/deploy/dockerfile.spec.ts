@@ -17,7 +17,7 @@ beforeAll(async () => {
   dockerfile = await readFile(join(REPO_DIR, 'Dockerfile'), 'utf8');
 });
 
-/** Programs passed to runChild in the service's code (tests excluded). */
+/** Programs passed to runChild (or a `run` seam standing for it) in the service's code (tests excluded). */
 async function programsTheServiceRuns(): Promise<Set<string>> {
   const programs = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
@@ -25,7 +25,7 @@ async function programsTheServiceRuns(): Promise<Set<string>> {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) await walk(path);
       else if (entry.name.endsWith('.ts') && !/\.(spec|test-helpers)\.ts$/.test(entry.name)) {
-        for (const [, program = ''] of (await readFile(path, 'utf8')).matchAll(/runChild\('([^']+)'/g))
+        for (const [, program = ''] of (await readFile(path, 'utf8')).matchAll(/\brun(?:Child)?\('([^']+)'/g))
           programs.add(program);
       }
     }

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
-/** What one infra-env returns through the three calls of reference §8. */
+/** What one infra-env returns through the three calls (docs/assisted-service.md). */
 export interface InfraEnvFixture {
   readonly id: string;
   /** Body of `downloads/files?file_name=discovery.ign`. */

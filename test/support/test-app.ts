@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp, startApp } from '../../src/app.factory.js';
 import type { AppOptions } from '../../src/app.module.js';
-import { loadConfig, type Environment } from '../../src/config/load-config.js';
 import type { AppConfig } from '../../src/config/app-config.js';
+import { loadConfig, type Environment } from '../../src/config/config.module.js';
 
 export interface TestApp {
   readonly app: NestExpressApplication;
@@ -19,16 +19,19 @@ export interface TestApp {
 }
 
 /** Fast retries and short stalls so failure paths finish within a test. */
-export const TEST_SYNC_OPTIONS: NonNullable<AppOptions['syncOptions']> = {
+const TEST_SYNC_OPTIONS: NonNullable<AppOptions['syncOptions']> = {
   retryBaseMs: 60_000,
   idleTimeoutMs: 2_000,
   progressLogIntervalMs: 100,
 };
 
-/** The real application, configured from `env` exactly as in production, listening on a free loopback port. */
+/**
+ * The real application, configured from `env` exactly as in production (process.env is neither read nor written),
+ * listening on a free loopback port.
+ */
 export async function startTestApp(env: Environment, options: AppOptions = {}): Promise<TestApp> {
   const logs: string[] = [];
-  const config = loadConfig({ LOG_LEVEL: 'debug', ...env });
+  const config = await loadConfig({ LOG_LEVEL: 'debug', ...env });
   const app = await createApp(config, {
     logWriter: (line) => logs.push(line),
     ...options,

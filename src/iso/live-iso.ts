@@ -1,0 +1,133 @@
+/**
+ * A live ISO as the service uses it: its CPU architectures, where it keeps what a download rewrites or serves (the
+ * Ignition area, the kernel-argument areas, the boot files), the patches of one customisation, and the s390x
+ * `initrd.addrsize`. See docs/live-iso.md.
+ */
+import { IGNINFO_PATH, ignitionPatches, resolveIgnitionArea, type IgnitionArea } from './ignition.js';
+import { readIsoFileBytes, regularFile, type IsoFile, type IsoIndex } from './iso9660.js';
+import { KARGS_JSON_PATH, kargsPatches, resolveKargsAreas, type KargsArea } from './kargs.js';
+import { fillArea, type Overwrite } from './virtual-file.js';
+
+/** CPU architectures a catalog entry or a request may name, in their canonical spelling. */
+export const CPU_ARCHITECTURES = ['x86_64', 'arm64', 'ppc64le', 's390x'] as const;
+export type CpuArchitecture = (typeof CPU_ARCHITECTURES)[number];
+const ARCH_ALIASES: Readonly<Record<string, CpuArchitecture>> = { amd64: 'x86_64', aarch64: 'arm64' };
+
+/** Canonical architecture for a name or alias (`amd64` → `x86_64`, `aarch64` → `arm64`), else undefined. */
+export function normalizeArchitecture(name: string): CpuArchitecture | undefined {
+  if (Object.hasOwn(ARCH_ALIASES, name)) return ARCH_ALIASES[name];
+  return CPU_ARCHITECTURES.find((arch) => arch === name);
+}
+
+export const BOOT_FILE_PATHS = {
+  initrd: 'images/pxeboot/initrd.img',
+  kernel: 'images/pxeboot/vmlinuz',
+  s390xKernel: 'images/pxeboot/kernel.img',
+  rootfs: 'images/pxeboot/rootfs.img',
+  insFile: 'generic.ins',
+  initrdAddrsize: 'images/initrd.addrsize',
+  /** The minimal ISO's ramdisk area. */
+  ramdiskArea: 'images/assisted_installer_custom.img',
+} as const;
+
+/** `kernel` is `images/pxeboot/vmlinuz`, else (s390x) `images/pxeboot/kernel.img`. */
+type LiveIsoFiles = { readonly [name in Exclude<keyof typeof BOOT_FILE_PATHS, 's390xKernel'>]?: IsoFile };
+
+/** Computed once per cached image and shared by every request for it. */
+export interface LiveIsoLayout {
+  readonly isoPath: string;
+  readonly size: number;
+  readonly ignitionArea: IgnitionArea;
+  /** Empty when the image has no kernel-argument areas (s390x); `kargsUnavailable` says why. */
+  readonly kargsAreas: readonly KargsArea[];
+  readonly kargsUnavailable?: string;
+  readonly files: LiveIsoFiles;
+}
+
+/** The ramdisk does not fit the minimal ISO's ramdisk area, or the image has none. */
+export class RamdiskAreaError extends Error {
+  override readonly name = 'RamdiskAreaError';
+
+  /** `size` is undefined when reading stopped as soon as the ramdisk passed the area: only "more than" is known. */
+  static tooLarge(size: number | undefined, areaSize: number): RamdiskAreaError {
+    const what = `${size === undefined ? `more than ${areaSize}` : size} bytes`;
+    return new RamdiskAreaError(`the static network ramdisk is ${what}, larger than the ${areaSize}-byte ramdisk area`);
+  }
+}
+
+export class InitrdAddrsizeError extends Error {
+  override readonly name = 'InitrdAddrsizeError';
+}
+
+/** `size` is the ISO file's. Fails only when the Ignition area cannot be found: nothing works without it. */
+export async function analyzeLiveIso(
+  isoPath: string,
+  size: number,
+  index: IsoIndex,
+  arch: CpuArchitecture,
+): Promise<LiveIsoLayout> {
+  const read = (file: IsoFile): Promise<Buffer> => readIsoFileBytes(isoPath, file);
+  const readOptional = async (path: string): Promise<Buffer | undefined> => {
+    const file = regularFile(index, path);
+    return file === undefined ? undefined : read(file);
+  };
+  const ignitionArea = resolveIgnitionArea(index, await readOptional(IGNINFO_PATH));
+  let kargsAreas: KargsArea[] = [];
+  let kargsUnavailable: string | undefined = 's390x images cannot take extra kernel arguments';
+  if (arch !== 's390x') {
+    try {
+      kargsAreas = await resolveKargsAreas(index, await readOptional(KARGS_JSON_PATH), read);
+      kargsUnavailable = kargsAreas.length > 0 ? undefined : 'the image has no kernel-argument embed area';
+    } catch (error) {
+      // An image without usable areas still serves every request that adds no kernel arguments.
+      kargsUnavailable = error instanceof Error ? error.message : String(error);
+    }
+  }
+  const files: Record<string, IsoFile> = {};
+  for (const [name, path] of Object.entries(BOOT_FILE_PATHS)) {
+    const file = regularFile(index, path);
+    const key = name === 's390xKernel' ? 'kernel' : name;
+    if (file !== undefined) files[key] ??= file;
+  }
+  const unavailable = kargsUnavailable === undefined ? {} : { kargsUnavailable };
+  return { isoPath, size, ignitionArea, kargsAreas, ...unavailable, files };
+}
+
+type IsoCustomization = { ignitionPayload: Buffer; kernelArguments: readonly string[]; ramdisk?: Buffer };
+
+/**
+ * The patches of one customised ISO, sorted by offset: the Ignition payload, the extra kernel arguments and (minimal
+ * ISO) the assisted ramdisk, each at the start of its area; the rest of an area is a zero-fill, so nothing of an
+ * earlier layout shows through. Throws a typed error when something does not fit.
+ */
+export function customizationPatches(layout: LiveIsoLayout, customization: IsoCustomization): Overwrite[] {
+  const { ignitionPayload, kernelArguments, ramdisk } = customization;
+  const patches = ignitionPatches(layout.ignitionArea, ignitionPayload);
+  patches.push(...kargsPatches(layout.kargsAreas, kernelArguments, layout.kargsUnavailable));
+  if (ramdisk !== undefined) {
+    const area = layout.files.ramdiskArea;
+    if (area === undefined || area.extents.length !== 1) {
+      throw new RamdiskAreaError(`the image has no contiguous ramdisk area (${BOOT_FILE_PATHS.ramdiskArea})`);
+    }
+    if (ramdisk.length > area.size) throw RamdiskAreaError.tooLarge(ramdisk.length, area.size);
+    patches.push(...fillArea(area.offset, area.size, ramdisk));
+  }
+  return patches.sort((a, b) => a.offset - b.offset);
+}
+
+/**
+ * s390x `initrd.addrsize`: the initrd's load address (8 bytes, kept from the ISO's copy), then its size (8 bytes,
+ * big-endian), which must be the customised initrd's, or the loader would cut off the appended Ignition payload.
+ */
+export function buildInitrdAddrsize(original: Buffer, initrdLength: number): Buffer {
+  if (original.length < 8) {
+    throw new InitrdAddrsizeError(`initrd.addrsize from the ISO has ${original.length} bytes; at least 8 are needed`);
+  }
+  if (!Number.isSafeInteger(initrdLength) || initrdLength < 0) {
+    throw new InitrdAddrsizeError(`initrd length must be a non-negative safe integer, got ${initrdLength}`);
+  }
+  const result = Buffer.alloc(16);
+  original.copy(result, 0, 0, 8);
+  result.writeBigUInt64BE(BigInt(initrdLength), 8);
+  return result;
+}
