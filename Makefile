@@ -13,6 +13,8 @@ test: deps-test
 	npm run typecheck
 	npm run lint
 	npm run format:check
+	npm run deps:check
+	npm run knip
 	npm test
 	npm run test:e2e
 

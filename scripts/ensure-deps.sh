@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 # Tools the service runs (xorriso, squashfs-tools, erofs-utils, cpio) plus what fixture ISOs are built with.
 demo_packages=(xorriso genisoimage isolinux syslinux-common syslinux-utils grub-efi-amd64-bin grub-common
   mtools dosfstools cpio squashfs-tools erofs-utils busybox-static openssl curl)
-# Tests also boot images in QEMU (the host kernel, OVMF for UEFI, a static busybox guest), trace file access with
+# Tests also boot images in QEMU (the host kernel, OVMF for UEFI, a static busybox guest, and qemu-block-extra's curl
+# driver to boot an ISO straight from the service's URL as a BMC's virtual media does), trace file access with
 # strace, fill a tmpfs (mount), zip a fake helm layer (zip), and benches compare against nginx with wrk. Every program
 # a test runs is here: a missing one makes its cases skip, and the suite fails on any skip test/expected-skips.json
 # does not list. Essential packages (coreutils, gzip, diffutils, findutils, sed, bash) are on every Debian already.
-test_packages=("${demo_packages[@]}" linux-image-amd64 qemu-system-x86 ovmf nginx-light wrk strace zip mount)
+test_packages=("${demo_packages[@]}" linux-image-amd64 qemu-system-x86 qemu-block-extra ovmf
+  nginx-light wrk strace zip mount)
 
 case "${1:-test}" in
   demo) wanted=("${demo_packages[@]}") ;;

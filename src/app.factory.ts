@@ -6,12 +6,13 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module.js';
 import type { LoadedConfig } from './config/config.module.js';
+import { FastLane } from './delivery/fast-lane.js';
 import { documentHeadRequests } from './images/download-query.dto.js';
 import { JsonLogger } from './logging/json-logger.js';
 import { HttpObserver } from './metrics/metrics.module.js';
 import { corsMiddleware, pipelineLimit, securityHeaders } from './server/http-middleware.js';
 import { SERVER_TIMEOUTS, ServiceExpressAdapter, listen, type Listeners, type Ports } from './server/listeners.js';
-import { DEFAULT_TLS_RELOAD_INTERVAL_MS, readTlsOptions, reloadCertificates } from './server/tls.js';
+import { readTlsOptions, reloadCertificates } from './server/tls.js';
 import { ImageCacheService } from './versions/image-cache.service.js';
 
 /** Builds the application exactly as production runs it; tests call this too. */
@@ -27,9 +28,11 @@ export async function createApp(config: LoadedConfig, options: AppOptions = {}):
   });
   const logger = app.get(JsonLogger);
   app.useLogger(logger);
-  const interval = options.tlsReloadIntervalMs ?? DEFAULT_TLS_RELOAD_INTERVAL_MS;
-  if (tls && httpsOptions) reloadCertificates(app.getHttpServer() as HttpsServer, tls, httpsOptions, logger, interval);
+  if (tls && httpsOptions) {
+    reloadCertificates(app.getHttpServer() as HttpsServer, tls, httpsOptions, logger, options.tlsReloadIntervalMs);
+  }
   app.disable('x-powered-by');
+  adapter.setFrontHandler(app.get(FastLane).tryServe);
   // The pipeline limit after the observer, so a request it refuses is still counted and logged.
   const cors = corsMiddleware(config.server.allowedDomains);
   app.use(securityHeaders, app.get(HttpObserver).middleware, pipelineLimit(logger), ...cors);

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { createApp, startApp } from './app.factory.js';
+import { errorMessage } from './common/service-error.js';
 import { loadConfig } from './config/config.module.js';
 import { ConfigError } from './config/environment.js';
 import { JsonLogger } from './logging/json-logger.js';
@@ -24,18 +25,14 @@ async function main(): Promise<void> {
     const listeners = await startApp(app, config);
     installGracefulShutdown(app, listeners.all, logger, SHUTDOWN_GRACE_MS);
   } catch (error) {
-    logger.error(`cannot listen: ${error instanceof Error ? error.message : String(error)}`, 'Main');
+    logger.error(`cannot listen: ${errorMessage(error)}`, 'Main');
     process.exit(1);
   }
-  const { listenPort, httpListenPort, tls } = config.server;
-  const plain =
-    httpListenPort === undefined
-      ? ''
-      : `, plain HTTP on port ${httpListenPort}${tls ? ' (PXE, boot artifacts, probes and metrics only)' : ''}`;
-  logger.log(
-    `listening on port ${listenPort}${tls ? ' (HTTPS)' : ''}${plain}; catalog from ${config.catalog.source} with ${config.catalog.entries.length} entries`,
-    'Main',
-  );
+  const { server, catalog } = config;
+  const plainOnly = server.tls ? ' (PXE, boot artifacts, probes and metrics only)' : '';
+  const plain = server.httpListenPort === undefined ? '' : `, plain HTTP on port ${server.httpListenPort}${plainOnly}`;
+  const source = `catalog from ${catalog.source} with ${catalog.entries.length} entries`;
+  logger.log(`listening on port ${server.listenPort}${server.tls ? ' (HTTPS)' : ''}${plain}; ${source}`, 'Main');
 }
 
 void main();

@@ -11,7 +11,7 @@ import { startTestApp, waitFor, type TestApp } from './support/test-app.js';
 
 const VERSION = '418.94.202501010000-0';
 const FILE_NAME = `rhcos-full-iso-${VERSION}-x86_64.iso`;
-/** OpenShift 4.18 images also cache their nmstatectl (reference §6). */
+/** OpenShift 4.18 images also cache their nmstatectl (docs/live-iso.md). */
 const NMSTATE_NAME = `nmstate-${VERSION}-x86_64.img`;
 /** The size each cached ISO was verified with, checked at the next start. */
 const VERIFIED_NAME = `${FILE_NAME}.verified.json`;

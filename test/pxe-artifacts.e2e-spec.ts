@@ -70,7 +70,7 @@ async function expectPxeInitrd(
   expect(unpacked.get('config.ign')?.data.equals(IGNITION)).toBe(true);
 }
 
-describe('PXE initrd (reference §6)', () => {
+describe('PXE initrd', () => {
   it('is initrd.img ‖ Ignition payload ‖ ramdisk ‖ nmstate.img for a 4.18 image with a ramdisk', async () => {
     const response = await httpGet(url(`/images/${WITH_RAMDISK}/pxe-initrd?version=4.18&arch=x86_64`));
     expect(response.status).toBe(200);
@@ -143,7 +143,7 @@ describe('s390x initrd.addrsize', () => {
   });
 });
 
-describe('boot artifacts (reference §7.5)', () => {
+describe('boot artifacts', () => {
   it.each([
     ['rootfs', 'x86_64', 'x86', 'images/pxeboot/rootfs.img'],
     ['kernel', 'x86_64', 'x86', 'images/pxeboot/vmlinuz'],
@@ -185,7 +185,7 @@ describe('boot artifacts (reference §7.5)', () => {
   });
 });
 
-describe('nmstate.img (reference §6)', () => {
+describe('nmstate.img', () => {
   it('unpacks with gzip and cpio to exactly the rootfs nmstatectl, mode 0755', async () => {
     const packed = await readFile(join(env.work, 'data', 'nmstate-418.94.1-0-x86_64.img'));
     const files = await unpackWithSystemTools(packed);

@@ -23,7 +23,7 @@ interface CpuProfileJson {
   readonly timeDeltas: readonly number[];
 }
 
-export interface ProfileLine {
+interface ProfileLine {
   readonly name: string;
   readonly selfMs: number;
 }

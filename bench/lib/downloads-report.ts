@@ -1,19 +1,29 @@
-// Turns the two suites' results into the side-by-side table, with the project's targets next to the figures.
+// Turns the suites' results into the side-by-side table, with the project's targets next to the figures: baseline
+// and service over plain HTTP, then (unless skipped) the same pair over HTTPS.
 import type { PhaseResult, SuiteResult } from './suite.js';
 import { formatNumber, renderTable, type Cell } from './table.js';
 import { RANGE_BYTES } from './wrk-range.js';
 
 /** The service column when its route could not be measured. */
-export interface Unavailable {
+interface Unavailable {
   readonly unavailable: string;
 }
 
 export type ColumnResult = SuiteResult | Unavailable;
 
+/** The baseline and the service measured over one protocol: two columns of the table. */
+export interface ColumnPair {
+  readonly baseline: SuiteResult;
+  readonly service: ColumnResult;
+  /** The service column's title (an unavailable service has no label of its own). */
+  readonly serviceLabel: string;
+}
+
 interface Row {
   readonly metric: string;
   readonly pick: (result: SuiteResult) => Cell;
-  readonly target: (baseline: SuiteResult) => string;
+  /** The baselines of every pair, in column order. */
+  readonly target: (baselines: readonly SuiteResult[]) => string;
 }
 
 const RSS_TARGET_LEVEL = 64;
@@ -61,7 +71,8 @@ function rows(levels: readonly number[], wrkConnections: number): Row[] {
     {
       metric: 'single-stream MB/s (median run)',
       pick: (r) => r.singleStreamMBps,
-      target: (b) => `>= 0.8x baseline (${formatNumber(0.8 * b.singleStreamMBps)})`,
+      // Each service against the baseline of its own protocol, in column order.
+      target: (b) => `>= 0.8x baseline (${b.map((one) => formatNumber(0.8 * one.singleStreamMBps)).join(' / ')})`,
     },
     ...phaseRows(levels),
     { metric: 'server CPU s/GB, all full downloads', pick: (r) => r.cpuSecondsPerGB, target: () => '<= 0.3' },
@@ -90,19 +101,23 @@ function rows(levels: readonly number[], wrkConnections: number): Row[] {
   ];
 }
 
+/** An unavailable service says why once, in the first row, and shows '-' below it. */
+function serviceCell(row: Row, service: ColumnResult, index: number): string {
+  if ('unavailable' in service) return index === 0 ? service.unavailable : '-';
+  return formatNumber(row.pick(service));
+}
+
 export function downloadsTable(
-  baseline: SuiteResult,
-  service: ColumnResult,
+  pairs: readonly ColumnPair[],
   levels: readonly number[],
   wrkConnections: number,
 ): string {
-  const header = ['metric', baseline.label, 'service', 'target (service)'];
-  // An unavailable service says why once, in the first row, and shows '-' below it.
+  const header = ['metric', ...pairs.flatMap((pair) => [pair.baseline.label, pair.serviceLabel]), 'target (service)'];
+  const baselines = pairs.map((pair) => pair.baseline);
   const body = rows(levels, wrkConnections).map((row, index) => [
     row.metric,
-    formatNumber(row.pick(baseline)),
-    'unavailable' in service ? (index === 0 ? service.unavailable : '-') : formatNumber(row.pick(service)),
-    row.target(baseline),
+    ...pairs.flatMap((pair) => [formatNumber(row.pick(pair.baseline)), serviceCell(row, pair.service, index)]),
+    row.target(baselines),
   ]);
   return renderTable(header, body);
 }

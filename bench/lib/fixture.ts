@@ -2,13 +2,13 @@
 import path from 'node:path';
 import { DEFAULT_FIXTURE_VOLUME_ID, buildFixtureIso } from '../../test/fixtures/iso-fixture.js';
 
-/** 4.18: the sync also extracts nmstatectl (reference §6) and builds the minimal ISO template, as production does.
+/** 4.18: the sync also extracts nmstatectl (docs/live-iso.md) and builds the minimal ISO template, as production does.
  * The sparse rootfs of a 1 GiB fixture starts with a real rootfs cpio, so there is something to extract. */
-export const OPENSHIFT_VERSION = '4.18';
+const OPENSHIFT_VERSION = '4.18';
 /** The RHCOS version the fixture's volume ID names, used as the catalog `version` and the request's `version`. */
 export const RHCOS_VERSION = DEFAULT_FIXTURE_VOLUME_ID.replace(/^rhcos-/, '');
 export const ARCH = 'x86_64';
-/** The name the service gives its cached copy (reference §3). */
+/** The name the service gives its cached copy (README.md, The cache). */
 export const CACHE_FILE_NAME = `rhcos-full-iso-${RHCOS_VERSION}-${ARCH}.iso`;
 
 export const MiB = 1024 * 1024;

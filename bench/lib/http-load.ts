@@ -1,7 +1,32 @@
-// The measuring client: raw node:http requests whose bodies are counted and dropped, so the client costs as
-// little CPU as possible and never buffers a body.
+// The measuring client: raw node:http (node:https for https URLs) requests whose bodies are counted and dropped,
+// so the client costs as little CPU as possible and never buffers a body.
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+
+/** PEM of the CA that signed an https server's certificate (the bench's throwaway one); ignored for http URLs. */
+export type TrustedCa = string | undefined;
+
+export interface DownloadOptions {
+  readonly headers?: Record<string, string>;
+  readonly ca?: TrustedCa;
+}
+
+/**
+ * GET over http or https by the URL's scheme. https verifies the server against `ca` (no rejectUnauthorized:
+ * false), so the client does the work a real one does; agent: false, so every request has its own connection.
+ */
+function get(
+  url: URL,
+  options: http.RequestOptions,
+  ca: TrustedCa,
+  onResponse: (response: http.IncomingMessage) => void,
+): http.ClientRequest {
+  if (url.protocol === 'https:') return https.get(url, { ...options, agent: false, ca }, onResponse);
+  return http.get(url, { ...options, agent: false }, onResponse);
+}
 
 export interface DownloadResult {
   readonly status: number;
@@ -20,7 +45,7 @@ export interface DownloadResult {
  * Downloads one URL on a fresh connection, discarding the body. When `stop` aborts, the download ends early
  * and resolves with what it got so far (`cut`); network errors reject.
  */
-export function download(url: URL, stop: AbortSignal, headers: Record<string, string> = {}): Promise<DownloadResult> {
+export function download(url: URL, stop: AbortSignal, options: DownloadOptions = {}): Promise<DownloadResult> {
   return new Promise((resolve, reject) => {
     const startedAtMs = performance.now();
     let status = 0;
@@ -36,7 +61,7 @@ export function download(url: URL, stop: AbortSignal, headers: Record<string, st
       stop.removeEventListener('abort', onStop);
       reject(error);
     };
-    const request = http.get(url, { agent: false, headers }, (response) => {
+    const request = get(url, { headers: options.headers ?? {} }, options.ca, (response) => {
       status = response.statusCode ?? 0;
       const length = response.headers['content-length'];
       announcedBytes = length === undefined ? undefined : Number(length);
@@ -61,19 +86,35 @@ export function download(url: URL, stop: AbortSignal, headers: Record<string, st
   });
 }
 
+export interface ProbeAnswer {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  /** What the connection negotiated, e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384 X25519`; undefined over plain http. */
+  readonly tls: string | undefined;
+}
+
 /** Status and headers only: the body is dropped after the first chunk. */
 export function probe(
   url: URL,
   headers: Record<string, string>,
   timeoutMs: number,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  ca?: TrustedCa,
+): Promise<ProbeAnswer> {
   return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent: false, headers, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
-      resolve({ status: response.statusCode ?? 0, headers: response.headers });
+    const request = get(url, { headers, signal: AbortSignal.timeout(timeoutMs) }, ca, (response) => {
+      resolve({ status: response.statusCode ?? 0, headers: response.headers, tls: negotiated(response.socket) });
       response.destroy();
     });
     request.once('error', reject);
   });
+}
+
+/** Protocol, cipher and key exchange group of a TLS connection, so a report can show both targets got the same. */
+function negotiated(socket: Socket): string | undefined {
+  if (!(socket instanceof TLSSocket)) return undefined;
+  const group = socket.getEphemeralKeyInfo();
+  const groupName = group !== null && 'name' in group && typeof group.name === 'string' ? ` ${group.name}` : '';
+  return `${socket.getProtocol() ?? '?'} ${socket.getCipher().standardName}${groupName}`;
 }
 
 export interface ConcurrentRun {
@@ -93,13 +134,18 @@ export interface ConcurrentRun {
  * Starts `count` full downloads at the same moment and waits for all of them, but for at most `capMs`: then the
  * rest are cut, which keeps a run bounded while still measuring steady-state throughput over the window.
  */
-export async function downloadConcurrently(url: URL, count: number, capMs: number): Promise<ConcurrentRun> {
+export async function downloadConcurrently(
+  url: URL,
+  count: number,
+  capMs: number,
+  ca?: TrustedCa,
+): Promise<ConcurrentRun> {
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const stop = AbortSignal.timeout(capMs);
   // Every download listens on the one cap signal; that many listeners is by design, not a leak.
   setMaxListeners(count + 1, stop);
-  const settled = await Promise.allSettled(Array.from({ length: count }, () => download(url, stop)));
+  const settled = await Promise.allSettled(Array.from({ length: count }, () => download(url, stop, { ca })));
   const wallSeconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const results: DownloadResult[] = [];

@@ -15,7 +15,7 @@ export function onCleanup(cleanup: Cleanup): void {
   cleanups.push(cleanup);
 }
 
-export async function runCleanups(): Promise<void> {
+async function runCleanups(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) {
     try {
       await cleanup();

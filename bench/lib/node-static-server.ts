@@ -1,13 +1,15 @@
 // Fallback baseline when nginx is absent: a minimal static file server (one file, single Range requests),
-// run as its own process so its CPU and memory can be measured apart from the client.
-// Usage: node --import tsx bench/lib/node-static-server.ts <file> <port>
-import { createReadStream, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+// run as its own process so its CPU and memory can be measured apart from the client. With a certificate and
+// key it speaks HTTPS, TLS 1.2 or later as the service does.
+// Usage: node --import tsx bench/lib/node-static-server.ts <file> <port> [<cert.pem> <key.pem>]
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { pipeline } from 'node:stream';
 
-const [file, portText] = process.argv.slice(2);
-if (file === undefined || portText === undefined) {
-  process.stderr.write('usage: node-static-server.ts <file> <port>\n');
+const [file, portText, certFile, keyFile] = process.argv.slice(2);
+if (file === undefined || portText === undefined || (certFile === undefined) !== (keyFile === undefined)) {
+  process.stderr.write('usage: node-static-server.ts <file> <port> [<cert.pem> <key.pem>]\n');
   process.exit(64);
 }
 const size = statSync(file).size;
@@ -22,7 +24,7 @@ function parseRange(header: string): { start: number; end: number } | 'unsatisfi
   return start > end || start >= size ? 'unsatisfiable' : { start, end };
 }
 
-createServer((request, response) => {
+const serve: RequestListener = (request, response) => {
   const range = request.headers.range === undefined ? undefined : parseRange(request.headers.range);
   if (range === 'unsatisfiable') return void response.writeHead(416, { 'content-range': `bytes */${size}` }).end();
   const { start, end } = range ?? { start: 0, end: size - 1 };
@@ -34,4 +36,10 @@ createServer((request, response) => {
   });
   if (request.method === 'HEAD') return void response.end();
   pipeline(createReadStream(file, { start, end, highWaterMark: 1024 * 1024 }), response, () => undefined);
-}).listen(Number(portText), '127.0.0.1', () => process.stdout.write('listening\n'));
+};
+
+const server =
+  certFile === undefined || keyFile === undefined
+    ? createServer(serve)
+    : createHttpsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' }, serve);
+server.listen(Number(portText), '127.0.0.1', () => process.stdout.write('listening\n'));

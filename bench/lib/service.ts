@@ -4,10 +4,12 @@ import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MAIN_JS, spawnService, type ServiceProcess } from '../../test/support/service-process.js';
 import { catalogFor } from './fixture.js';
+import { probe, type TrustedCa } from './http-load.js';
 import { killOnExit, sleep } from './lifetime.js';
 import { freePort } from './net.js';
+import type { BenchTls } from './tls.js';
 
-export class ServiceStartError extends Error {
+class ServiceStartError extends Error {
   override name = 'ServiceStartError';
 }
 
@@ -16,6 +18,8 @@ export interface BenchService {
   readonly pid: number;
   readonly baseUrl: string;
   readonly dataDir: string;
+  /** Set when the service speaks HTTPS: the CA its certificate is verified against. */
+  readonly ca: TrustedCa;
   stop(): Promise<void>;
 }
 
@@ -26,6 +30,8 @@ export interface BenchServiceOptions {
   readonly assistedUrl?: string;
   /** Extra environment, e.g. `NODE_OPTIONS` for a profiling run. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Serve HTTPS with this certificate (HTTPS_CERT_FILE / HTTPS_KEY_FILE) instead of plain HTTP. */
+  readonly tls?: BenchTls;
 }
 
 export async function startBenchService(options: BenchServiceOptions): Promise<BenchService> {
@@ -36,14 +42,17 @@ export async function startBenchService(options: BenchServiceOptions): Promise<B
   const tempDir = path.join(options.workDir, 'tmp');
   await Promise.all([mkdir(dataDir, { recursive: true }), mkdir(tempDir, { recursive: true })]);
   const port = await freePort();
+  const { tls } = options;
+  const baseUrl = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const service = spawnService({
     LISTEN_PORT: String(port),
     DATA_DIR: dataDir,
     DATA_TEMP_DIR: tempDir,
     OS_IMAGES: catalogFor(options.isoUrl),
     ASSISTED_SERVICE_URL: options.assistedUrl ?? 'http://127.0.0.1:1',
-    IMAGE_SERVICE_BASE_URL: `http://127.0.0.1:${port}`,
+    IMAGE_SERVICE_BASE_URL: baseUrl,
     LOG_LEVEL: 'info',
+    ...(tls !== undefined && { HTTPS_CERT_FILE: tls.certFile, HTTPS_KEY_FILE: tls.keyFile }),
     ...options.env,
   });
   killOnExit(service.child);
@@ -54,7 +63,7 @@ export async function startBenchService(options: BenchServiceOptions): Promise<B
     await service.exited;
     clearTimeout(timer);
   };
-  return { process: service, pid: service.child.pid ?? 0, baseUrl: `http://127.0.0.1:${port}`, dataDir, stop };
+  return { process: service, pid: service.child.pid ?? 0, baseUrl, dataDir, ca: tls?.caPem, stop };
 }
 
 /** The service's log line for a failed sync attempt (its /health body may not say why). */
@@ -74,8 +83,9 @@ export async function waitUntilReady(service: BenchService, intervalMs: number, 
       throw new ServiceStartError(`the service exited with ${child.exitCode}: ${stderr.join('\n')}`);
     const failed = stdout.find((line) => FAILED_LINE.test(line));
     if (failed !== undefined) throw new ServiceStartError(`the image failed to sync: ${failed}`);
-    const code = await fetch(`${service.baseUrl}/health`, { signal: AbortSignal.timeout(5000) }).then(
-      async (response) => (await response.arrayBuffer(), response.status),
+    // The bench's own client, not fetch: over HTTPS it must trust the bench's CA.
+    const code = await probe(new URL(`${service.baseUrl}/health`), {}, 5000, service.ca).then(
+      (answer) => answer.status,
       () => undefined,
     );
     if (code === 200) return;

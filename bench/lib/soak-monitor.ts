@@ -41,7 +41,7 @@ export async function countFds(pid: number): Promise<number> {
 }
 
 /** The figures of a /metrics text, without the scrape time. */
-export function parseMetrics(metrics: string): Omit<ScrapedFigures, 'scrapeMs'> | undefined {
+function parseMetrics(metrics: string): Omit<ScrapedFigures, 'scrapeMs'> | undefined {
   const inflight = inflightRequests(metrics);
   const read = (name: string): number | undefined => {
     const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1];
@@ -57,7 +57,7 @@ export function parseMetrics(metrics: string): Omit<ScrapedFigures, 'scrapeMs'> 
 }
 
 /** The sum of the in-flight gauge over every method and route group but `metrics` (the scrape asking). */
-export function inflightRequests(metrics: string): number {
+function inflightRequests(metrics: string): number {
   const lines = metrics.matchAll(/^assisted_image_service_http_requests_inflight\{([^}]*)\} (\S+)$/gm);
   let sum = 0;
   for (const [, labels, value] of lines) if (!/group="metrics"/.test(labels ?? '')) sum += Number(value);

@@ -1,7 +1,7 @@
 // The soak run's knobs, from the command line: how long, how many clients, how big a fixture.
 import { GiB, MiB } from './fixture.js';
 
-export class SoakUsageError extends Error {
+class SoakUsageError extends Error {
   override name = 'SoakUsageError';
 }
 

@@ -4,7 +4,7 @@
 import http from 'node:http';
 
 /** Without a byte for this long a request counts as stalled: the server stopped sending. */
-export const STALL_MS = 30_000;
+const STALL_MS = 30_000;
 
 /** Body bytes received by every request, read by the per-second sampler for a throughput figure. */
 export interface ByteCounter {

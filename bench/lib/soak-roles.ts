@@ -11,7 +11,7 @@ export type RequestKind =
 /** Share of the clients per role; every client keeps its role for the whole run, so the mix is steady. */
 /** Full-ISO clients are few on purpose: they share the bandwidth, and more of them would each be too slow to finish
  * a 1 GiB download (and have its length checked) within a 60 s run. */
-export const ROLE_SHARES: Readonly<Record<Role, number>> = {
+const ROLE_SHARES: Readonly<Record<Role, number>> = {
   full: 0.1,
   minimal: 0.25,
   abort: 0.15,
@@ -20,7 +20,7 @@ export const ROLE_SHARES: Readonly<Record<Role, number>> = {
   pxe: 0.15,
 };
 
-export const RANGE_BYTES = 64 * 1024;
+const RANGE_BYTES = 64 * 1024;
 /** Aborts of the full ISO happen in its first part: the customised areas and the start of plain streaming. */
 const FULL_ABORT_WINDOW = 32 * MiB;
 const SLOW_MIN_BYTES_PER_S = 1e6;
@@ -34,7 +34,7 @@ export interface RoleContext {
   readonly stop: AbortSignal;
 }
 
-export type VerdictResult = 'ok' | 'aborted' | 'cut' | 'unexpected';
+type VerdictResult = 'ok' | 'aborted' | 'cut' | 'unexpected';
 
 export interface Verdict {
   readonly kind: RequestKind;

@@ -21,7 +21,7 @@ export interface IdleSnapshot {
   readonly fds: number;
 }
 
-export interface Latency {
+interface Latency {
   readonly p50Ms: number;
   readonly p99Ms: number;
 }
@@ -65,7 +65,7 @@ export interface SoakSummary {
   readonly inflightAfter: number | undefined;
 }
 
-export interface HostileSummary {
+interface HostileSummary {
   readonly clients: number;
   readonly roles: Partial<Record<HostileRole, HostileCounts>>;
   readonly findings: number;

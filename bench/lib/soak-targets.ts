@@ -4,9 +4,9 @@ import { ARCH, RHCOS_VERSION } from './fixture.js';
 import { probe } from './http-load.js';
 
 /** From 4.18.0-ec.0 the sync extracts nmstatectl, and the PXE initrd and minimal ISO carry nmstate.img. */
-export const SOAK_OPENSHIFT_VERSION = '4.18';
+const SOAK_OPENSHIFT_VERSION = '4.18';
 
-export class SoakTargetError extends Error {
+class SoakTargetError extends Error {
   override name = 'SoakTargetError';
 }
 

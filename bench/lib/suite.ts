@@ -1,6 +1,6 @@
 // The measurements run against each target (baseline and service): full downloads at several concurrencies
 // with the server's RSS and CPU, time to first byte, and 64 KiB Range requests with wrk.
-import { downloadConcurrently, download, type ConcurrentRun } from './http-load.js';
+import { downloadConcurrently, download, type ConcurrentRun, type TrustedCa } from './http-load.js';
 import { sleep } from './lifetime.js';
 import { totalCpuSeconds, type PidSource } from './proc.js';
 import { RssSampler } from './sampler.js';
@@ -11,6 +11,8 @@ export interface SuiteTarget {
   readonly label: string;
   readonly url: URL;
   readonly pids: PidSource;
+  /** For an https URL: the CA its certificate is verified against (wrk does not verify). */
+  readonly ca?: TrustedCa;
 }
 
 export interface SuiteConfig {
@@ -55,10 +57,10 @@ export interface SuiteResult {
 /** Median speed of `runs` sequential single downloads, after one untimed download that warms the page cache
  * and the server's code paths. The median tames a noisy machine better than one run. */
 async function singleStream(target: SuiteTarget, runs: number, capMs: number): Promise<number> {
-  await download(target.url, AbortSignal.timeout(capMs));
+  await download(target.url, AbortSignal.timeout(capMs), { ca: target.ca });
   const speeds: number[] = [];
   for (let run = 0; run < runs; run++) {
-    const result = await download(target.url, AbortSignal.timeout(capMs));
+    const result = await download(target.url, AbortSignal.timeout(capMs), { ca: target.ca });
     speeds.push(result.bytes / MB / ((result.endedAtMs - result.startedAtMs) / 1000));
   }
   return percentile(speeds, 0.5);
@@ -102,7 +104,7 @@ export async function runSuite(
 async function runPhase(target: SuiteTarget, concurrency: number, capMs: number): Promise<PhaseResult> {
   const sampler = new RssSampler(target.pids).start();
   const cpuBefore = await totalCpuSeconds(target.pids);
-  const run = await downloadConcurrently(target.url, concurrency, capMs);
+  const run = await downloadConcurrently(target.url, concurrency, capMs, target.ca);
   const cpuAfter = await totalCpuSeconds(target.pids);
   const rss = await sampler.stop();
   const serverCpuSeconds = cpuAfter - cpuBefore;

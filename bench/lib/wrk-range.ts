@@ -27,7 +27,7 @@ export interface WrkRangeResult {
   readonly latencyP99Ms: number;
 }
 
-export class WrkError extends Error {
+class WrkError extends Error {
   override name = 'WrkError';
 }
 

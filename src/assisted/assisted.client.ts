@@ -27,19 +27,18 @@ import {
   transportError,
 } from './assisted.errors.js';
 import type { Credential } from './credentials.js';
-import { readBody, UpstreamBodyBudget, type BodyBound, type BodyReservation } from './upstream-body.js';
+import { readBody, UpstreamBodyBudget, type BodyReservation } from './upstream-body.js';
 
 /** Tuning outside the environment contract; tests shorten the timeout. */
 export interface AssistedClientOptions {
-  /** Longest a call may take, from connecting to the last body byte, before it fails with 504. */
+  /** From connecting to the last body byte. */
   readonly timeoutMs: number;
-  /** Bytes of response bodies held at once over every call in flight; a body that finds no room fails with 503. */
   readonly maxBodyBytesInFlight: number;
 }
 
 export const ASSISTED_CLIENT_OPTIONS = Symbol('ASSISTED_CLIENT_OPTIONS');
 
-/** The three calls (see docs/assisted-service.md): the path after the infra-env id, and the words for messages. */
+/** The path after the infra-env id, and the words for messages. */
 const CALLS = {
   ignition: { suffix: '/downloads/files', what: 'the discovery Ignition' },
   'minimal-initrd': { suffix: '/downloads/minimal-initrd', what: 'the minimal initrd' },
@@ -51,15 +50,11 @@ type CallName = keyof typeof CALLS;
 const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000, scheduling: 'lifo' } as const;
 const MAX_INFRA_ENV_BYTES = 1024 * 1024;
 /** Only the `reason` of an error body is used; its start is enough. */
-const ERROR_BODY_BOUND: BodyBound = { maxBytes: 64 * 1024, overflow: 'truncate' };
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /** Printable ASCII, space and tab: nothing a header cannot carry as it is. */
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
-/**
- * The assisted-service API v2 calls. Returns typed values or throws the errors of assisted.errors.ts (and
- * IgnitionTooLargeError / RamdiskAreaError for content that cannot fit); a call abandoned through the caller's signal
- * rejects with an AbortError. Every body is read within what can possibly be used and within the shared budget.
- */
+/** The calls of docs/assisted-service.md; a call abandoned through the caller's signal rejects with an AbortError. */
 @Injectable()
 export class AssistedClient implements OnModuleDestroy {
   private readonly httpAgent = new http.Agent(AGENT_OPTIONS);
@@ -77,11 +72,7 @@ export class AssistedClient implements OnModuleDestroy {
     this.httpsAgent = new https.Agent({ ...AGENT_OPTIONS, minVersion: 'TLSv1.2', ...(ca && { ca }) });
   }
 
-  /**
-   * The Ignition payload for an Ignition area of `areaBytes`. The Ignition is compressed as it arrives and given up
-   * on (IgnitionTooLargeError, the rest unread) once no payload of it can fit. `isoType` is undefined for the PXE
-   * initrd, which sends no `discovery_iso_type`.
-   */
+  /** The Ignition payload for an Ignition area of `areaBytes`; `isoType` is undefined for the PXE initrd. */
   async fetchIgnition(
     infraEnvId: string,
     credential: Credential,
@@ -91,28 +82,23 @@ export class AssistedClient implements OnModuleDestroy {
   ): Promise<{ readonly payload: Buffer; readonly lastModified?: Date }> {
     const query = { file_name: 'discovery.ign', ...(isoType !== undefined && { discovery_iso_type: isoType }) };
     return this.call(infraEnvId, 'ignition', query, credential, signal, async (response, reservation) => {
+      const answered = `assisted-service answered the request for ${CALLS.ignition.what}`;
       if (response.statusCode !== 200) {
         response.destroy();
-        throw new AssistedInvalidResponseError(
-          `assisted-service answered the request for ${CALLS.ignition.what} ${response.statusCode} instead of 200`,
-        );
+        throw new AssistedInvalidResponseError(`${answered} ${response.statusCode} instead of 200`);
       }
+      // No byte bound: a compressible Ignition may be far larger than the area. The meter gives up once it cannot fit.
       const tooLarge = (): Error => new IgnitionTooLargeError(undefined, areaBytes);
-      // No byte bound of its own: a compressible Ignition may be far larger than the area. The meter bounds it.
       const meter = new IgnitionSizeMeter(areaBytes);
-      const bound: BodyBound = { maxBytes: Infinity, overflow: 'refuse', tooLarge, meter };
-      const ignition = await readBody(response, bound, reservation);
-      if (ignition.length === 0)
-        throw new AssistedInvalidResponseError(
-          `assisted-service answered the request for ${CALLS.ignition.what} with an empty body`,
-        );
+      const ignition = await readBody(response, Infinity, reservation, { tooLarge, meter });
+      if (ignition.length === 0) throw new AssistedInvalidResponseError(`${answered} with an empty body`);
       const payload = await buildIgnitionPayload(ignition, areaBytes);
       const lastModified = new Date(response.headers['last-modified'] ?? NaN);
       return { payload, ...(!Number.isNaN(lastModified.getTime()) && { lastModified }) };
     });
   }
 
-  /** The static network ramdisk; undefined when there is none (204 or empty). One past `areaBytes` is refused unread. */
+  /** The static network ramdisk; undefined when there is none (204 or empty). */
   async fetchMinimalInitrd(
     infraEnvId: string,
     credential: Credential,
@@ -121,30 +107,20 @@ export class AssistedClient implements OnModuleDestroy {
   ): Promise<Buffer | undefined> {
     return this.call(infraEnvId, 'minimal-initrd', {}, credential, signal, async (response, reservation) => {
       const tooLarge = (size: number | undefined): Error => RamdiskAreaError.tooLarge(size, areaBytes);
-      const body = await readBody(response, { maxBytes: areaBytes, overflow: 'refuse', tooLarge }, reservation);
+      const body = await readBody(response, areaBytes, reservation, { tooLarge });
       return response.statusCode === 204 || body.length === 0 ? undefined : body;
     });
   }
 
-  /** The infra-env's extra kernel arguments; ones that cannot be parsed or written into boot menus are a 502. */
   async fetchKernelArguments(infraEnvId: string, credential: Credential, signal?: AbortSignal): Promise<string[]> {
     const body = await this.call(infraEnvId, 'infra-env', {}, credential, signal, (response, reservation) => {
       const tooLarge = (): Error =>
         new AssistedInvalidResponseError(
           `assisted-service's response for ${CALLS['infra-env'].what} is larger than the ${MAX_INFRA_ENV_BYTES}-byte limit; refusing it`,
         );
-      return readBody(response, { maxBytes: MAX_INFRA_ENV_BYTES, overflow: 'refuse', tooLarge }, reservation);
+      return readBody(response, MAX_INFRA_ENV_BYTES, reservation, { tooLarge });
     });
-    const kernelArguments = kernelArgumentsField(body, infraEnvId);
-    if (kernelArguments === undefined) return [];
-    try {
-      return parseKernelArguments(kernelArguments);
-    } catch (error) {
-      if (!(error instanceof InvalidKernelArgumentsError)) throw error;
-      throw new AssistedInvalidResponseError(
-        `assisted-service returned invalid kernel arguments for infra-env ${infraEnvId}: ${scrubSecrets(error.message, credential)}`,
-      );
-    }
+    return kernelArgumentsOf(body, infraEnvId, credential);
   }
 
   onModuleDestroy(): void {
@@ -174,13 +150,13 @@ export class AssistedClient implements OnModuleDestroy {
       const response = await this.send(url, headers, combined);
       status = response.statusCode ?? 0;
       if (status < 200 || status > 299)
-        throw statusError(what, status, await readBody(response, ERROR_BODY_BOUND, reservation), credential);
+        throw statusError(what, status, await readBody(response, MAX_ERROR_BODY_BYTES, reservation), credential);
       const value = await readSuccess(response, reservation);
       this.record(name, url, started, status);
       return value;
     } catch (error) {
       if (isAnswer(error)) {
-        this.record(name, url, started, status, (error as Error).message);
+        this.record(name, url, started, status, error.message);
         throw error;
       }
       if (signal?.aborted) {
@@ -208,10 +184,7 @@ export class AssistedClient implements OnModuleDestroy {
     return url;
   }
 
-  /**
-   * Resolves once the response headers are in. Redirects are not followed and no proxy is used: an api_key in the
-   * query must reach assisted-service and nothing else. The signal destroys the request, and its response, at any point.
-   */
+  /** Resolves with the response headers. No redirect is followed and no proxy used: an api_key goes nowhere else. */
   private send(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
     const secure = url.protocol === 'https:';
     return new Promise((resolve, reject) => {
@@ -224,22 +197,15 @@ export class AssistedClient implements OnModuleDestroy {
   }
 
   /** Metrics, and a debug line with the path only: the query may hold `api_key`. */
-  private record(
-    name: CallName,
-    url: URL,
-    started: number,
-    outcome: number | 'aborted' | undefined,
-    error?: string,
-  ): void {
+  private record(name: CallName, url: URL, started: number, outcome?: number | 'aborted', error?: string): void {
     const seconds = (performance.now() - started) / 1000;
-    const status = typeof outcome === 'number' ? outcome : undefined;
     this.requests.inc({ call: name, code: outcome === undefined ? 'error' : String(outcome) });
     this.duration.observe({ call: name }, seconds);
     const durationMs = Math.round(seconds * 1000);
-    const path = url.pathname;
-    const msg = `GET ${path} ${outcome ?? 'failed'} ${durationMs}ms`;
-    const fields = { method: 'GET', path, status: status ?? null, durationMs, aborted: outcome === 'aborted', error };
-    this.logger.record('debug', AssistedClient.name, msg, fields);
+    const { pathname: path } = url;
+    const status = typeof outcome === 'number' ? outcome : null;
+    const fields = { method: 'GET', path, status, durationMs, aborted: outcome === 'aborted', error };
+    this.logger.record('debug', AssistedClient.name, `GET ${path} ${outcome ?? 'failed'} ${durationMs}ms`, fields);
   }
 }
 
@@ -255,12 +221,12 @@ function headersOf(credential: Credential): Record<string, string> {
 }
 
 /** A status, content that cannot fit, no room in the budget: the call's answer, not a transport failure. */
-function isAnswer(error: unknown): boolean {
+function isAnswer(error: unknown): error is Error {
   return error instanceof ServiceError || error instanceof IgnitionTooLargeError || error instanceof RamdiskAreaError;
 }
 
-/** The infra-env's `kernel_arguments`; undefined when absent or null. */
-function kernelArgumentsField(body: Buffer, infraEnvId: string): string | undefined {
+/** The infra-env's `kernel_arguments` (none when absent or null); anything malformed is a 502. */
+function kernelArgumentsOf(body: Buffer, infraEnvId: string, credential: Credential): string[] {
   const invalid = (what: string): Error =>
     new AssistedInvalidResponseError(`assisted-service returned an infra-env ${infraEnvId} ${what}`);
   let parsed: unknown;
@@ -272,7 +238,14 @@ function kernelArgumentsField(body: Buffer, infraEnvId: string): string | undefi
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw invalid('that is not a JSON object');
   const value = (parsed as Record<string, unknown>).kernel_arguments;
-  if (value === undefined || value === null) return undefined;
+  if (value === undefined || value === null) return [];
   if (typeof value !== 'string') throw invalid('whose kernel_arguments is not a string');
-  return value;
+  try {
+    return parseKernelArguments(value);
+  } catch (error) {
+    if (!(error instanceof InvalidKernelArgumentsError)) throw error;
+    throw new AssistedInvalidResponseError(
+      `assisted-service returned invalid kernel arguments for infra-env ${infraEnvId}: ${scrubSecrets(error.message, credential)}`,
+    );
+  }
 }

@@ -7,7 +7,7 @@ export abstract class AssistedServiceError extends ServiceError {
   override readonly name: string = this.constructor.name;
 }
 
-/** A non-2xx answer: the user gets the same status (401/403/404 must reach them). */
+/** A 4xx or 5xx answer, passed on with the same status. */
 export class AssistedUpstreamError extends AssistedServiceError {}
 
 /** Refused, reset, DNS, TLS. */
@@ -17,7 +17,7 @@ export class AssistedUnreachableError extends AssistedServiceError {
   }
 }
 
-/** A redirect, or a 2xx answer that is unparseable or too large: the user cannot fix it by changing their request. */
+/** A redirect, or an answer that makes no sense: the user cannot fix it by changing their request. */
 export class AssistedInvalidResponseError extends AssistedUnreachableError {}
 
 export class AssistedTimeoutError extends AssistedServiceError {
@@ -85,16 +85,15 @@ const MAX_REASON_CHARS = 300;
 
 /** The error for a non-2xx answer: the same status, plus assisted-service's `reason`/`message` when it sent JSON. */
 export function statusError(what: string, status: number, body: Buffer, credential: Credential): AssistedServiceError {
-  if (status >= 300 && status < 400) {
-    // Not followed: an api_key in the query must not travel to wherever Location points.
+  if (status >= 300 && status < 400)
     return new AssistedInvalidResponseError(
       `assisted-service answered ${what} request with an unexpected redirect (${status})`,
     );
-  }
   const upstream = upstreamReason(body, credential);
   const reason = `assisted-service answered ${status} to the request for ${what}${upstream === undefined ? '' : `: ${upstream}`}`;
-  if (status < 400 || status > 599) return new AssistedInvalidResponseError(reason);
-  return new AssistedUpstreamError(status, reason);
+  return status < 400 || status > 599
+    ? new AssistedInvalidResponseError(reason)
+    : new AssistedUpstreamError(status, reason);
 }
 
 /** The error for a call that produced no usable response: a timeout (504) or a transport failure (502). */
@@ -105,9 +104,8 @@ export function transportError(
 ): AssistedServiceError {
   const { error, timeoutMs } = failure;
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (failure.timedOut || code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
+  if (failure.timedOut || code === 'ETIMEDOUT' || code === 'ECONNABORTED')
     return new AssistedTimeoutError(`assisted-service did not answer the request for ${what} within ${timeoutMs} ms`);
-  }
   const message = error instanceof Error ? error.message : String(error);
   const detail = typeof code !== 'string' || message.includes(code) ? message : `${code}: ${message}`;
   return new AssistedUnreachableError(
@@ -127,10 +125,7 @@ function upstreamReason(body: Buffer, credential: Credential): string | undefine
   return typeof text === 'string' && text.trim() !== '' ? truncate(scrubSecrets(text, credential)) : undefined;
 }
 
-/**
- * Removes the request's own credential (assisted-service may echo a bad token back) and anything else that looks
- * like one: the logger redacts too, but never sees response bodies.
- */
+/** Removes the request's own credential (assisted-service may echo a bad one back): the logger never sees bodies. */
 export function scrubSecrets(text: string, credential: Credential): string {
   if (credential.kind === 'none') return redactSecrets(text, []);
   // An Authorization value is "<scheme> <token>": the token may be echoed alone.
@@ -138,8 +133,8 @@ export function scrubSecrets(text: string, credential: Credential): string {
   return redactSecrets(text, [credential.value, ...parts]);
 }
 
+/** Flat and short: control characters would let an upstream body forge extra log lines or headers. */
 function truncate(text: string): string {
-  // Control characters would let an upstream body forge extra log lines or headers.
   // oxlint-disable-next-line no-control-regex -- control characters are exactly what must go.
   const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return flat.length <= MAX_REASON_CHARS ? flat : `${flat.slice(0, MAX_REASON_CHARS)}…`;

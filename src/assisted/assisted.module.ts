@@ -24,7 +24,7 @@ export interface AssistedModuleOptions {
   readonly cache?: Partial<CustomizationCacheOptions>;
 }
 
-/** The assisted-service client and the customisation cache in front of it; the configuration comes from ConfigModule. */
+/** The assisted-service client and the customisation cache in front of it. */
 @Module({})
 export class AssistedModule {
   static forRoot(options: AssistedModuleOptions = {}): DynamicModule {

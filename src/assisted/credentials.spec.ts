@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { credentialFingerprint, resolveCredential, type Credential } from './credentials.js';
 
+interface Sources {
+  readonly pathApiKey?: string;
+  readonly queryApiKey?: string;
+  readonly pathToken?: string;
+  readonly queryImageToken?: string;
+  readonly authorizationHeader?: string;
+}
+
 describe('resolveCredential precedence', () => {
   const all = {
     pathApiKey: 'path-key',
@@ -34,8 +42,10 @@ describe('resolveCredential precedence', () => {
       { queryApiKey: '', queryImageToken: '', authorizationHeader: 'Basic xyz' },
       { kind: 'authorization', value: 'Basic xyz' },
     ],
-  ])('%s', (_name, input, expected) => {
-    expect(resolveCredential(input)).toEqual(expected);
+  ])('%s', (_name, input: Sources, expected) => {
+    const query = { api_key: input.queryApiKey, image_token: input.queryImageToken };
+    const path = { api_key: input.pathApiKey, token: input.pathToken };
+    expect(resolveCredential(query, { headers: { authorization: input.authorizationHeader } }, path)).toEqual(expected);
   });
 });
 

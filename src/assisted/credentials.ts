@@ -7,32 +7,27 @@ export type Credential =
   | { readonly kind: 'authorization'; readonly value: string } // -> `Authorization` header, passed verbatim
   | { readonly kind: 'none' };
 
-export interface CredentialSources {
-  /** The `{api_key}` segment of `/byapikey/...`. */
-  readonly pathApiKey?: string;
-  readonly queryApiKey?: string;
-  /** The `{token}` segment of `/bytoken/...`. */
-  readonly pathToken?: string;
-  readonly queryImageToken?: string;
-  readonly authorizationHeader?: string;
-}
-
 /**
- * First match wins: an api key (path, then query), an image token (path, then query), the Authorization header.
- * An empty value counts as absent, since `?api_key=` would otherwise shadow a real token.
+ * The credential of a download request, from its query, the path of a short URL (`/byapikey/{api_key}/…`,
+ * `/bytoken/{token}/…`) or its Authorization header; the first present wins (see docs/assisted-service.md).
  */
-export function resolveCredential(input: CredentialSources): Credential {
-  const apiKey = firstPresent(input.pathApiKey, input.queryApiKey);
+export function resolveCredential(
+  query: { readonly api_key?: string; readonly image_token?: string },
+  request: { readonly headers: { readonly authorization?: string } },
+  path?: { readonly api_key?: string; readonly token?: string },
+): Credential {
+  const apiKey = firstPresent(path?.api_key, query.api_key);
   if (apiKey !== undefined) return { kind: 'api-key', value: apiKey };
-  const imageToken = firstPresent(input.pathToken, input.queryImageToken);
+  const imageToken = firstPresent(path?.token, query.image_token);
   if (imageToken !== undefined) return { kind: 'image-token', value: imageToken };
-  const authorization = firstPresent(input.authorizationHeader);
+  const authorization = firstPresent(request.headers.authorization);
   if (authorization !== undefined) return { kind: 'authorization', value: authorization };
   return { kind: 'none' };
 }
 
-function firstPresent(...values: (string | undefined)[]): string | undefined {
-  return values.find((value) => value !== undefined && value !== '');
+/** An empty value counts as absent: an empty `?api_key=` must not shadow a token. */
+function firstPresent(first: string | undefined, second?: string): string | undefined {
+  return first || second || undefined;
 }
 
 /** A fresh key per process, never stored: a fingerprint cannot be brute-forced back into a short credential offline. */

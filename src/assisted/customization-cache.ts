@@ -28,6 +28,9 @@ export function customizationBytes(customization: Customization): number {
 }
 
 type Loader = (signal: AbortSignal) => Promise<Customization>;
+/** Plain functions rather than closures, so a cache hit allocates none. */
+export type Build<S, T> = (customization: Customization, slot: S) => T;
+export type SizeOf<T> = (derived: T, customization: Customization) => number;
 
 type Outcome = { readonly value: Customization } | { readonly failure: DoesNotFitError };
 
@@ -39,7 +42,7 @@ interface Entry {
   readonly derived: Map<object, unknown>;
 }
 
-/** One upstream load shared by every request that missed the same key while it ran. */
+/** One load shared by every request that missed the same key while it ran. */
 interface SharedLoad {
   readonly promise: Promise<Customization>;
   readonly controller: AbortController;
@@ -47,10 +50,8 @@ interface SharedLoad {
 }
 
 /**
- * A TTL cache (CUSTOMIZATION_CACHE_TTL_SECONDS; 0 disables it) with LRU eviction bounded by entries and bytes, that
- * coalesces concurrent misses into one load. A waiter whose signal fires leaves without disturbing the others; the
- * load is aborted only when every waiter has left. Failed loads are not cached, except DoesNotFitError, which would
- * come out the same for the whole TTL. Values derived from a cached value are counted in its entry.
+ * The cache of docs/assisted-service.md, "Reuse": TTL, LRU eviction, concurrent misses coalesced. A waiter whose signal
+ * fires leaves alone; the load is aborted only when every waiter has left.
  */
 @Injectable()
 export class CustomizationCache {
@@ -84,18 +85,30 @@ export class CustomizationCache {
     return this.waitFor(key, shared, signal);
   }
 
-  /**
-   * `build()`, computed once per `slot` while `value` stays cached and charged to its entry (evicting when the bytes
-   * pass the bound). For a value no longer cached, `build` runs every time: nothing is held that the bound does not see.
-   */
-  derive<T>(value: Customization, slot: object, build: () => T, sizeOf: (derived: T) => number): T {
+  /** Whether `value` is still what `get` returns for its key: not expired, evicted or replaced. */
+  isCurrent(value: Customization): boolean {
     const key = this.keys.get(value);
     const entry = key === undefined ? undefined : this.entries.get(key);
-    if (entry === undefined || !('value' in entry.outcome) || entry.outcome.value !== value) return build();
+    return (
+      entry !== undefined &&
+      'value' in entry.outcome &&
+      entry.outcome.value === value &&
+      this.clock.now() < entry.expiresAt
+    );
+  }
+
+  /**
+   * `build` once per `slot` while `value` stays cached, its size charged to the entry; for a value no longer cached,
+   * every time: nothing is held that the byte bound does not see.
+   */
+  derive<S extends object, T>(value: Customization, slot: S, build: Build<S, T>, sizeOf: SizeOf<T>): T {
+    const key = this.keys.get(value);
+    const entry = key === undefined ? undefined : this.entries.get(key);
+    if (entry === undefined || !('value' in entry.outcome) || entry.outcome.value !== value) return build(value, slot);
     // Only this method writes into `derived`, always with what `build` of the same slot returned.
     if (entry.derived.has(slot)) return entry.derived.get(slot) as T;
-    const derived = build();
-    const bytes = sizeOf(derived);
+    const derived = build(value, slot);
+    const bytes = sizeOf(derived, value);
     entry.derived.set(slot, derived);
     entry.bytes += bytes;
     this.totalBytes += bytes;
@@ -114,29 +127,27 @@ export class CustomizationCache {
 
   private startLoad(key: string, load: Loader): SharedLoad {
     const controller = new AbortController();
-    // Started on a later tick, so `shared` exists before any callback below can run.
-    const promise = Promise.resolve()
-      .then(() => load(controller.signal))
-      .then(
-        (value) => {
-          if (!controller.signal.aborted) this.store(key, { value }, customizationBytes(value));
-          return value;
-        },
-        (error: unknown) => {
-          if (!controller.signal.aborted && error instanceof DoesNotFitError) {
-            this.store(key, { failure: error }, ENTRY_OVERHEAD_BYTES + 2 * error.message.length);
-          }
-          throw error;
-        },
-      )
-      .finally(() => {
-        if (this.loads.get(key) === shared) this.loads.delete(key);
-      });
+    const shared: SharedLoad = { promise: this.load(key, load, controller.signal), controller, waiters: 0 };
     // When every waiter has left, nobody observes the outcome: that is not an unhandled rejection.
-    promise.catch(() => undefined);
-    const shared: SharedLoad = { promise, controller, waiters: 0 };
+    shared.promise.catch(() => undefined);
     this.loads.set(key, shared);
     return shared;
+  }
+
+  /** Only DoesNotFitError is kept of the failures: it would come out the same for the whole TTL. */
+  private async load(key: string, load: Loader, signal: AbortSignal): Promise<Customization> {
+    try {
+      const value = await load(signal);
+      if (!signal.aborted) this.store(key, { value }, customizationBytes(value));
+      return value;
+    } catch (error) {
+      if (!signal.aborted && error instanceof DoesNotFitError)
+        this.store(key, { failure: error }, ENTRY_OVERHEAD_BYTES + 2 * error.message.length);
+      throw error;
+    } finally {
+      // Runs after `startLoad` has registered the load: an async function settles on a later tick.
+      if (this.loads.get(key)?.controller.signal === signal) this.loads.delete(key);
+    }
   }
 
   private waitFor(key: string, shared: SharedLoad, signal: AbortSignal | undefined): Promise<Customization> {

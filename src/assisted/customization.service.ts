@@ -5,7 +5,7 @@ import { IgnitionTooLargeError, RamdiskAreaError } from '../iso/index.js';
 import { AssistedClient } from './assisted.client.js';
 import { DoesNotFitError, InvalidInfraEnvIdError } from './assisted.errors.js';
 import { credentialFingerprint, type Credential } from './credentials.js';
-import { CustomizationCache, type Customization } from './customization-cache.js';
+import { CustomizationCache, type Build, type Customization, type SizeOf } from './customization-cache.js';
 
 export type { Customization } from './customization-cache.js';
 
@@ -21,11 +21,7 @@ export interface CustomizationNeeds {
 /** The PXE initrd's Ignition call sends no `discovery_iso_type`. */
 export type CustomizedImageType = ImageType | 'pxe-initrd';
 
-/**
- * An image's customisation from assisted-service, cached per (infra-env, image type, credential, what the image can
- * take): a BMC reading an ISO as thousands of Range requests costs one set of calls, and a request is never answered
- * with what was fetched for a different credential.
- */
+/** An image's customisation from assisted-service, through the cache (see docs/assisted-service.md, "Reuse"). */
 @Injectable()
 export class CustomizationService {
   constructor(
@@ -48,15 +44,16 @@ export class CustomizationService {
     return this.cache.get(key, (shared) => this.fetch(infraEnvId, imageType, credential, needs, shared), signal);
   }
 
-  /**
-   * Something computed from a customisation (a patched file per ISO layout, `slot`), kept while the customisation is
-   * cached and counted in the cache's byte bound.
-   */
-  derive<T>(customization: Customization, slot: object, build: () => T, sizeOf: (derived: T) => number): T {
+  /** See CustomizationCache.isCurrent. */
+  isCurrent(customization: Customization): boolean {
+    return this.cache.isCurrent(customization);
+  }
+
+  /** See CustomizationCache.derive. */
+  derive<S extends object, T>(customization: Customization, slot: S, build: Build<S, T>, sizeOf: SizeOf<T>): T {
     return this.cache.derive(customization, slot, build, sizeOf);
   }
 
-  /** The calls run in parallel; when one fails the others are abandoned rather than left running for nobody. */
   private async fetch(
     infraEnvId: string,
     imageType: CustomizedImageType,
@@ -67,10 +64,10 @@ export class CustomizationService {
     const siblings = new AbortController();
     const combined = AbortSignal.any([signal, siblings.signal]);
     const isoType = imageType === 'pxe-initrd' ? undefined : imageType;
-    const { ramdiskAreaBytes } = needs;
+    const { ignitionAreaBytes, ramdiskAreaBytes } = needs;
     try {
       const [ignition, ramdisk, kernelArguments] = await Promise.all([
-        this.client.fetchIgnition(infraEnvId, credential, isoType, needs.ignitionAreaBytes, combined),
+        this.client.fetchIgnition(infraEnvId, credential, isoType, ignitionAreaBytes, combined),
         ramdiskAreaBytes === undefined
           ? undefined
           : this.client.fetchMinimalInitrd(infraEnvId, credential, ramdiskAreaBytes, combined),
@@ -79,6 +76,7 @@ export class CustomizationService {
       const { payload: ignitionPayload, lastModified } = ignition;
       return { ignitionPayload, ...(lastModified && { lastModified }), ...(ramdisk && { ramdisk }), kernelArguments };
     } catch (error) {
+      // The others are abandoned rather than left running for nobody.
       siblings.abort();
       if (error instanceof IgnitionTooLargeError || error instanceof RamdiskAreaError)
         throw new DoesNotFitError(error.message);

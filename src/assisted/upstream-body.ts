@@ -9,11 +9,7 @@ export interface BodyReservation {
   release(): void;
 }
 
-/**
- * One byte budget for every assisted-service body being read at once. Each body is bounded by what can fit where it
- * goes, but a download makes up to three calls and hundreds run at once: a burst of large answers must not take the
- * memory of the whole process.
- */
+/** The byte budget shared by every assisted-service body being read at once: a burst of large answers is refused. */
 export class UpstreamBodyBudget {
   private used = 0;
 
@@ -39,32 +35,27 @@ export class UpstreamBodyBudget {
   }
 }
 
-/**
- * `refuse`: a body larger than `maxBytes`, or one the meter finds cannot fit, fails the call with `tooLarge` (given
- * the size Content-Length declared, if any). `truncate`: only the first `maxBytes` are kept (error bodies).
- */
-export type BodyBound =
-  | { readonly maxBytes: number; readonly overflow: 'truncate' }
-  | {
-      readonly maxBytes: number;
-      readonly overflow: 'refuse';
-      readonly tooLarge: (declaredSize: number | undefined) => Error;
-      readonly meter?: IgnitionSizeMeter;
-    };
+/** How a body that cannot be used fails its call. */
+export interface Refusal {
+  /** Given the size Content-Length declared, if any. */
+  readonly tooLarge: (declaredSize: number | undefined) => Error;
+  /** Refuses an Ignition once no payload of it can fit, whatever its byte count. */
+  readonly meter?: IgnitionSizeMeter;
+}
 
 /**
- * Reads a body within `bound`, reserving every byte first. Reading stops, and the response (so its connection) is
- * destroyed, as soon as the body passes the bound, the meter gives up or the budget has no room: the rest of an
- * unusable body is never transferred.
+ * Reads a body of at most `maxBytes`, reserving every byte first: a longer one is refused, or truncated when there is
+ * no `refusal` (error bodies). The response, so its connection, is destroyed as soon as the body is refused or the
+ * budget has no room: the rest of an unusable body is never transferred.
  */
 export async function readBody(
   response: IncomingMessage,
-  bound: BodyBound,
+  maxBytes: number,
   reservation: BodyReservation,
+  refusal?: Refusal,
 ): Promise<Buffer> {
-  const refusal = bound.overflow === 'refuse' ? bound : undefined;
   const declared = response.headers['content-length'];
-  if (refusal !== undefined && declared !== undefined && /^\d+$/.test(declared) && +declared > bound.maxBytes) {
+  if (refusal !== undefined && declared !== undefined && /^\d+$/.test(declared) && +declared > maxBytes) {
     response.destroy();
     throw refusal.tooLarge(+declared);
   }
@@ -73,7 +64,7 @@ export async function readBody(
   try {
     // Leaving this loop early (break, throw) destroys the response.
     for await (const chunk of response as AsyncIterable<Buffer>) {
-      const room = bound.maxBytes - length;
+      const room = maxBytes - length;
       if (chunk.length > room && refusal !== undefined) throw refusal.tooLarge(undefined);
       const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
       reservation.grow(kept.length);
@@ -81,7 +72,7 @@ export async function readBody(
       length += kept.length;
       if (refusal?.meter !== undefined) await refusal.meter.write(kept);
       if (refusal?.meter?.cannotFit) throw refusal.tooLarge(undefined);
-      if (length >= bound.maxBytes && refusal === undefined) break;
+      if (length >= maxBytes && refusal === undefined) break;
     }
     await refusal?.meter?.end();
     if (refusal?.meter?.cannotFit) throw refusal.tooLarge(undefined);

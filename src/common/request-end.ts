@@ -8,9 +8,8 @@ const TRACKER = Symbol('RequestEnd');
 const queuedByConnection = new WeakMap<Socket, Set<EndListener>>();
 
 /**
- * Knows when a request is over: its response finished or closed, or its connection closed or failed (timeouts and
- * cuts destroy it). Every listener runs once. Node tells only the response at the head of a connection that it closed,
- * so a pipelined one queued behind a client that stopped reading is ended here, or it would hold its slot for good.
+ * Knows when a request is over: its response finished or closed, or its connection closed or failed. Every listener
+ * runs once. Node tells only the head of a connection that it closed, so queued pipelined responses are ended here.
  */
 export class RequestEnd {
   /** Undefined once the request has ended. */

@@ -11,8 +11,8 @@ export class SemaphoreWaitTimeoutError extends Error {
 export type Release = () => void;
 
 /**
- * A counting semaphore (`limit` 0: unlimited) with a FIFO queue of at most `maxWaiting`. A waiter whose signal fires
- * leaves at once (a client gone while queued never takes a slot); one that waits `maxWaitMs` is refused.
+ * A counting semaphore (`limit` 0: unlimited) with a FIFO queue of at most `maxWaiting`. A waiter leaves when its
+ * signal fires (a client gone while queued never takes a slot) and is refused after `maxWaitMs`.
  */
 export class Semaphore {
   private active = 0;

@@ -1,27 +1,19 @@
 import type { CatalogSource, OsImageEntry } from './catalog.js';
 import type { LogLevel } from './environment.js';
 
-export type { LogLevel };
-
-/**
- * Typed configuration, one class per area so each is injected by its class. Built once from the validated
- * environment (config.module.ts); instances are frozen.
- */
+/** The typed configuration: one class per area, injected by its class. README.md ("Configuration") says what each is. */
 export class ServerConfig {
   constructor(
     readonly listenPort: number,
     readonly httpListenPort: number | undefined,
     readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined,
     readonly allowedDomains: readonly string[],
-    /** Image downloads served at once; 0 means no limit. */
+    /** 0: no limit. */
     readonly maxConcurrentRequests: number,
-    /** Downloads that may wait for a slot; one more is answered 503 at once. */
     readonly maxQueuedRequests: number,
-    /** Longest a download waits for a slot before it is answered 503. */
     readonly maxQueueWaitSeconds: number,
-    /** A download whose client takes no bytes for this long is cut. */
     readonly downloadStallSeconds: number,
-    /** Public base URL of this service, used to build rootfs URLs for minimal ISOs. */
+    /** Without a trailing slash, as `AssistedServiceConfig.baseUrl`. */
     readonly publicBaseUrl: string | undefined,
   ) {}
 }
@@ -29,9 +21,8 @@ export class ServerConfig {
 export class StorageConfig {
   constructor(
     readonly dataDir: string,
-    /** Where the service makes its private scratch directory (created with mkdtemp, mode 0700). */
+    /** Where the service makes its private scratch directory. */
     readonly dataTempDir: string,
-    /** Longest an external tool (xorriso, unsquashfs, erofs-utils) may run before it is killed. */
     readonly toolTimeoutSeconds: number,
   ) {}
 }
@@ -46,7 +37,7 @@ export class CatalogConfig {
 /** How base ISOs are fetched from their catalog URLs. */
 export class ImageSourceConfig {
   constructor(
-    /** PEM of an extra CA trusted in addition to the system CAs. */
+    /** PEM, trusted in addition to the system CAs. */
     readonly trustedCaPem: string | undefined,
     readonly insecureSkipVerify: boolean,
     readonly requestHeaders: Readonly<Record<string, string>>,
@@ -56,7 +47,7 @@ export class ImageSourceConfig {
 
 export class AssistedServiceConfig {
   constructor(
-    /** Base URL without a trailing slash, e.g. `https://assisted:8090`; undefined when not configured. */
+    /** Without a trailing slash, e.g. `https://assisted:8090`. */
     readonly baseUrl: string | undefined,
     readonly trustedCaPem: string | undefined,
     readonly customizationCacheTtlSeconds: number,
@@ -66,7 +57,7 @@ export class AssistedServiceConfig {
 export class LoggingConfig {
   constructor(
     readonly level: LogLevel,
-    /** Configured values that may be credentials (request headers, query parameters): redacted wherever they appear. */
+    /** The configured request header and query values, which may be credentials: redacted wherever they appear. */
     readonly secretValues: readonly string[],
   ) {}
 }

@@ -7,7 +7,6 @@ import { ConfigError, IsHttpUrl, IsImageSourceUrl } from './environment.js';
 /** Kinds of base image the catalog can list; `minimal-iso` is derived from `full-iso` at sync. */
 export const BASE_IMAGE_TYPES = ['full-iso', 'disconnected-iso'] as const;
 export type BaseImageType = (typeof BASE_IMAGE_TYPES)[number];
-
 /** Kinds of image a client can download. */
 export const IMAGE_TYPES = ['full-iso', 'minimal-iso', 'disconnected-iso'] as const;
 export type ImageType = (typeof IMAGE_TYPES)[number];
@@ -24,7 +23,6 @@ export interface OsImageEntry {
   /** Lowercase hex SHA-256 of the ISO, verified after download when present. */
   readonly sha256?: string;
 }
-
 export type CatalogSource = 'OS_IMAGES' | 'RHCOS_VERSIONS' | 'built-in default';
 
 const MIRROR = 'https://mirror.openshift.com/pub/openshift-v4';
@@ -43,13 +41,10 @@ export const DEFAULT_CATALOG: readonly OsImageEntry[] = (
     ['4.10', 'arm64', '410.84.202201251210-0', 'aarch64', '4.10/4.10.3/rhcos-4.10.3-aarch64-live.aarch64.iso'],
     ['4.15', 's390x', '415.92.202403212258-0', 's390x', '4.15/4.15.0/rhcos-live.s390x.iso'],
   ] as const
-).map(([openshiftVersion, cpuArchitecture, version, folder, file]) => ({
-  openshiftVersion,
-  cpuArchitecture,
-  url: `${MIRROR}/${folder}/dependencies/rhcos/${file}`,
-  version,
-  type: 'full-iso',
-}));
+).map(([openshiftVersion, cpuArchitecture, version, folder, file]) => {
+  const url = `${MIRROR}/${folder}/dependencies/rhcos/${file}`;
+  return { openshiftVersion, cpuArchitecture, url, version, type: 'full-iso' };
+});
 
 /** Versions end up in cache file names, so they are restricted to characters that cannot form a path. */
 const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
@@ -59,17 +54,14 @@ const Required = (...rules: PropertyDecorator[]) =>
   applyDecorators(IsDefined({ message: 'is required' }), IsString({ message: 'must be a string' }), ...rules);
 const Version = () => Required(Matches(VERSION_PATTERN, { message: VERSION_MESSAGE }));
 const OneOf = (values: readonly string[]) => IsIn(values, { message: `must be one of ${values.join(', ')}` });
-/** Aliases (`amd64`, `aarch64`) become the canonical name before the check. */
-const Architecture = () =>
-  applyDecorators(
-    Transform(({ value }) => normalizeArchitecture(String(value)) ?? value),
-    Required(OneOf(CPU_ARCHITECTURES)),
-  );
 
 /** One entry of the array form of `OS_IMAGES` / `RHCOS_VERSIONS`. */
 class OsImageEntryDto {
   @Version() openshift_version!: string;
-  @Architecture() cpu_architecture!: CpuArchitecture;
+  /** Aliases (`amd64`, `aarch64`) become the canonical name before the check. */
+  @Transform(({ value }) => normalizeArchitecture(String(value)) ?? value)
+  @Required(OneOf(CPU_ARCHITECTURES))
+  cpu_architecture!: CpuArchitecture;
   @Required(IsImageSourceUrl()) url!: string;
   @Version() version!: string;
   @IsOptional() @OneOf(BASE_IMAGE_TYPES) type?: BaseImageType;
@@ -89,48 +81,37 @@ class VersionMapValueDto {
  */
 export function parseCatalog(variable: 'OS_IMAGES' | 'RHCOS_VERSIONS', json: unknown): OsImageEntry[] {
   const allowMap = variable === 'RHCOS_VERSIONS';
-  if (Array.isArray(json)) return parseArrayForm(variable, json);
-  if (allowMap && typeof json === 'object' && json !== null) return parseMapForm(variable, json);
-  const expected = allowMap ? 'a JSON array of images or an object keyed by version' : 'a JSON array of images';
-  throw new ConfigError(variable, `must be ${expected}`);
-}
-
-function parseArrayForm(variable: string, items: unknown[]): OsImageEntry[] {
-  if (items.length === 0) throw new ConfigError(variable, 'must list at least one image');
-  return items.map((item, index) => {
-    const dto = validated(variable, `[${index}]`, OsImageEntryDto, item);
-    return {
-      openshiftVersion: dto.openshift_version,
-      cpuArchitecture: dto.cpu_architecture,
-      url: dto.url,
-      version: dto.version,
-      type: dto.type ?? 'full-iso',
-      ...(dto.rootfs_url !== undefined && { rootfsUrl: dto.rootfs_url }),
-      ...(dto.sha256 !== undefined && { sha256: dto.sha256.toLowerCase() }),
-    };
-  });
-}
-
-function parseMapForm(variable: string, map: object): OsImageEntry[] {
-  if (Object.keys(map).length === 0) throw new ConfigError(variable, 'must list at least one version');
-  return Object.entries(map).map(([key, value]: [string, unknown]) => {
+  if (Array.isArray(json)) {
+    if (json.length === 0) throw new ConfigError(variable, 'must list at least one image');
+    return json.map((item, index) => toEntry(validated(variable, `[${index}]`, OsImageEntryDto, item)));
+  }
+  if (!allowMap || typeof json !== 'object' || json === null) {
+    const expected = allowMap ? 'a JSON array of images or an object keyed by version' : 'a JSON array of images';
+    throw new ConfigError(variable, `must be ${expected}`);
+  }
+  if (Object.keys(json).length === 0) throw new ConfigError(variable, 'must list at least one version');
+  return Object.entries(json).map(([key, value]: [string, unknown]) => {
     if (!VERSION_PATTERN.test(key)) throw new ConfigError(variable, `key "${key}" ${VERSION_MESSAGE}`);
-    const dto = validated(variable, `["${key}"]`, VersionMapValueDto, value);
-    return {
-      openshiftVersion: key,
-      cpuArchitecture: 'x86_64',
-      url: dto.iso_url,
-      version: key,
-      type: 'full-iso',
-      ...(dto.rootfs_url !== undefined && { rootfsUrl: dto.rootfs_url }),
-    };
+    const { iso_url, rootfs_url } = validated(variable, `["${key}"]`, VersionMapValueDto, value);
+    return toEntry({ openshift_version: key, cpu_architecture: 'x86_64', url: iso_url, version: key, rootfs_url });
   });
+}
+
+function toEntry(dto: OsImageEntryDto): OsImageEntry {
+  return {
+    openshiftVersion: dto.openshift_version,
+    cpuArchitecture: dto.cpu_architecture,
+    url: dto.url,
+    version: dto.version,
+    type: dto.type ?? 'full-iso',
+    ...(dto.rootfs_url !== undefined && { rootfsUrl: dto.rootfs_url }),
+    ...(dto.sha256 !== undefined && { sha256: dto.sha256.toLowerCase() }),
+  };
 }
 
 function validated<T extends object>(variable: string, path: string, dtoClass: new () => T, value: unknown): T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new ConfigError(variable, `${path} must be a JSON object`);
-  }
   const dto = plainToInstance(dtoClass, value);
   const [error] = validateSync(dto);
   if (error === undefined) return dto;

@@ -1,8 +1,11 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
-import type { ValidationArguments } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { errorMessage } from '../common/service-error.js';
 
 /** A configuration problem, reported at start-up as one line naming the variable. */
 export class ConfigError extends Error {
@@ -10,7 +13,7 @@ export class ConfigError extends Error {
 
   constructor(
     readonly variable: string,
-    readonly problem: string,
+    problem: string,
   ) {
     super(`${variable}: ${problem}`);
   }
@@ -29,141 +32,161 @@ export const ENVIRONMENT_ALIASES: Readonly<Record<string, keyof EnvironmentVaria
   HTTPS_CA_FILE: 'ASSISTED_SERVICE_API_TRUSTED_CA_FILE',
 };
 
-/** Marks a value that was meant to be JSON and is not; the validator turns it into a message. */
-class MalformedJson {
-  constructor(readonly reason: string) {}
+/** A value a converter refused, and why. */
+class Invalid {
+  constructor(readonly problem: string) {}
+}
+
+/** A class-validator rule from a function that says what is wrong with a value (undefined: nothing). */
+function rule(name: string, problemOf: (value: unknown) => string | undefined): PropertyDecorator {
+  const validate = (value: unknown): boolean => problemOf(value) === undefined;
+  return ValidateBy({ name, validator: { validate, defaultMessage: (args) => problemOf(args?.value) ?? '' } });
 }
 
 /**
- * A variable: `convert` turns the raw string into the value the rules check. Blank means unset (leaving the
- * default), as Kubernetes manifests often write it; what `convert` cannot read it returns as is, for a rule to report.
+ * A variable: `convert` turns the raw string into the value the rules check, or an `Invalid` saying why it cannot.
+ * Blank means unset (leaving the default), as Kubernetes manifests often write it.
  */
-function Env(convert: (text: string) => unknown, ...rules: PropertyDecorator[]): PropertyDecorator {
-  const transform = Transform(({ value }: { value: unknown }) => {
+function Env(convert: (text: string, variable: string) => unknown, ...rules: PropertyDecorator[]): PropertyDecorator {
+  const transform = Transform(({ value, key }: { value: unknown; key: string }) => {
     if (typeof value !== 'string') return value;
-    return value.trim() === '' ? undefined : convert(value);
+    return value.trim() === '' ? undefined : convert(value, key);
   });
-  return applyDecorators(transform, IsOptional(), ...rules);
+  const converted = rule('converted', (value) => (value instanceof Invalid ? value.problem : undefined));
+  return applyDecorators(transform, IsOptional(), converted, ...rules);
 }
 
-const TRUE_WORDS = ['true', '1', 'yes', 'on'];
-const FALSE_WORDS = ['false', '0', 'no', 'off'];
-
-const text = (value: string): string => value;
 const trimmed = (value: string): string => value.trim();
 const lowercase = (value: string): string => value.trim().toLowerCase();
+/** Not a whole number: left as it is, for IsInt to refuse with the variable's own message. */
 const integer = (value: string): unknown => (/^\s*\d{1,15}\s*$/.test(value) ? Number(value) : value);
-const commaList = (value: string): string[] => value.split(',').map(trimmed).filter(Boolean);
-function boolean(value: string): unknown {
+function boolean(value: string): boolean | Invalid {
   const word = lowercase(value);
-  return TRUE_WORDS.includes(word) ? true : FALSE_WORDS.includes(word) ? false : value;
+  if (['true', '1', 'yes', 'on'].includes(word)) return true;
+  return ['false', '0', 'no', 'off'].includes(word) ? false : new Invalid('must be true or false');
 }
-function json(value: string): unknown {
+function json(value: string, variable: string): unknown {
   try {
     return JSON.parse(value) as unknown;
   } catch (error) {
-    return new MalformedJson(error instanceof Error ? error.message : String(error));
+    // The parser quotes the offending text, which for a secret variable is the secret.
+    const reason = SECRET_VARIABLES.has(variable) ? '' : ` (${errorMessage(error)})`;
+    return new Invalid(`is not valid JSON${reason}`);
   }
 }
-
-function urlOf(value: unknown): URL | undefined {
-  return typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+function stringMap(value: string, variable: string): unknown {
+  const map = json(value, variable);
+  const isObject = typeof map === 'object' && map !== null && !Array.isArray(map);
+  if (map instanceof Invalid || (isObject && Object.values(map).every((item) => typeof item === 'string'))) return map;
+  return new Invalid('must be a JSON object whose values are strings');
 }
 
+const urlOf = (value: unknown): URL | undefined =>
+  typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+const isWebUrl = (url: URL | undefined): url is URL => url?.protocol === 'http:' || url?.protocol === 'https:';
 function isHttpUrl(value: unknown): boolean {
   const url = urlOf(value);
-  return (url?.protocol === 'http:' || url?.protocol === 'https:') && url.hostname !== '';
+  return isWebUrl(url) && url.hostname !== '';
 }
-
-/** An http(s) URL for catalog downloads, or a file:// URL for offline mirrors. */
-function isImageSourceUrl(value: unknown): boolean {
-  const url = urlOf(value);
-  return isHttpUrl(value) || (url?.protocol === 'file:' && url.pathname.length > 1);
-}
+export const IsHttpUrl = (): PropertyDecorator =>
+  rule('isHttpUrl', (value) =>
+    isHttpUrl(value) ? undefined : `must be an http:// or https:// URL (got "${String(value)}")`,
+  );
+/** file:// URLs name the ISOs of offline mirrors. */
+export const IsImageSourceUrl = (): PropertyDecorator =>
+  rule('isImageSourceUrl', (value) => {
+    const url = urlOf(value);
+    const valid = isHttpUrl(value) || (url?.protocol === 'file:' && url.pathname.length > 1);
+    return valid ? undefined : `must be an http://, https:// or file:// URL (got "${String(value)}")`;
+  });
 
 /** `*`, an origin (`https://console.example.com[:port]`) or a host name, optionally with a `*.` label. */
 function isAllowedDomain(item: string): boolean {
   if (item === '*' || /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$/.test(item)) return true;
   const url = urlOf(item);
-  return (url?.protocol === 'http:' || url?.protocol === 'https:') && url.origin === item.replace(/\/$/, '');
+  return isWebUrl(url) && url.origin === item.replace(/\/$/, '');
+}
+function domainList(value: string): string[] | Invalid {
+  const list = value.split(',').map(trimmed).filter(Boolean);
+  const bad = list.find((item) => !isAllowedDomain(item));
+  if (bad === undefined) return list;
+  return new Invalid(`"${bad}" is not "*", an origin such as https://host[:port], or a host name`);
 }
 
-export function isStringMap(value: unknown): value is Record<string, string> {
-  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
-  return isObject && Object.values(value).every((item) => typeof item === 'string');
-}
+/** A file a variable names, read and checked with the environment; the configuration keeps its text. */
+type TextFile = { readonly path: string; readonly text: string };
 
-/** A class-validator rule from a predicate and a message, which may quote the value: see `withValue` for secrets. */
-function rule(name: string, isValid: (value: unknown) => boolean, message: (args: ValidationArguments) => string) {
-  return () => ValidateBy({ name, validator: { validate: isValid, defaultMessage: message } });
+/** `problem` and the reason `attempt` threw, or undefined when it did not. */
+function failure(problem: string, attempt: () => unknown): string | undefined {
+  try {
+    attempt();
+    return undefined;
+  } catch (error) {
+    return `${problem}: ${errorMessage(error)}`;
+  }
 }
-
-export const IsHttpUrl = rule('isHttpUrl', isHttpUrl, ({ value }) => {
-  return `must be an http:// or https:// URL (got "${String(value)}")`;
+/** A converter that reads the file a variable names; `problemOf` says what is wrong with its text. */
+const textFile = (problemOf: (file: TextFile) => string | undefined) => (path: string) => {
+  let text = '';
+  const unreadable = failure(`cannot read "${path}"`, () => (text = readFileSync(path, 'utf8')));
+  const problem = unreadable ?? problemOf({ path, text });
+  return problem === undefined ? { path, text } : new Invalid(problem);
+};
+const pemFile = (what: string, parse: (pem: string) => unknown) =>
+  textFile(({ path, text }) => failure(`"${path}" is not a PEM ${what}`, () => parse(text)));
+/** Every certificate in a CA bundle must parse. */
+const caBundle = textFile(({ path, text }) => {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return `"${path}" holds no PEM certificate`;
+  const unreadable = `"${path}" holds an unreadable certificate`;
+  return blocks.map((block) => failure(unreadable, () => new X509Certificate(block))).find(Boolean);
 });
-export const IsImageSourceUrl = rule('isImageSourceUrl', isImageSourceUrl, ({ value }) => {
-  return `must be an http://, https:// or file:// URL (got "${String(value)}")`;
-});
-// The JSON parser quotes the offending text, which for a secret variable is the secret.
-const IsWellFormedJson = rule(
-  'isWellFormedJson',
-  (value) => !(value instanceof MalformedJson),
-  ({ property, value }) =>
-    value instanceof MalformedJson && !SECRET_VARIABLES.has(property)
-      ? `is not valid JSON (${value.reason})`
-      : 'is not valid JSON',
-);
-const IsStringMap = rule(
-  'isStringMap',
-  (value) => value instanceof MalformedJson || isStringMap(value),
-  () => 'must be a JSON object whose values are strings',
-);
-const IsAllowedDomainList = rule(
-  'isAllowedDomainList',
-  (value) => (value as string[]).every(isAllowedDomain),
-  ({ value }) => {
-    const item = (value as string[]).find((domain) => !isAllowedDomain(domain));
-    return `"${item}" is not "*", an origin such as https://host[:port], or a host name`;
-  },
-);
 
+/** Created on demand, so it need not exist; a rule, not a converter, so that the default is checked too. */
+const Directory = () =>
+  Env(
+    (path) => resolve(path),
+    rule('isDirectory', (path) =>
+      statSync(String(path), { throwIfNoEntry: false })?.isDirectory() === false
+        ? `"${String(path)}" exists and is not a directory`
+        : undefined,
+    ),
+  );
 const PORT = { message: 'must be a TCP port number between 1 and 65535' };
 const Port = () => Env(integer, IsInt(PORT), Min(1, PORT), Max(65_535, PORT));
 /** A whole number of seconds from `min` to `max`; `message` says what 0 means when it is allowed. */
 const Seconds = (min: number, max: number, message = 'must be a whole number of seconds, at least 1') =>
   Env(integer, IsInt({ message }), Min(min, { message }), Max(max, { message: `must be at most ${max} seconds` }));
-const Count = (zero: string) => {
-  const message = `must be a whole number (0 means ${zero})`;
-  return Env(integer, IsInt({ message }), Min(0, { message }));
-};
+const Count = (zero: string, message = `must be a whole number (0 means ${zero})`) =>
+  Env(integer, IsInt({ message }), Min(0, { message }));
+const OneOf = (values: readonly string[], message = `must be one of ${values.join(', ')}`) =>
+  Env(lowercase, IsIn(values, { message }));
 const BOOT_SAFE = { message: 'must not contain "$" or "\\" (it is written into boot configurations)' };
-const IsBootSafe = () => Matches(/^[^$\\]*$/, BOOT_SAFE);
-const OneOf = (values: readonly string[], message = `must be one of ${values.join(', ')}`) => IsIn(values, { message });
 
 /**
  * The environment under its canonical names (aliases are resolved before this class sees them), with the defaults
- * README.md lists. The catalogs are checked further by `parseCatalog`; the files named, and the rules across
- * variables, when config.module.ts builds the typed configuration.
+ * README.md lists. The catalogs are checked further by `parseCatalog`, and the rules across variables when
+ * config.module.ts builds the typed configuration.
  */
 export class EnvironmentVariables {
-  @Env(text, IsString()) DATA_DIR = './data';
-  @Env(text, IsString()) DATA_TEMP_DIR = tmpdir();
-  @Env(json, IsWellFormedJson()) OS_IMAGES?: unknown;
-  @Env(json, IsWellFormedJson()) RHCOS_VERSIONS?: unknown;
+  @Directory() DATA_DIR = resolve('./data');
+  @Directory() DATA_TEMP_DIR = resolve(tmpdir());
+  @Env(json) OS_IMAGES?: unknown;
+  @Env(json) RHCOS_VERSIONS?: unknown;
   @Port() LISTEN_PORT = 8080;
   @Port() HTTP_LISTEN_PORT?: number;
-  @Env(text, IsString()) HTTPS_CERT_FILE?: string;
-  @Env(text, IsString()) HTTPS_KEY_FILE?: string;
-  @Env(text, IsHttpUrl()) ASSISTED_SERVICE_URL?: string;
-  @Env(lowercase, OneOf(['http', 'https'], 'must be http or https')) ASSISTED_SERVICE_SCHEME?: string;
-  @Env(trimmed, IsString()) ASSISTED_SERVICE_HOST?: string;
-  @Env(text, IsString()) ASSISTED_SERVICE_API_TRUSTED_CA_FILE?: string;
-  @Env(text, IsHttpUrl(), IsBootSafe()) IMAGE_SERVICE_BASE_URL?: string;
-  @Env(text, IsString()) OS_IMAGE_DOWNLOAD_TRUSTED_CA_FILE?: string;
-  @Env(boolean, IsBoolean({ message: 'must be true or false' })) INSECURE_SKIP_VERIFY = false;
-  @Env(json, IsWellFormedJson(), IsStringMap()) OS_IMAGES_REQUEST_HEADERS?: unknown;
-  @Env(json, IsWellFormedJson(), IsStringMap()) OS_IMAGES_REQUEST_QUERY_PARAMS?: unknown;
-  @Env(commaList, IsAllowedDomainList()) ALLOWED_DOMAINS: string[] = [];
+  @Env(pemFile('certificate', (pem) => new X509Certificate(pem))) HTTPS_CERT_FILE?: TextFile;
+  @Env(pemFile('private key', createPrivateKey)) HTTPS_KEY_FILE?: TextFile;
+  @Env(String, IsHttpUrl()) ASSISTED_SERVICE_URL?: string;
+  @OneOf(['http', 'https'], 'must be http or https') ASSISTED_SERVICE_SCHEME?: string;
+  @Env(trimmed) ASSISTED_SERVICE_HOST?: string;
+  @Env(caBundle) ASSISTED_SERVICE_API_TRUSTED_CA_FILE?: TextFile;
+  @Env(String, IsHttpUrl(), Matches(/^[^$\\]*$/, BOOT_SAFE)) IMAGE_SERVICE_BASE_URL?: string;
+  @Env(caBundle) OS_IMAGE_DOWNLOAD_TRUSTED_CA_FILE?: TextFile;
+  @Env(boolean) INSECURE_SKIP_VERIFY = false;
+  @Env(stringMap) OS_IMAGES_REQUEST_HEADERS: Readonly<Record<string, string>> = {};
+  @Env(stringMap) OS_IMAGES_REQUEST_QUERY_PARAMS: Readonly<Record<string, string>> = {};
+  @Env(domainList) ALLOWED_DOMAINS: string[] = [];
   @Count('no limit') MAX_CONCURRENT_REQUESTS = 400;
   /** Unset: as many as MAX_CONCURRENT_REQUESTS. */
   @Count('no queue: busy answers 503 at once') MAX_QUEUED_REQUESTS?: number;
@@ -171,5 +194,5 @@ export class EnvironmentVariables {
   @Seconds(1, 86_400) DOWNLOAD_STALL_SECONDS = 120;
   @Seconds(1, 86_400) TOOL_TIMEOUT_SECONDS = 600;
   @Seconds(0, 86_400, 'must be a whole number of seconds (0 disables the cache)') CUSTOMIZATION_CACHE_TTL_SECONDS = 30;
-  @Env(lowercase, OneOf(LOG_LEVELS)) LOG_LEVEL: LogLevel = 'info';
+  @OneOf(LOG_LEVELS) LOG_LEVEL: LogLevel = 'info';
 }

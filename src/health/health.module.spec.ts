@@ -7,8 +7,7 @@ import { Clock } from '../common/clock.js';
 import { ImageCacheService } from '../versions/image-cache.service.js';
 import type { FailedImageState, ImageState } from '../versions/image-state.js';
 import type { CatalogImage } from '../versions/os-image-catalog.js';
-import { HealthController } from './health.module.js';
-import { ImageCacheHealthIndicator } from './image-cache.health.js';
+import { HealthController, ImageCacheHealthIndicator } from './health.module.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 

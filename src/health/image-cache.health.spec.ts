@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { FailedImageState, ImageState } from '../versions/image-state.js';
-import { describeImageReadiness, isReplicaReady, type ImageReadiness } from './image-cache.health.js';
+import { describeImageReadiness, isReplicaReady, type ImageReadiness } from './health.module.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const READY: ImageState = { status: 'ready', sizeBytes: 10, mtime: new Date(NOW) };

@@ -16,8 +16,6 @@ import {
   type OpenAPIObject,
 } from '@nestjs/swagger';
 import { IsDefined, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
-import type { Request } from 'express';
-import { resolveCredential, type Credential, type CredentialSources } from '../assisted/credentials.js';
 import { isLowercaseUuid } from '../common/service-error.js';
 import { IMAGE_TYPES, type ImageType } from '../config/catalog.js';
 import { CPU_ARCHITECTURES } from '../iso/index.js';
@@ -43,7 +41,6 @@ class ArchQuery {
   arch = 'x86_64';
 }
 
-/** Passed through to assisted-service; empty values count as absent. */
 export class CredentialQueryDto {
   @ApiPropertyOptional({ description: 'assisted-service API key, passed on as the api_key query parameter' })
   @IsOptional()
@@ -56,21 +53,6 @@ export class CredentialQueryDto {
   image_token?: string;
 }
 
-/** The request's credential: from the path of a short URL, the query, or the Authorization header. */
-export function credentialOf(
-  query: CredentialQueryDto,
-  request: Request,
-  path?: Pick<CredentialSources, 'pathApiKey' | 'pathToken'>,
-): Credential {
-  const { api_key: queryApiKey, image_token: queryImageToken } = query;
-  return resolveCredential({
-    ...path,
-    queryApiKey,
-    queryImageToken,
-    authorizationHeader: request.headers.authorization,
-  });
-}
-
 class TypeQuery {
   @ApiPropertyOptional({ enum: IMAGE_TYPES, default: 'full-iso' })
   @IsOptional()
@@ -78,16 +60,14 @@ class TypeQuery {
   type: ImageType = 'full-iso';
 }
 
-/** `GET /images/{image_id}`. Unknown parameters are ignored. */
 export class IsoQueryDto extends IntersectionType(VersionQuery, TypeQuery, ArchQuery, CredentialQueryDto) {}
 
-/** `GET /images/{image_id}/pxe-initrd`. */
 export class PxeQueryDto extends IntersectionType(VersionQuery, ArchQuery, CredentialQueryDto) {}
 
-/** `GET /images/{image_id}/s390x-initrd-addrsize`: the architecture is s390x. */
+/** The architecture of an addrsize is s390x. */
 export class AddrsizeQueryDto extends IntersectionType(VersionQuery, CredentialQueryDto) {}
 
-/** `GET /boot-artifacts/{artifact}`: nothing is asked of assisted-service, so no credentials. */
+/** Nothing is asked of assisted-service for a boot artifact, so no credentials. */
 export class BootArtifactQueryDto extends IntersectionType(VersionQuery, ArchQuery) {}
 
 /** `{image_id}` becomes part of the path of the calls to assisted-service. */
@@ -106,9 +86,8 @@ const MAX_REMEMBERED = 256;
 const MAX_REMEMBERED_KEY_CHARS = 2048;
 
 /**
- * Remembers the DTOs of the queries it accepted: validating with class-transformer and class-validator was a tenth of
- * the CPU of a 64 KiB Range request, and the answer depends only on the DTO class and the query. Rejected queries
- * are validated again each time, so their error stays the same.
+ * Remembers the DTOs of accepted queries: validating them was a tenth of the CPU of a 64 KiB Range request. Rejected
+ * queries are validated again each time, so their error stays the same.
  */
 class RememberingValidationPipe extends ValidationPipe {
   private readonly accepted = new Map<DtoClass, Map<string, object>>();
@@ -141,8 +120,8 @@ function copyOf<T extends object>(dto: T): T {
 }
 
 /**
- * Validates and transforms query DTOs. Repeated parameters (`?version=a&version=b`) arrive as arrays and fail the
- * string checks. One message per parameter: a missing or repeated value fails every rule, so the first cause is named.
+ * Unknown parameters are dropped; repeated ones (`?version=a&version=b`) arrive as arrays and fail the string checks.
+ * One message per parameter: a missing or repeated value fails every rule, so the first cause is named.
  */
 export const QUERY_PIPE = new RememberingValidationPipe({
   transform: true,
@@ -171,7 +150,6 @@ const ERROR = {
   },
 };
 
-/** Errors passed on from assisted-service. */
 export const ASSISTED_ERRORS: Record<number, string> = {
   401: 'assisted-service refused the credential',
   403: 'assisted-service forbids access to this infra-env',
@@ -205,10 +183,7 @@ export function ApiDownload(extra: Record<number, string> = {}): MethodDecorator
   );
 }
 
-/**
- * Express answers HEAD with the GET route of the same path, and the responder then sends the headers alone: the
- * download routes need no HEAD handlers. This lists HEAD next to each of them in the OpenAPI document.
- */
+/** Express answers HEAD with the GET route of the same path; this lists HEAD next to each download in the document. */
 export function documentHeadRequests(document: OpenAPIObject): OpenAPIObject {
   for (const path of Object.values(document.paths)) {
     const get = path.get;

@@ -110,8 +110,8 @@ class FakeCustomizations {
     return Promise.resolve(this.customization);
   }
 
-  derive<T>(_customization: Customization, _slot: object, build: () => T): T {
-    return build();
+  derive<S, T>(customization: Customization, slot: S, build: (customization: Customization, slot: S) => T): T {
+    return build(customization, slot);
   }
 }
 

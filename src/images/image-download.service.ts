@@ -7,6 +7,7 @@ import {
   type CustomizationNeeds,
 } from '../assisted/customization.service.js';
 import { Clock } from '../common/clock.js';
+import type { Download } from '../delivery/response-plan.js';
 import { ServiceError } from '../common/service-error.js';
 import type { BaseImageType, ImageType } from '../config/catalog.js';
 import {
@@ -26,8 +27,14 @@ import {
 } from '../iso/index.js';
 import { ImageCacheService } from '../versions/image-cache.service.js';
 import { notReadyReason, retryAfterSeconds } from '../versions/image-state.js';
-import { ImageLayouts, MinimalTemplates, NmstateImages, needsNmstate } from '../versions/preparation-steps.js';
-import type { Download } from './download-responder.js';
+import type { CatalogImage } from '../versions/os-image-catalog.js';
+import {
+  ImageLayouts,
+  MinimalTemplates,
+  NmstateImages,
+  needsNmstate,
+  type VerifiedImage,
+} from '../versions/preparation-steps.js';
 
 export interface ImageRequest {
   readonly infraEnvId: string;
@@ -40,10 +47,7 @@ export const BOOT_ARTIFACTS = ['rootfs', 'kernel', 'ins-file'] as const;
 export type BootArtifact = (typeof BOOT_ARTIFACTS)[number];
 const ARTIFACT_FILES = { rootfs: 'rootfs', kernel: 'kernel', 'ins-file': 'insFile' } as const;
 
-/**
- * The PXE initrd takes what the ISOs take, held to their standard areas (the live ISO's Ignition area, the minimal
- * ISO's ramdisk area), and no kernel arguments: an initrd has nowhere to carry them.
- */
+/** What the ISOs take, held to their standard areas; no kernel arguments: an initrd has nowhere to carry them. */
 const PXE_NEEDS: CustomizationNeeds = {
   ignitionAreaBytes: STANDARD_IGNITION_AREA_BYTES,
   ramdiskAreaBytes: RAMDISK_AREA_SIZE,
@@ -53,20 +57,18 @@ const PXE_NEEDS: CustomizationNeeds = {
 /** Errors of "the infra-env's content does not fit this image": the request cannot succeed as it is. */
 const DOES_NOT_FIT = [IgnitionTooLargeError, KargsTooLongError, KargsNotSupportedError, RamdiskAreaError];
 
-/** Bookkeeping of a memoised file: the object itself, its map slot, one frozen object per segment. */
+/** Bookkeeping of a memoised file (the object, its map slot) and of each of its segments. */
 const MEMO_OVERHEAD_BYTES = 256;
 const SEGMENT_OVERHEAD_BYTES = 96;
 
 /** The customised file for one (customisation, layout), or why the customisation does not fit that layout. */
 type CustomizedFile = { readonly file: VirtualFile } | { readonly refusal: DoesNotFitError };
 
-/**
- * Turns a download request into the bytes to serve: the ready cached image, the infra-env's customisation from
- * assisted-service (through its cache) and the file that overlays or concatenates them (docs/live-iso.md says what
- * goes where).
- */
+/** A download request as bytes: the ready image and the customisation, overlaid or concatenated (docs/live-iso.md). */
 @Injectable()
 export class ImageDownloadService {
+  private readonly files = new FileMemo();
+
   constructor(
     @Inject(ImageCacheService) private readonly cache: ImageCacheService,
     @Inject(ImageLayouts) private readonly layouts: ImageLayouts,
@@ -78,7 +80,12 @@ export class ImageDownloadService {
 
   /** The base ISO, or the minimal template, with the infra-env's Ignition, kernel arguments and ramdisk written in. */
   async iso(type: ImageType, request: ImageRequest, signal: AbortSignal): Promise<Download> {
-    const { image } = this.ready(request.version, request.arch, type === 'disconnected-iso' ? type : 'full-iso', 404);
+    const { image, base } = this.ready(
+      request.version,
+      request.arch,
+      type === 'disconnected-iso' ? type : 'full-iso',
+      404,
+    );
     const { version, cpuArchitecture } = image.entry;
     const layout = type === 'minimal-iso' ? this.templates.get(image) : this.layouts.get(image);
     if (layout === undefined && type === 'minimal-iso')
@@ -89,30 +96,35 @@ export class ImageDownloadService {
     if (layout === undefined) throw new ServiceError(503, `${image.fileName} is not ready`, { 'Retry-After': '30' });
     const ignitionAreaBytes = layout.ignitionArea.length;
     // Without a ramdisk (204) the minimal ISO's ramdisk area stays zeros, as in the template.
-    const ramdiskAreaBytes = type === 'minimal-iso' ? (layout.files.ramdiskArea?.size ?? RAMDISK_AREA_SIZE) : undefined;
-    const needs =
-      ramdiskAreaBytes === undefined
-        ? { ignitionAreaBytes, kernelArguments: true }
-        : { ignitionAreaBytes, ramdiskAreaBytes, kernelArguments: true };
+    const ramdiskAreaBytes = layout.files.ramdiskArea?.size ?? RAMDISK_AREA_SIZE;
+    const needs: CustomizationNeeds =
+      type === 'minimal-iso'
+        ? { ignitionAreaBytes, ramdiskAreaBytes, kernelArguments: true }
+        : { ignitionAreaBytes, kernelArguments: true };
     const { infraEnvId, credential } = request;
     const customization = await this.customizations.get(infraEnvId, type, credential, needs, signal);
     const filename = type === 'disconnected-iso' ? `agent-ove.${cpuArchitecture}.iso` : `${infraEnvId}-discovery.iso`;
-    return download(this.customizedFile(customization, layout), filename, customization.lastModified);
+    const file = this.customizedFile(customization, layout);
+    return {
+      ...download(file, filename, customization.lastModified),
+      stillCurrent: this.currentWhile(base, image, customization),
+    };
   }
 
   /** The ISO's initrd.img, the Ignition payload, then, when there is a ramdisk, the ramdisk and nmstate.img. */
   async pxeInitrd(request: ImageRequest, signal: AbortSignal): Promise<Download> {
-    const { file, customization } = await this.initrd(request, signal);
-    return download(file, `${request.infraEnvId}-initrd.img`, customization.lastModified);
+    const { file, customization, image, base } = await this.initrd(request, signal);
+    const initrd = download(file, `${request.infraEnvId}-initrd.img`, customization.lastModified);
+    return { ...initrd, stillCurrent: this.currentWhile(base, image, customization) };
   }
 
   /** The s390x initrd.addrsize that announces the customised PXE initrd's length; `request.arch` is ignored. */
   async addrsize(request: ImageRequest, signal: AbortSignal): Promise<Download> {
-    const { file: initrd, customization, image, isoPath } = await this.initrd({ ...request, arch: 's390x' }, signal);
+    const { file: initrd, customization, image, base } = await this.initrd({ ...request, arch: 's390x' }, signal);
     const source = this.layouts.get(image)?.files.initrdAddrsize;
     if (source === undefined)
       throw new ServiceError(404, `the ${image.entry.version} s390x image has no images/initrd.addrsize`);
-    const addrsize = buildInitrdAddrsize(await readIsoFileBytes(isoPath, source, 4096), initrd.size);
+    const addrsize = buildInitrdAddrsize(await readIsoFileBytes(base.path, source, 4096), initrd.size);
     const file = VirtualFile.concat([{ kind: 'bytes', data: addrsize }]);
     return download(file, `${request.infraEnvId}-initrd.addrsize`, customization.lastModified);
   }
@@ -125,14 +137,12 @@ export class ImageDownloadService {
     const source = this.layouts.get(image)?.files[ARTIFACT_FILES[artifact]];
     if (source === undefined)
       throw new ServiceError(404, `the ${image.entry.version} ${image.entry.cpuArchitecture} image has no ${artifact}`);
-    const file = VirtualFile.concat(isoFileSegments(base.path, source));
-    return download(file, source.path.split('/').at(-1) ?? artifact, base.mtime);
+    const file = this.files.get(base, artifact, () => VirtualFile.concat(isoFileSegments(base.path, source)));
+    const name = source.path.split('/').at(-1) ?? artifact;
+    return { ...download(file, name, base.mtime), stillCurrent: this.currentWhile(base, image) };
   }
 
-  /**
-   * The gate every route passes: the catalog image once it is ready, whatever state the others are in. An unknown one
-   * gets the status the route documents; one not ready yet a 503 with its state and when to ask again.
-   */
+  /** The catalog image once ready: `unknown` is the route's status for none; 503 says its state and when to retry. */
   private ready(version: string, arch: string, type: BaseImageType, unknown: 400 | 404) {
     const image = this.cache.catalog.find(version, arch, type);
     if (image === undefined)
@@ -156,30 +166,53 @@ export class ImageDownloadService {
     }
     const { infraEnvId, credential } = request;
     const customization = await this.customizations.get(infraEnvId, 'pxe-initrd', credential, PXE_NEEDS, signal);
-    const payload: Segment = { kind: 'bytes', data: customization.ignitionPayload };
-    const segments = [...isoFileSegments(base.path, initrd), payload];
-    if (customization.ramdisk !== undefined) {
-      segments.push({ kind: 'bytes', data: customization.ramdisk });
-      const nmstate = needsNmstate(image) ? this.nmstate.get(image) : undefined;
-      if (nmstate !== undefined) segments.push({ kind: 'file', path: nmstate.path, offset: 0, length: nmstate.size });
-    }
-    return { file: VirtualFile.concat(segments), customization, image, isoPath: base.path };
+    const file = this.files.get(customization, base, () => {
+      const payload: Segment = { kind: 'bytes', data: customization.ignitionPayload };
+      const segments = [...isoFileSegments(base.path, initrd), payload];
+      if (customization.ramdisk !== undefined) {
+        segments.push({ kind: 'bytes', data: customization.ramdisk });
+        const nmstate = needsNmstate(image) ? this.nmstate.get(image) : undefined;
+        if (nmstate !== undefined) segments.push({ kind: 'file', path: nmstate.path, offset: 0, length: nmstate.size });
+      }
+      return VirtualFile.concat(segments);
+    });
+    return { file, customization, image, base };
   }
 
   /**
-   * Built once per (customisation, layout) and kept with the cached customisation, counted in its byte bound: repeated
-   * Range requests neither validate patches again nor hold memory the bound does not see. A refusal is kept the same
-   * way. A VirtualFile is immutable and opens its file per stream, so one serves every request.
+   * For the fast lane: the same request gets the same download while the image stays the one that is ready and the
+   * customisation stays cached. Nothing held strongly: the cache alone decides how long a customisation lives.
+   */
+  private currentWhile(base: VerifiedImage, image: CatalogImage, customization?: Customization): () => boolean {
+    const held = customization && new WeakRef(customization);
+    return () => {
+      if (this.cache.readyImage(image) !== base) return false;
+      const current = held?.deref();
+      return held === undefined || (current !== undefined && this.customizations.isCurrent(current));
+    };
+  }
+
+  /**
+   * Built once per (customisation, layout) and kept with the cached customisation: Range requests neither validate
+   * patches again nor hold memory its bound does not see. A VirtualFile is immutable, so one serves every request.
    */
   private customizedFile(customization: Customization, layout: LiveIsoLayout): VirtualFile {
-    const built = this.customizations.derive(
-      customization,
-      layout,
-      () => buildFile(customization, layout),
-      (outcome) => retainedBytes(outcome, customization),
-    );
+    const built = this.customizations.derive(customization, layout, buildFile, retainedBytes);
     if ('refusal' in built) throw built.refusal;
     return built.file;
+  }
+}
+
+/** Files built once per pair of keys, kept as long as the first key lives (a customisation, a ready image). */
+class FileMemo {
+  private readonly files = new WeakMap<object, Map<unknown, VirtualFile>>();
+
+  get(owner: object, key: unknown, build: () => VirtualFile): VirtualFile {
+    let byKey = this.files.get(owner);
+    if (byKey === undefined) this.files.set(owner, (byKey = new Map()));
+    let file = byKey.get(key);
+    if (file === undefined) byKey.set(key, (file = build()));
+    return file;
   }
 }
 

@@ -1,20 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { BadRequestException, NotFoundException, type ArgumentMetadata } from '@nestjs/common';
+import { BadRequestException, HttpException, NotFoundException, type ArgumentMetadata } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { ImageType } from '../config/catalog.js';
 import { VirtualFile } from '../iso/index.js';
-import { DownloadResponder, type Download } from './download-responder.js';
+import { DownloadResponder } from '../delivery/download-responder.js';
+import type { Download } from '../delivery/response-plan.js';
 import {
+  AddrsizeQueryDto,
+  BootArtifactQueryDto,
   CredentialQueryDto,
   ImageIdPipe,
   IsoQueryDto,
+  PxeQueryDto,
   QUERY_PIPE,
   documentHeadRequests,
 } from './download-query.dto.js';
 import { ImageDownloadService, type ImageRequest } from './image-download.service.js';
-import { ImagesController } from './images.controller.js';
+import { ArtifactsController, ImagesController } from './images.controller.js';
 
 const ID = '0b8a4d4e-3c3e-4f5a-9d1e-2f6c7a8b9c0d';
 const DOWNLOAD: Download = { file: VirtualFile.concat([]), size: 0, filename: 'x.iso' };
@@ -30,15 +34,34 @@ class FakeResponder {
 
 class FakeImages {
   readonly isos: { type: ImageType; request: ImageRequest }[] = [];
+  readonly calls: [string, ...unknown[]][] = [];
 
   iso(type: ImageType, request: ImageRequest): Promise<Download> {
     this.isos.push({ type, request });
     return Promise.resolve(DOWNLOAD);
   }
+
+  pxeInitrd(request: ImageRequest): Promise<Download> {
+    this.calls.push(['pxeInitrd', request]);
+    return Promise.resolve(DOWNLOAD);
+  }
+
+  addrsize(request: ImageRequest): Promise<Download> {
+    this.calls.push(['addrsize', request]);
+    return Promise.resolve(DOWNLOAD);
+  }
+
+  bootArtifact(artifact: string, version: string, arch: string): Download {
+    this.calls.push(['bootArtifact', artifact, version, arch]);
+    return DOWNLOAD;
+  }
 }
 
 function responseWith(headers: Record<string, string> = {}): Response {
-  return { req: { headers } } as unknown as Response;
+  const response = { req: { headers }, headers: {} as Record<string, string> };
+  return Object.assign(response, {
+    set: (name: string, value: string) => Object.assign(response.headers, { [name]: value }),
+  }) as unknown as Response;
 }
 
 function jwt(payload: object): string {
@@ -53,6 +76,7 @@ async function query<T extends object>(dto: new () => T, value: Record<string, u
 
 let module: TestingModule;
 let controller: ImagesController;
+let artifacts: ArtifactsController;
 let responder: FakeResponder;
 let images: FakeImages;
 
@@ -60,13 +84,14 @@ beforeEach(async () => {
   responder = new FakeResponder();
   images = new FakeImages();
   module = await Test.createTestingModule({
-    controllers: [ImagesController],
+    controllers: [ImagesController, ArtifactsController],
     providers: [
       { provide: DownloadResponder, useValue: responder },
       { provide: ImageDownloadService, useValue: images },
     ],
   }).compile();
   controller = module.get(ImagesController);
+  artifacts = module.get(ArtifactsController);
 });
 
 afterEach(async () => {
@@ -189,5 +214,66 @@ describe('documentHeadRequests', () => {
       operationId: 'X_get_head',
     });
     expect(document.paths['/live']?.head).toBeUndefined();
+  });
+});
+
+describe('the PXE initrd and the s390x addrsize', () => {
+  it('hand the request and its credential to the service; the addrsize is always s390x', async () => {
+    const pxe = await query(PxeQueryDto, { version: '4.18', arch: 'arm64', image_token: 'token', type: 'ignored' });
+    await artifacts.pxeInitrd(ID, pxe, responseWith());
+    await artifacts.pxeInitrd(ID, pxe, responseWith());
+    const addrsize = await query(AddrsizeQueryDto, { version: '4.18', arch: 'x86_64' });
+    await artifacts.addrsize(ID, addrsize, responseWith({ authorization: 'Bearer abc' }));
+    await artifacts.addrsize(ID, addrsize, responseWith({ authorization: 'Bearer abc' }));
+    const pxeRequest = {
+      infraEnvId: ID,
+      version: '4.18',
+      arch: 'arm64',
+      credential: { kind: 'image-token', value: 'token' },
+    };
+    const addrsizeRequest = {
+      infraEnvId: ID,
+      version: '4.18',
+      arch: 's390x',
+      credential: { kind: 'authorization', value: 'Bearer abc' },
+    };
+    expect(images.calls).toEqual([
+      ['pxeInitrd', pxeRequest],
+      ['pxeInitrd', pxeRequest],
+      ['addrsize', addrsizeRequest],
+      ['addrsize', addrsizeRequest],
+    ]);
+    expect(responder.served).toHaveLength(4);
+  });
+
+  it('require a version', async () => {
+    await expect(query(PxeQueryDto, { arch: 'x86_64' })).rejects.toThrow('version is required');
+    await expect(query(AddrsizeQueryDto, {})).rejects.toThrow('version is required');
+  });
+});
+
+describe('the boot artifacts', () => {
+  it('serve rootfs, kernel and ins-file with no credential', async () => {
+    const dto = await query(BootArtifactQueryDto, { version: '4.18', api_key: 'dropped' });
+    expect(dto).toStrictEqual(Object.assign(new BootArtifactQueryDto(), { version: '4.18', arch: 'x86_64' }));
+    for (const artifact of ['rootfs', 'kernel']) await artifacts.bootArtifact(artifact, dto, responseWith());
+    await artifacts.bootArtifact('ins-file', dto, responseWith());
+    expect(images.calls).toEqual([
+      ['bootArtifact', 'rootfs', '4.18', 'x86_64'],
+      ['bootArtifact', 'kernel', '4.18', 'x86_64'],
+      ['bootArtifact', 'ins-file', '4.18', 'x86_64'],
+    ]);
+  });
+
+  it('answer 404 for an unknown artifact and 405 with Allow for other methods', async () => {
+    const dto = await query(BootArtifactQueryDto, { version: '4.18' });
+    expect(() => artifacts.bootArtifact('initrd', dto, responseWith())).toThrow(
+      new NotFoundException('unknown boot artifact "initrd": use rootfs, kernel, ins-file'),
+    );
+    const response = responseWith();
+    expect(() => artifacts.otherMethod(response)).toThrow(HttpException);
+    expect(() => artifacts.otherMethod(response)).toThrow('only GET and HEAD are allowed on boot artifacts');
+    expect((response as unknown as { headers: Record<string, string> }).headers).toEqual({ Allow: 'GET, HEAD' });
+    expect(images.calls).toEqual([]);
   });
 });

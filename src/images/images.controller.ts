@@ -1,19 +1,33 @@
-import { Controller, Get, Inject, NotFoundException, Param, Query, Res, applyDecorators } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  All,
+  Controller,
+  Get,
+  HttpException,
+  Inject,
+  NotFoundException,
+  Param,
+  Query,
+  Res,
+  applyDecorators,
+} from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { resolveCredential } from '../assisted/credentials.js';
 import { isLowercaseUuid } from '../common/service-error.js';
 import type { ImageType } from '../config/catalog.js';
-import { DownloadResponder } from './download-responder.js';
+import { DownloadResponder } from '../delivery/download-responder.js';
 import {
   ASSISTED_ERRORS,
+  AddrsizeQueryDto,
   ApiDownload,
+  BootArtifactQueryDto,
   CredentialQueryDto,
   ImageIdPipe,
   IsoQueryDto,
+  PxeQueryDto,
   QUERY_PIPE,
-  credentialOf,
 } from './download-query.dto.js';
-import { ImageDownloadService } from './image-download.service.js';
+import { BOOT_ARTIFACTS, ImageDownloadService, type BootArtifact } from './image-download.service.js';
 
 /** The path parameters of a short URL: the infra-env is named by its id, or by the JWT that is the credential. */
 interface ShortUrlParams {
@@ -67,12 +81,8 @@ export class ImagesController {
     @Query(QUERY_PIPE) query: IsoQueryDto,
     @Res() response: Response,
   ): Promise<void> {
-    const request = {
-      infraEnvId: id,
-      version: query.version,
-      arch: query.arch,
-      credential: credentialOf(query, response.req),
-    };
+    const credential = resolveCredential(query, response.req);
+    const request = { infraEnvId: id, version: query.version, arch: query.arch, credential };
     return this.responder.serve(response, (signal) => this.images.iso(query.type, request, signal));
   }
 
@@ -104,7 +114,7 @@ export class ImagesController {
     const infraEnvId = params.image_id ?? infraEnvIdFromToken(params.token ?? params.api_key ?? '');
     if (!isLowercaseUuid(infraEnvId))
       throw new NotFoundException('the URL does not name an infra-env (its id must be a lowercase UUID)');
-    const credential = credentialOf(query, response.req, { pathApiKey: params.api_key, pathToken: params.token });
+    const credential = resolveCredential(query, response.req, params);
     const request = { infraEnvId, version: params.version, arch: params.arch, credential };
     return this.responder.serve(response, (signal) => this.images.iso(type, request, signal));
   }
@@ -124,4 +134,65 @@ function infraEnvIdFromToken(token: string): string | undefined {
     return undefined;
   }
   return [payload?.sub, payload?.infra_env_id].find(isLowercaseUuid);
+}
+
+const PxeRoute = (summary: string): MethodDecorator =>
+  applyDecorators(ApiTags('pxe'), ApiOperation({ summary }), ApiParam(ID_PARAM), ApiDownload(ASSISTED_ERRORS));
+
+/** What PXE firmware and BMCs fetch besides ISOs: the customised PXE initrd, its s390x addrsize, and boot files. */
+@Controller()
+export class ArtifactsController {
+  constructor(
+    @Inject(DownloadResponder) private readonly responder: DownloadResponder,
+    @Inject(ImageDownloadService) private readonly images: ImageDownloadService,
+  ) {}
+
+  @Get('images/:image_id/pxe-initrd')
+  @PxeRoute('The PXE initrd of an infra-env: initrd.img, Ignition, ramdisk, nmstate')
+  pxeInitrd(
+    @Param('image_id', ImageIdPipe) id: string,
+    @Query(QUERY_PIPE) query: PxeQueryDto,
+    @Res() response: Response,
+  ): Promise<void> {
+    const credential = resolveCredential(query, response.req);
+    const request = { infraEnvId: id, version: query.version, arch: query.arch, credential };
+    return this.responder.serve(response, (signal) => this.images.pxeInitrd(request, signal));
+  }
+
+  @Get('images/:image_id/s390x-initrd-addrsize')
+  @PxeRoute('The s390x initrd.addrsize for the customised PXE initrd')
+  addrsize(
+    @Param('image_id', ImageIdPipe) id: string,
+    @Query(QUERY_PIPE) query: AddrsizeQueryDto,
+    @Res() response: Response,
+  ): Promise<void> {
+    const credential = resolveCredential(query, response.req);
+    const request = { infraEnvId: id, version: query.version, arch: 's390x', credential };
+    return this.responder.serve(response, (signal) => this.images.addrsize(request, signal));
+  }
+
+  @Get('boot-artifacts/:artifact')
+  @ApiTags('boot-artifacts')
+  @ApiOperation({ summary: 'A boot artifact of the cached ISO: rootfs, kernel or ins-file' })
+  @ApiParam({ name: 'artifact', enum: BOOT_ARTIFACTS, description: 'rootfs.img, the kernel, or (s390x) generic.ins' })
+  @ApiDownload({ 405: 'Only GET and HEAD are allowed' })
+  bootArtifact(
+    @Param('artifact') artifact: string,
+    @Query(QUERY_PIPE) query: BootArtifactQueryDto,
+    @Res() response: Response,
+  ): Promise<void> {
+    if (!(BOOT_ARTIFACTS as readonly string[]).includes(artifact))
+      throw new NotFoundException(`unknown boot artifact "${artifact}": use ${BOOT_ARTIFACTS.join(', ')}`);
+    return this.responder.serve(response, () =>
+      this.images.bootArtifact(artifact as BootArtifact, query.version, query.arch),
+    );
+  }
+
+  /** Registered after GET (which answers HEAD too), so it catches every other method. */
+  @All('boot-artifacts/:artifact')
+  @ApiExcludeEndpoint()
+  otherMethod(@Res({ passthrough: true }) response: Response): never {
+    response.set('Allow', 'GET, HEAD');
+    throw new HttpException('only GET and HEAD are allowed on boot artifacts', 405);
+  }
 }

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
-import { ArtifactsController } from './artifacts.controller.js';
-import { DownloadResponder, RequestSlots } from './download-responder.js';
+import { DeliveryModule } from '../delivery/delivery.module.js';
 import { ImageDownloadService } from './image-download.service.js';
-import { ImagesController } from './images.controller.js';
+import { ArtifactsController, ImagesController } from './images.controller.js';
 
 /** The image and artifact download routes. */
 @Module({
+  imports: [DeliveryModule],
   controllers: [ImagesController, ArtifactsController],
-  providers: [ImageDownloadService, DownloadResponder, RequestSlots, Clock],
+  providers: [ImageDownloadService, Clock],
 })
 export class ImagesModule {}

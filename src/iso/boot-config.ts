@@ -1,24 +1,14 @@
-/**
- * Boot-menu edits for the minimal ISO template: the rootfs is fetched over HTTP (`coreos.live.rootfs_url`, and no
- * `coreos.liveiso` check for it), the ramdisk area (and nmstate) are loaded as extra initrds, and coreos/kargs.json is
- * rewritten to match. See docs/live-iso.md.
- */
+/** The minimal ISO template's boot-menu and kargs.json edits (see "The minimal ISO template" in docs/live-iso.md). */
+import { IsoError } from './errors.js';
 import { readIsoFileBytes, regularFile, type IsoFile, type IsoIndex } from './iso9660.js';
 import { KARG_EMBED_AREA_PATTERN, KARGS_JSON_PATH, parseKargsJson } from './kargs.js';
 
-/** `extraInitrds`: ISO paths appended to the initrd list, e.g. '/images/assisted_installer_custom.img'. */
 export type BootConfigEdit = { rootfsUrl: string; extraInitrds: string[] };
-/** `mode`: the permission bits in the template. */
 export type TemplateFile = { isoPath: string; content: Buffer; mode: number };
 
 /** A boot config lacks the line an edit needs, or kargs.json cannot follow the edit. */
-export class BootConfigEditError extends Error {
-  override readonly name = 'BootConfigEditError';
-}
-
-export class InvalidRootfsUrlError extends Error {
-  override readonly name = 'InvalidRootfsUrlError';
-}
+export class BootConfigEditError extends IsoError {}
+export class InvalidRootfsUrlError extends IsoError {}
 
 /** What a rationalised Rock Ridge tree (mkisofs -r) gives files; used when the source has no mode. */
 export const DEFAULT_FILE_MODE = 0o444;
@@ -59,22 +49,16 @@ export async function editBootConfigs(isoPath: string, index: IsoIndex, edit: Bo
   return [...files, await editFile(kargsJson, update)];
 }
 
-/**
- * The URL goes inside double quotes on GRUB's `linux` line, where `$` still expands a variable, `\` escapes and `"`
- * ends the quotes; whitespace or control characters would split the argument or the line. Returns the URL unchanged.
- */
+/** The URL goes in double quotes on GRUB's `linux` line, where `$`, `\` and `"` still act and whitespace splits. */
 export function validateRootfsUrl(url: string): string {
-  const refuse = (reason: string): never => {
-    throw new InvalidRootfsUrlError(`rootfs URL ${JSON.stringify(url)} ${reason}`);
-  };
-  if (!/^https?:\/\//i.test(url)) refuse('must start with http:// or https://');
-  if (/[$\\"]/.test(url)) refuse('must not contain $, \\ or "');
-  if (/[^\x21-\x7e]/.test(url)) refuse('must be printable ASCII without spaces');
-  if (!URL.canParse(url)) refuse('is not a valid URL');
+  const refuse = (reason: string): Error => new InvalidRootfsUrlError(`rootfs URL ${JSON.stringify(url)} ${reason}`);
+  if (!/^https?:\/\//i.test(url)) throw refuse('must start with http:// or https://');
+  if (/[$\\"]/.test(url)) throw refuse('must not contain $, \\ or "');
+  if (/[^\x21-\x7e]/.test(url)) throw refuse('must be printable ASCII without spaces');
+  if (!URL.canParse(url)) throw refuse('is not a valid URL');
   return url;
 }
 
-/** Edits a GRUB config (`EFI/*\/grub.cfg`, `boot/grub/grub.cfg`). */
 export function editGrubConfig(text: string, edit: BootConfigEdit): string {
   const { rootfsUrl, initrds } = checkedEdit(edit);
   let [kernelLines, initrdLines] = [0, 0];
@@ -126,20 +110,14 @@ function mapLines(text: string, edit: (line: string) => string): string {
   return lines.map((line) => (line.endsWith('\r') ? `${edit(line.slice(0, -1))}\r` : edit(line))).join('\n');
 }
 
-/**
- * The original kargs.json updated for the edited boot configs (`editedFiles`: path, leading slash optional → edited
- * content). The edits shift the kernel line and change the default arguments, so each area's offset, the default and
- * the size are read again from the edited files; the `#` padding is untouched, so each area still ends at the marker.
- * Fields this code does not know are kept.
- */
+/** kargs.json for the edited boot configs (path → content): new offsets, `default` and `size`; the rest kept. */
 export function updateKargsJson(kargsJson: Buffer, editedFiles: Map<string, Buffer>): Buffer {
   const info = parseKargsJson(kargsJson);
   const files = new Map([...editedFiles].map(([path, content]) => [path.replace(/^\/+/, ''), content]));
   const areas = info.files.map(({ path }) => {
     const content = files.get(path);
-    if (content === undefined) {
+    if (content === undefined)
       throw new BootConfigEditError(`${KARGS_JSON_PATH} lists '${path}' but its edited content was not given`);
-    }
     const area = findEditedArea(path, content);
     // Guards against a wrong start: the edit only drops coreos.liveiso and appends.
     const kept = info.default.split(/\s+/).filter((arg) => arg !== '' && !arg.startsWith('coreos.liveiso='));
@@ -171,7 +149,6 @@ export function updateKargsJson(kargsJson: Buffer, editedFiles: Map<string, Buff
 }
 
 function findEditedArea(path: string, content: Buffer): { offset: number; defaultKargs: string; size: number } {
-  // latin1 maps each byte to one character, so string indexes are byte offsets.
   const text = content.toString('latin1');
   const match = KARG_EMBED_AREA_PATTERN.exec(text);
   if (match === null) throw new BootConfigEditError(`edited '${path}' has no karg embed area marker`);

@@ -1,18 +1,10 @@
-/**
- * Runs an external tool (xorriso, unsquashfs, erofs-utils) without a shell, with bounded output, a time limit and
- * cancellation. A failed, cancelled or timed-out run settles only once the child has exited, so the caller can remove
- * what the child was writing without racing it. The child leads its own process group and is stopped with the whole
- * group: a tool that is a wrapper script must not leave its helpers running.
- */
+/** External tools without a shell: bounded output, a time limit, cancellation (see docs/architecture.md). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { IsoError } from './errors.js';
 
-/** The child failed to start, exited non-zero, was killed, or wrote more than allowed. */
-export class ChildProcessError extends Error {
-  override readonly name: string = 'ChildProcessError';
-
+export class ChildProcessError extends IsoError {
   constructor(
     message: string,
-    readonly program: string,
     /** The tail of the child's stderr. */
     readonly stderr: string,
     readonly exitCode: number | null,
@@ -21,9 +13,7 @@ export class ChildProcessError extends Error {
   }
 }
 
-export class ChildTimeoutError extends ChildProcessError {
-  override readonly name = 'ChildTimeoutError';
-}
+export class ChildTimeoutError extends ChildProcessError {}
 
 /** The caller's AbortSignal fired; `cause` is the signal's reason. */
 export class OperationAbortedError extends Error {
@@ -31,7 +21,7 @@ export class OperationAbortedError extends Error {
 }
 
 /** `setting` (e.g. an environment variable) is named in the error, so that an operator knows what to raise. */
-export type ChildTimeout = { readonly ms: number; readonly setting?: string };
+type ChildTimeout = { readonly ms: number; readonly setting?: string };
 
 type ChildResult = { stdout: Buffer; stderr: string };
 
@@ -50,7 +40,7 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
   if (signal?.aborted === true) throw new OperationAbortedError(`${what} was aborted`, { cause: signal.reason });
 }
 
-/** Resolves with the output when `program` exits with status 0. */
+/** Resolves with the output on exit status 0; a failure settles only once the child's process group is gone. */
 export async function runChild(program: string, args: string[], options: RunChildOptions = {}): Promise<ChildResult> {
   throwIfAborted(options.signal, program);
   const { signal, timeout, maxStdoutBytes = 64 << 20, stderrTailBytes = 64 << 10, killGraceMs = 5_000 } = options;
@@ -59,7 +49,7 @@ export async function runChild(program: string, args: string[], options: RunChil
   let [stdoutBytes, stderr] = [0, Buffer.alloc(0)];
   // Why the run failed, made into an error once the child is gone and its stderr known.
   let failure: ((stderr: string) => Error) | undefined;
-  const failed = (message: string) => (stderr: string) => new ChildProcessError(message, program, stderr, null);
+  const failed = (message: string) => (stderr: string) => new ChildProcessError(message, stderr, null);
   let settled = false;
   let killTimer: NodeJS.Timeout | undefined;
   // Also after the child itself exited: until 'close', something it started still holds its pipes open.
@@ -95,7 +85,7 @@ export async function runChild(program: string, args: string[], options: RunChil
       if (code === 0) return resolve({ stdout: Buffer.concat(stdout), stderr: text });
       const how = killedBy !== null ? `was killed by ${killedBy}` : `exited with status ${code}`;
       const tail = lastLines(text, 5);
-      reject(new ChildProcessError(`${program} ${how}${tail === '' ? '' : `: ${tail}`}`, program, text, code));
+      reject(new ChildProcessError(`${program} ${how}${tail === '' ? '' : `: ${tail}`}`, text, code));
     };
     // A failed spawn (ENOENT, EACCES) emits 'error' and has no pid; 'close' may not follow.
     child.on('error', (error) => {
@@ -106,13 +96,13 @@ export async function runChild(program: string, args: string[], options: RunChil
   });
 }
 
-/** What every function here that runs a tool accepts as `run`, so that a test or a Nest provider can stand in. */
 export type RunChild = typeof runChild;
+/** What a job that runs tools accepts: `run` lets a test or a Nest provider stand in for `runChild`. */
+export type ToolOptions = { signal?: AbortSignal; timeout?: ChildTimeout; run?: RunChild };
 
 function timeoutError(program: string, timeout: ChildTimeout, stderr: string): ChildTimeoutError {
   const setting = timeout.setting === undefined ? '' : ` (${timeout.setting})`;
-  const message = `${program} did not finish within ${timeout.ms / 1000} s${setting}`;
-  return new ChildTimeoutError(message, program, stderr, null);
+  return new ChildTimeoutError(`${program} did not finish within ${timeout.ms / 1000} s${setting}`, stderr, null);
 }
 
 /** Signals the child's whole process group; ESRCH: it is gone already; anything else: at least the child itself. */
@@ -124,12 +114,8 @@ function signalGroup(child: ChildProcess, pid: number, signal: NodeJS.Signals): 
   }
 }
 
-/** The last `count` non-empty lines, joined with ' | ' for a one-line message. */
 export function lastLines(text: string, count: number): string {
-  return text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '')
-    .slice(-count)
-    .join(' | ');
+  const lines = text.split('\n').map((line) => line.trim());
+  const nonEmpty = lines.filter((line) => line !== '');
+  return nonEmpty.slice(-count).join(' | ');
 }

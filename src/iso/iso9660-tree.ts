@@ -1,8 +1,4 @@
-/**
- * The directory tree of an ISO 9660 image, with Rock Ridge names, modes and relocated directories (SUSP entries in
- * each record's System Use area), and the path index built from it. Bounded throughout: a hostile image must not make
- * us loop, recurse or allocate without end.
- */
+/** An ISO 9660 directory tree with Rock Ridge; bounded, so that a hostile image cannot make us loop or allocate. */
 import { IsoFormatError, IsoImageReader, directoryRecords, readPrimaryVolume } from './iso9660.js';
 import type { DirectoryRecord, IsoExtent, IsoFile, IsoIndex, PrimaryVolume } from './iso9660.js';
 
@@ -25,25 +21,20 @@ export async function readIsoIndex(isoPath: string): Promise<IsoIndex> {
     const volume = await readPrimaryVolume(reader);
     // A download cut short still has intact descriptors; the recorded volume size exposes it.
     const volumeBytes = volume.volumeSpaceSize * volume.blockSize;
-    if (volumeBytes > reader.fileSize) {
-      throw new IsoFormatError(
-        `truncated ISO image: the volume is ${volumeBytes} bytes but the file has only ${reader.fileSize} bytes`,
-      );
-    }
+    const sizes = `the volume is ${volumeBytes} bytes but the file has only ${reader.fileSize} bytes`;
+    if (volumeBytes > reader.fileSize) throw new IsoFormatError(`truncated ISO image: ${sizes}`);
     const walker = new TreeWalker(reader, volume);
     const root = await walker.walk();
     const { volumeId, blockSize, volumeSpaceSize } = volume;
     // Without Rock Ridge, names are upper-case ISO names shown lowercased: lookups match either case.
-    const key = (path: string): string => {
-      const normal = path.split('/').filter(Boolean).join('/');
-      return walker.rockRidge ? normal : normal.toLowerCase();
-    };
+    const normal = (path: string): string => path.split('/').filter(Boolean).join('/');
+    const key = (path: string): string => (walker.suspSkip === undefined ? normal(path).toLowerCase() : normal(path));
     const byPath = new Map([root, ...walker.entries].map((file) => [key(file.path), file]));
     const get = (path: string): IsoFile | undefined => byPath.get(key(path));
     const require = (path: string): IsoFile => {
       const file = get(path);
-      if (file !== undefined) return file;
-      throw new IsoFormatError(`ISO image ${volumeId} has no ${path.split('/').filter(Boolean).join('/') || '/'}`);
+      if (file === undefined) throw new IsoFormatError(`ISO image ${volumeId} has no ${normal(path) || '/'}`);
+      return file;
     };
     return { volumeId, blockSize, volumeSpaceSize, get, require, files: () => [...walker.entries] };
   });
@@ -55,7 +46,7 @@ class TreeWalker {
   private readonly paths = new Set<string>();
   private readonly visitedDirectories = new Set<number>();
   /** Bytes to skip at the start of each System Use area (SP entry); undefined without SUSP, hence no Rock Ridge. */
-  private suspSkip?: number;
+  suspSkip?: number;
   private directoryBytesRead = 0;
 
   constructor(
@@ -63,11 +54,6 @@ class TreeWalker {
     private readonly volume: PrimaryVolume,
   ) {}
 
-  get rockRidge(): boolean {
-    return this.suspSkip !== undefined;
-  }
-
-  /** Returns the root. */
   async walk(): Promise<IsoFile> {
     const rootExtent = this.extentOf(this.volume.root, '/ (root)');
     const rootData = await this.readDirectory(rootExtent, '');
@@ -75,39 +61,34 @@ class TreeWalker {
     const sp = dot.systemUse;
     const isSp = sp.length >= 7 && sp.toString('latin1', 0, 2) === 'SP' && sp[2] === 7 && sp[4] === 0xbe;
     this.suspSkip = isSp && sp[5] === 0xef ? (sp[6] ?? 0) : undefined;
-    const root = toIsoFile('', dot, [rootExtent], true, (await this.readRockRidge(dot)).mode);
+    const root = toIsoFile('', dot, [rootExtent], true, await this.readRockRidge(dot));
     await this.walkDirectory(rootData, '', 0);
     return root;
   }
 
   private dotRecord(data: Buffer, what: string): DirectoryRecord {
     const dot = directoryRecords(data).next().value;
-    if (dot === undefined || dot.identifier !== CURRENT_DIRECTORY) {
+    if (dot === undefined || dot.identifier !== CURRENT_DIRECTORY)
       throw new IsoFormatError(`${what} does not start with a "." record`);
-    }
     return dot;
   }
 
   private async walkDirectory(data: Buffer, parentPath: string, depth: number): Promise<void> {
-    if (depth > LIMITS.depth) {
+    if (depth > LIMITS.depth)
       throw new IsoFormatError(`directory tree is deeper than ${LIMITS.depth} levels at /${parentPath}`);
-    }
-    // A multi-extent file is several consecutive records of one name.
     let pending: RecordGroup | undefined;
     for (const record of directoryRecords(data)) {
       if (record.identifier === CURRENT_DIRECTORY || record.identifier === PARENT_DIRECTORY) continue;
       if ((record.flags & FLAG_ASSOCIATED) !== 0) continue;
-      if (pending !== undefined && pending.first.identifier !== record.identifier) {
+      if (pending !== undefined && pending.first.identifier !== record.identifier)
         throw new IsoFormatError(`multi-extent file ${pending.first.identifier} in /${parentPath} is not continued`);
-      }
       const group = pending ?? { first: record, extents: [] };
       group.extents.push(this.extentOf(record, `${parentPath}/${record.identifier}`));
       pending = (record.flags & FLAG_MULTI_EXTENT) !== 0 ? group : undefined;
       if (pending === undefined) await this.addEntry(group, parentPath, depth);
     }
-    if (pending !== undefined) {
+    if (pending !== undefined)
       throw new IsoFormatError(`multi-extent file ${pending.first.identifier} in /${parentPath} has no final extent`);
-    }
   }
 
   private async addEntry({ first: record, extents }: RecordGroup, parentPath: string, depth: number): Promise<void> {
@@ -115,9 +96,8 @@ class TreeWalker {
     if (rr.relocated) return; // Reached through its CL placeholder instead.
     // Without Rock Ridge: the ISO name without its ";1" version and a trailing ".", lowercased.
     const name = rr.name ?? record.identifier.replace(/;\d*$/, '').replace(/\.$/, '').toLowerCase();
-    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
       throw new IsoFormatError(`invalid file name ${JSON.stringify(name)} in directory /${parentPath}`);
-    }
     const path = parentPath === '' ? name : `${parentPath}/${name}`;
     if (path.length > SUSP_LIMITS.pathLength) throw new IsoFormatError(`path too long: /${path.slice(0, 200)}…`);
     if (this.paths.has(path)) return; // Older versions ("FILE;1" vs "FILE;2") of a name: keep the first.
@@ -125,7 +105,7 @@ class TreeWalker {
       throw new IsoFormatError(`ISO image has more than ${LIMITS.entries} entries`);
     const file =
       rr.childLinkLba === undefined
-        ? toIsoFile(path, record, extents, (record.flags & FLAG_DIRECTORY) !== 0, rr.mode)
+        ? toIsoFile(path, record, extents, (record.flags & FLAG_DIRECTORY) !== 0, rr)
         : await this.relocatedDirectory(rr.childLinkLba, path);
     this.paths.add(path);
     this.entries.push(file);
@@ -139,7 +119,7 @@ class TreeWalker {
     const { blockSize } = this.volume;
     const what = `relocated directory /${path}`;
     const dot = this.dotRecord(await this.reader.read(lba * blockSize, blockSize, what), what);
-    return toIsoFile(path, dot, [this.extentOf(dot, path)], true, (await this.readRockRidge(dot)).mode);
+    return toIsoFile(path, dot, [this.extentOf(dot, path)], true, await this.readRockRidge(dot));
   }
 
   private extentOf(record: DirectoryRecord, path: string): IsoExtent {
@@ -150,17 +130,14 @@ class TreeWalker {
   }
 
   private async readDirectory(extent: IsoExtent, path: string): Promise<Buffer> {
-    if (this.visitedDirectories.has(extent.offset)) {
+    if (this.visitedDirectories.has(extent.offset))
       throw new IsoFormatError(`directory cycle: /${path} points back to a directory already read`);
-    }
     this.visitedDirectories.add(extent.offset);
-    if (extent.size > LIMITS.directoryBytes) {
+    if (extent.size > LIMITS.directoryBytes)
       throw new IsoFormatError(`directory /${path} is implausibly large (${extent.size} bytes)`);
-    }
     this.directoryBytesRead += extent.size;
-    if (this.directoryBytesRead > LIMITS.totalDirectoryBytes) {
+    if (this.directoryBytesRead > LIMITS.totalDirectoryBytes)
       throw new IsoFormatError(`directories total more than ${LIMITS.totalDirectoryBytes} bytes`);
-    }
     return this.reader.read(extent.offset, extent.size, `directory /${path}`);
   }
 
@@ -188,12 +165,10 @@ class TreeWalker {
         }
       }
       if (continuation === undefined) break;
-      if (hops >= SUSP_LIMITS.continuationsPerRecord) {
+      if (hops >= SUSP_LIMITS.continuationsPerRecord)
         throw new IsoFormatError(`too many System Use continuation areas for ${record.identifier}`);
-      }
-      if (continuation.length > SUSP_LIMITS.continuationBytes) {
+      if (continuation.length > SUSP_LIMITS.continuationBytes)
         throw new IsoFormatError(`System Use continuation area of ${continuation.length} bytes is implausibly large`);
-      }
       const offset = continuation.lba * this.volume.blockSize + continuation.offset;
       area = await this.reader.read(offset, continuation.length, 'System Use continuation area');
     }
@@ -206,20 +181,12 @@ function toIsoFile(
   path: string,
   record: DirectoryRecord,
   extents: IsoExtent[],
-  isDir: boolean,
-  mode?: number,
+  isDirectory: boolean,
+  { mode }: RockRidge,
 ): IsoFile {
   const size = extents.reduce((sum, extent) => sum + extent.size, 0);
-  const file: IsoFile = {
-    path,
-    offset: extents[0]?.offset ?? 0,
-    size,
-    extents,
-    isDirectory: isDir,
-    mtime: record.recordedAt,
-  };
-  if (mode !== undefined) file.mode = mode;
-  return file;
+  const file: IsoFile = { path, offset: extents[0]?.offset ?? 0, size, extents, isDirectory, mtime: record.recordedAt };
+  return mode === undefined ? file : { ...file, mode };
 }
 
 /** Splits a System Use area into entries; stops at padding (a zero byte), an ST terminator or a too-short tail. */
@@ -229,9 +196,8 @@ function suspEntries(area: Buffer): { signature: string; bytes: Buffer }[] {
     const length = area[position + 2] ?? 0;
     if (length === 0 || area[position] === 0) break;
     const signature = area.toString('latin1', position, position + 2);
-    if (length < 4 || position + length > area.length) {
+    if (length < 4 || position + length > area.length)
       throw new IsoFormatError(`malformed System Use entry "${signature}" (length ${length})`);
-    }
     if (signature === 'ST') break;
     entries.push({ signature, bytes: area.subarray(position, position + length) });
     position += length;

@@ -1,8 +1,6 @@
-/**
- * ECMA-119 (ISO 9660) basics: bounds-checked positioned reads of an image file (never read whole), the volume
- * descriptors and the directory records. The directory tree and the path index are in iso9660-tree.ts.
- */
+/** ECMA-119 (ISO 9660): bounds-checked reads of an image, never read whole; its volume descriptors and records. */
 import { open, type FileHandle } from 'node:fs/promises';
+import { IsoError } from './errors.js';
 
 /** Volume descriptors and directory-record sector boundaries always use 2048-byte sectors. */
 const SECTOR_SIZE = 2048;
@@ -12,18 +10,11 @@ const MAX_DESCRIPTORS = 64;
 const JOLIET_ESCAPES = new Set(['%/@', '%/C', '%/E']);
 const MIN_RECORD_LENGTH = 34;
 
-/** The image is not ISO 9660, is truncated or corrupt, or lacks something the caller required. */
-export class IsoFormatError extends Error {
-  override readonly name = 'IsoFormatError';
-}
+export class IsoFormatError extends IsoError {}
 
-/** One contiguous run of file data: byte offset in the image, byte length. */
 export type IsoExtent = { offset: number; size: number };
 
-/**
- * `path` has no leading slash ('images/pxeboot/rootfs.img'; '' for the root). `offset` is the first extent's, `size`
- * the sum of all (several for a multi-extent file). `mode` is the full st_mode from Rock Ridge PX, when present.
- */
+/** `path` has no leading slash ('' for the root); `offset` is the first extent's; `mode` is Rock Ridge's st_mode. */
 export interface IsoFile {
   path: string;
   offset: number;
@@ -74,13 +65,12 @@ export class IsoImageReader {
     }
   }
 
-  /** Throws IsoFormatError when [offset, offset + length) is not inside the file. */
   assertInside(offset: number, length: number, what: string): void {
     const valid = Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0;
+    const where = `${what} at bytes ${offset}..${offset + length}`;
     if (!valid || offset + length > this.fileSize) {
       throw new IsoFormatError(
-        `truncated or corrupt image: ${what} at bytes ${offset}..${offset + length} ` +
-          `lies beyond the end of the file (${this.fileSize} bytes)`,
+        `truncated or corrupt image: ${where} lies beyond the end of the file (${this.fileSize} bytes)`,
       );
     }
   }
@@ -92,26 +82,26 @@ export class IsoImageReader {
     const buffer = Buffer.alloc(length);
     for (let done = 0; done < length;) {
       const { bytesRead } = await this.handle.read(buffer, done, length - done, offset + done);
-      if (bytesRead === 0) {
+      if (bytesRead === 0)
         throw new IsoFormatError(`truncated image: the file ended while reading ${what} at byte ${offset + done}`);
-      }
       done += bytesRead;
     }
     return buffer;
+  }
+
+  async readRanges(ranges: IsoExtent[], what: string): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for (const { offset, size } of ranges) parts.push(await this.read(offset, size, what));
+    return Buffer.concat(parts);
   }
 }
 
 /** Reads a small file (a config) whole; refuses directories and files larger than `maxBytes`. */
 export async function readIsoFileBytes(isoPath: string, file: IsoFile, maxBytes = 16 * 1024 * 1024): Promise<Buffer> {
   if (file.isDirectory) throw new IsoFormatError(`${file.path} is a directory, not a file`);
-  if (file.size > maxBytes) {
+  if (file.size > maxBytes)
     throw new IsoFormatError(`${file.path} is ${file.size} bytes, more than the ${maxBytes}-byte limit`);
-  }
-  return IsoImageReader.use(isoPath, async (reader) => {
-    const parts: Buffer[] = [];
-    for (const { offset, size } of file.extents) parts.push(await reader.read(offset, size, `data of ${file.path}`));
-    return Buffer.concat(parts);
-  });
+  return IsoImageReader.use(isoPath, (reader) => reader.readRanges(file.extents, `data of ${file.path}`));
 }
 
 export function regularFile(index: IsoIndex, path: string): IsoFile | undefined {
@@ -134,7 +124,7 @@ export function fileRanges(file: IsoFile, offset: number, length: number): IsoEx
   return ranges;
 }
 
-/** The ISO offset of `length` bytes at `offsetInFile` of `file`, which must be contiguous: a patch is one write. */
+/** The ISO offset of `length` bytes at `at` of `file`, which must be contiguous: a patch is one write. */
 export function absoluteOffset(file: IsoFile, at: number, length: number, fail: (m: string) => Error): number {
   const [first, ...rest] = at >= 0 && length > 0 && at + length <= file.size ? fileRanges(file, at, length) : [];
   const range = `range ${at}+${length}`;
@@ -143,16 +133,17 @@ export function absoluteOffset(file: IsoFile, at: number, length: number, fail: 
   return first.offset;
 }
 
-/** A JSON config file of the ISO (igninfo.json, kargs.json) as an object, else `fail(message)`. */
-export function parseJsonObject(json: Buffer, what: string, fail: (message: string) => Error): Record<string, unknown> {
-  let value: unknown;
+/** A config of the ISO (igninfo.json, kargs.json) or of assisted-service, parsed; `what` names it in `fail(message)`. */
+export function parseJson(json: Buffer | string, what: string, fail: (message: string) => Error): unknown {
   try {
-    value = JSON.parse(json.toString('utf8'));
+    return JSON.parse(json.toString());
   } catch (error) {
     throw fail(`${what} is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`${what} is not a JSON object`);
-  return value as Record<string, unknown>;
+}
+
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The descriptor set from sector 16, up to the terminator; `stop` says why it ended otherwise. */
@@ -162,9 +153,8 @@ async function readDescriptors(reader: IsoImageReader): Promise<{ sectors: Buffe
     const offset = (FIRST_DESCRIPTOR_SECTOR + index) * SECTOR_SIZE;
     if (offset + SECTOR_SIZE > reader.fileSize) return { sectors, stop: `the file ends at byte ${reader.fileSize}` };
     const sector = await reader.read(offset, SECTOR_SIZE, 'volume descriptor');
-    if (sector.toString('latin1', 1, 6) !== 'CD001') {
+    if (sector.toString('latin1', 1, 6) !== 'CD001')
       return { sectors, stop: `no "CD001" signature at sector ${FIRST_DESCRIPTOR_SECTOR + index}` };
-    }
     if (sector[0] === 255) return { sectors };
     sectors.push(sector);
   }
@@ -185,15 +175,13 @@ export async function readPrimaryVolume(reader: IsoImageReader): Promise<Primary
     throw new IsoFormatError(`not an ISO 9660 image: no primary volume descriptor (${detail})`);
   }
   const blockSize = sector.readUInt16LE(128);
-  if (blockSize !== 512 && blockSize !== 1024 && blockSize !== 2048) {
+  if (blockSize !== 512 && blockSize !== 1024 && blockSize !== 2048)
     throw new IsoFormatError(`primary volume descriptor has an invalid logical block size ${blockSize}`);
-  }
   const volumeSpaceSize = sector.readUInt32LE(80);
   if (volumeSpaceSize === 0) throw new IsoFormatError('primary volume descriptor has a zero volume space size');
   const root = parseDirectoryRecord(sector.subarray(156, 156 + MIN_RECORD_LENGTH), 0);
-  if (root === undefined || (root.flags & 0x02) === 0) {
+  if (root === undefined || (root.flags & 0x02) === 0)
     throw new IsoFormatError('primary volume descriptor has an invalid root directory record');
-  }
   const volumeId = sector.toString('latin1', 40, 72).replace(/^[\0 ]+|[\0 ]+$/g, '');
   return { volumeId, blockSize, volumeSpaceSize, root };
 }
@@ -202,15 +190,13 @@ export async function readPrimaryVolume(reader: IsoImageReader): Promise<Primary
 function parseDirectoryRecord(buf: Buffer, position: number): DirectoryRecord | undefined {
   const length = buf[position] ?? 0;
   if (length === 0) return undefined;
-  if (length < MIN_RECORD_LENGTH || position + length > buf.length) {
+  if (length < MIN_RECORD_LENGTH || position + length > buf.length)
     throw new IsoFormatError(`directory record at byte ${position} has an invalid length ${length}`);
-  }
   const rec = buf.subarray(position, position + length);
   const nameLength = rec[32] ?? 0;
   const nameEnd = 33 + nameLength;
-  if (nameLength === 0 || nameEnd > length) {
+  if (nameLength === 0 || nameEnd > length)
     throw new IsoFormatError(`directory record at byte ${position} has an invalid name length ${nameLength}`);
-  }
   // A pad byte follows even-length identifiers so that the System Use area starts on an even offset.
   const systemUseStart = nameEnd + (nameLength % 2 === 0 ? 1 : 0);
   return {

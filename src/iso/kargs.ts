@@ -1,10 +1,6 @@
-/**
- * Kernel arguments: the embed areas of a live ISO's boot menus, the rule an extra argument must follow, and the
- * patches that write `<default> <extra…><end><pad…>` over each area, same length, so every other byte stays put.
- * An area runs from the default arguments on the kernel line to the `# COREOS_KARG_EMBED_AREA` marker (see
- * docs/live-iso.md); `coreos/kargs.json` describes the areas, older ISOs are searched for the marker.
- */
-import { absoluteOffset, parseJsonObject, regularFile, type IsoFile, type IsoIndex } from './iso9660.js';
+/** Kernel arguments: the boot menus' embed areas (see docs/live-iso.md), the rule an extra one follows, the patches. */
+import { IsoError } from './errors.js';
+import { absoluteOffset, isJsonObject, parseJson, regularFile, type IsoFile, type IsoIndex } from './iso9660.js';
 import type { Patch } from './virtual-file.js';
 
 export const KARGS_JSON_PATH = 'coreos/kargs.json';
@@ -13,17 +9,11 @@ export const KARG_EMBED_MARKER = '# COREOS_KARG_EMBED_AREA';
 export const KARG_EMBED_AREA_PATTERN = /(\n#*)# COREOS_KARG_EMBED_AREA/;
 const DEFAULT_KARGS_FILES = ['EFI/redhat/grub.cfg', 'isolinux/isolinux.cfg'];
 const GRUB_OPERATORS = new Set(['{', '}', '|', '&', ';', '<', '>']);
-const CONTROLS = new Map([
-  ['\n', 'a newline'],
-  ['\r', 'a carriage return'],
-  ['\t', 'a tab'],
-  ['\0', 'a NUL byte'],
-]);
+const CONTROLS = new Map(
+  Object.entries({ '\n': 'a newline', '\r': 'a carriage return', '\t': 'a tab', '\0': 'a NUL byte' }),
+);
 
-/**
- * `path`: the boot config, no leading slash; `fileOffset` in it, `offset` in the ISO. `defaultKargs` are the arguments
- * already in the area: '' for an area found by the marker, which starts at the newline.
- */
+/** `fileOffset` is in the boot config at `path`, `offset` in the ISO; `defaultKargs` is '' in a marker-found area. */
 export interface KargsArea {
   path: string;
   fileOffset: number;
@@ -38,24 +28,10 @@ type KargsFileInfo = { path: string; offset: number; end: string; pad: string };
 type KargsInfo = { default: string; size: number; files: KargsFileInfo[] };
 
 /** kargs.json is malformed, or an area it names (or the marker) is not where it should be. */
-export class KargsAreaError extends Error {
-  override readonly name = 'KargsAreaError';
-}
-
-/** kernel_arguments is not a JSON array of valid `{"operation": "append", "value": …}` items. */
-export class InvalidKernelArgumentsError extends Error {
-  override readonly name = 'InvalidKernelArgumentsError';
-}
-
-/** Extra kernel arguments were asked for an image that has nowhere to put them. */
-export class KargsNotSupportedError extends Error {
-  override readonly name = 'KargsNotSupportedError';
-}
-
-/** The extra arguments (plus the line end) need more bytes than an area has. */
-export class KargsTooLongError extends Error {
-  override readonly name = 'KargsTooLongError';
-}
+export class KargsAreaError extends IsoError {}
+export class InvalidKernelArgumentsError extends IsoError {}
+export class KargsNotSupportedError extends IsoError {}
+export class KargsTooLongError extends IsoError {}
 
 /** `kargsJson` is coreos/kargs.json, or undefined when the ISO has none; `readConfig` reads a whole boot config. */
 export async function resolveKargsAreas(
@@ -90,65 +66,56 @@ export async function resolveKargsAreas(
 }
 
 /** Checks that the file holds `<default><end><pad>…` at the offset, then the marker. `text` is latin1. */
-function verifyArea(text: string, info: KargsInfo, entry: KargsFileInfo): void {
-  const fail = (problem: string): never => {
-    throw new KargsAreaError(`${KARGS_JSON_PATH} area in '${entry.path}' at offset ${entry.offset}: ${problem}`);
-  };
+function verifyArea(text: string, info: KargsInfo, { path, offset, end, pad }: KargsFileInfo): void {
+  const where = `${KARGS_JSON_PATH} area in '${path}' at offset ${offset}`;
+  const fail = (problem: string): Error => new KargsAreaError(`${where}: ${problem}`);
   const defaultText = Buffer.from(info.default, 'utf8').toString('latin1');
-  const areaEnd = entry.offset + info.size;
-  if (areaEnd > text.length) fail(`${info.size} bytes run past the end of the file (${text.length} bytes)`);
-  if (!text.startsWith(defaultText, entry.offset)) {
-    const found = Buffer.from(text.slice(entry.offset, entry.offset + Math.min(defaultText.length, 80)), 'latin1');
-    fail(`expected the default kernel arguments, found ${JSON.stringify(found.toString('utf8'))}`);
+  const areaEnd = offset + info.size;
+  if (areaEnd > text.length) throw fail(`${info.size} bytes run past the end of the file (${text.length} bytes)`);
+  if (!text.startsWith(defaultText, offset)) {
+    const found = Buffer.from(text.slice(offset, offset + Math.min(defaultText.length, 80)), 'latin1');
+    throw fail(`expected the default kernel arguments, found ${JSON.stringify(found.toString('utf8'))}`);
   }
-  let position = entry.offset + defaultText.length;
-  if (text[position] !== entry.end) fail(`default kernel arguments are not followed by ${JSON.stringify(entry.end)}`);
+  let position = offset + defaultText.length;
+  if (text[position] !== end) throw fail(`default kernel arguments are not followed by ${JSON.stringify(end)}`);
   for (position += 1; position < areaEnd; position++) {
-    if (text[position] !== entry.pad) fail(`expected ${JSON.stringify(entry.pad)} padding at file offset ${position}`);
+    if (text[position] !== pad) throw fail(`expected ${JSON.stringify(pad)} padding at file offset ${position}`);
   }
   // A `size` shorter than this file's padding is safe (the rest is padding already): allow more pads.
-  while (!text.startsWith(KARG_EMBED_MARKER, position) && text[position] === entry.pad) position++;
-  if (!text.startsWith(KARG_EMBED_MARKER, position)) fail(`the area is not followed by '${KARG_EMBED_MARKER}'`);
+  while (!text.startsWith(KARG_EMBED_MARKER, position) && text[position] === pad) position++;
+  if (!text.startsWith(KARG_EMBED_MARKER, position)) throw fail(`the area is not followed by '${KARG_EMBED_MARKER}'`);
 }
 
 /** Parses and checks coreos/kargs.json: `{default, size, files: [{path, offset, end?, pad?}]}`. */
 export function parseKargsJson(json: Buffer): KargsInfo {
-  const fail = (problem: string): never => {
-    throw new KargsAreaError(`${KARGS_JSON_PATH} ${problem}`);
-  };
-  const record = parseJsonObject(json, KARGS_JSON_PATH, (message) => new KargsAreaError(message));
+  const fail = (problem: string): Error => new KargsAreaError(`${KARGS_JSON_PATH} ${problem}`);
+  const record = parseJson(json, KARGS_JSON_PATH, (message) => new KargsAreaError(message));
+  if (!isJsonObject(record)) throw new KargsAreaError(`${KARGS_JSON_PATH} is not a JSON object`);
   const { default: defaultKargs, size, files } = record;
-  if (typeof defaultKargs !== 'string') return fail('has no "default" string');
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) {
-    return fail(`"size" must be a positive integer, got ${JSON.stringify(size)}`);
-  }
-  if (Buffer.byteLength(defaultKargs, 'utf8') + 1 > size) fail(`"default" does not fit its ${size}-byte area`);
-  if (!Array.isArray(files) || files.length === 0) return fail('"files" must be a non-empty array');
+  if (typeof defaultKargs !== 'string') throw fail('has no "default" string');
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
+    throw fail(`"size" must be a positive integer, got ${JSON.stringify(size)}`);
+  if (Buffer.byteLength(defaultKargs, 'utf8') + 1 > size) throw fail(`"default" does not fit its ${size}-byte area`);
+  if (!Array.isArray(files) || files.length === 0) throw fail('"files" must be a non-empty array');
   return { default: defaultKargs, size, files: files.map(parseFileEntry) };
 }
 
 function parseFileEntry(entry: unknown, index: number): KargsFileInfo {
-  const fail = (problem: string): never => {
-    throw new KargsAreaError(`${KARGS_JSON_PATH} files[${index}] ${problem}`);
-  };
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return fail('is not an object');
-  const { path, offset, end, pad } = entry as Record<string, unknown>;
-  if (typeof path !== 'string' || path.replace(/^\/+/, '') === '') return fail('has no "path" string');
-  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    return fail(`"offset" must be a non-negative integer, got ${JSON.stringify(offset)}`);
-  }
+  const fail = (problem: string): Error => new KargsAreaError(`${KARGS_JSON_PATH} files[${index}] ${problem}`);
+  if (!isJsonObject(entry)) throw fail('is not an object');
+  const { path, offset, end, pad } = entry;
+  if (typeof path !== 'string' || path.replace(/^\/+/, '') === '') throw fail('has no "path" string');
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0)
+    throw fail(`"offset" must be a non-negative integer, got ${JSON.stringify(offset)}`);
   const character = (value: unknown, fallback: string, what: string): string => {
     if (value === undefined || value === null) return fallback;
     if (typeof value === 'string' && /^[\x20-\x7e\n]$/.test(value)) return value;
-    return fail(`"${what}" must be one printable ASCII character or a newline, got ${JSON.stringify(value)}`);
+    throw fail(`"${what}" must be one printable ASCII character or a newline, got ${JSON.stringify(value)}`);
   };
   return { path: path.replace(/^\/+/, ''), offset, end: character(end, '\n', 'end'), pad: character(pad, '#', 'pad') };
 }
 
-/**
- * One patch per area writing `extra` after the default arguments; none without extra arguments. An area found by the
- * marker has no default (it starts at the newline), so it gets ` <extra>\n###…`.
- */
+/** One patch per area writing `extra` after the default arguments (` <extra>\n###…` in an area found by marker). */
 export function kargsPatches(areas: readonly KargsArea[], extra: readonly string[], unavailable?: string): Patch[] {
   if (extra.length === 0) return [];
   const reason = unavailable ?? 'the image has no kernel-argument area';
@@ -167,41 +134,29 @@ export function kargsPatches(areas: readonly KargsArea[], extra: readonly string
   });
 }
 
-/**
- * Parses assisted-service's `kernel_arguments` (a JSON array such as `[{"operation":"append","value":"p1"}]`) into
- * the values, in order. A blank string or `null` means none.
- */
+/** The values of assisted-service's `kernel_arguments` (`[{"operation":"append","value":"p1"}]`); '' or null: none. */
 export function parseKernelArguments(json: string): string[] {
   if (json.trim() === '') return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch (error) {
-    throw new InvalidKernelArgumentsError(`kernel_arguments is not valid JSON: ${(error as Error).message}`);
-  }
+  const parsed = parseJson(json, 'kernel_arguments', (message) => new InvalidKernelArgumentsError(message));
   if (parsed === null) return [];
-  if (!Array.isArray(parsed)) {
+  if (!Array.isArray(parsed))
     throw new InvalidKernelArgumentsError('kernel_arguments must be a JSON array of {operation, value} objects');
-  }
   return parsed.map((item: unknown, index) => {
-    const fail = (message: string): never => {
-      throw new InvalidKernelArgumentsError(`kernel_arguments[${index}]${message}`);
-    };
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) fail(' is not an {operation, value} object');
-    const { operation, value } = item as Record<string, unknown>;
-    if (operation !== 'append') fail(`: operation ${JSON.stringify(operation)} is not supported; only "append" is`);
-    if (typeof value !== 'string') return fail(': value must be a string');
+    const fail = (message: string): Error => new InvalidKernelArgumentsError(`kernel_arguments[${index}]${message}`);
+    if (!isJsonObject(item)) throw fail(' is not an {operation, value} object');
+    const { operation, value } = item;
+    if (operation !== 'append')
+      throw fail(`: operation ${JSON.stringify(operation)} is not supported; only "append" is`);
+    if (typeof value !== 'string') throw fail(': value must be a string');
     const problem = kernelArgumentProblem(value);
-    return problem === undefined ? value : fail(`: value ${JSON.stringify(value)} ${problem}`);
+    if (problem !== undefined) throw fail(`: value ${JSON.stringify(value)} ${problem}`);
+    return value;
   });
 }
 
 /**
- * Why `value` may not be written to the boot menus, or undefined when it may. It lands on GRUB's `linux` line (read
- * by GRUB's shell-like lexer) and on isolinux's `append` line (taken verbatim), and must mean the same to both:
- * printable ASCII; never `$` (GRUB expands it even inside double quotes), `\` (a GRUB escape) or `'` (GRUB strips it,
- * isolinux keeps it); double quotes paired, spaces only inside them (as assisted-service allows `foo="a b"`); outside
- * them none of GRUB's operators `{ } | & ; < >`; no leading `#`, which GRUB reads as a comment.
+ * Why `value` may not go on the boot menus: it must mean the same to GRUB's shell-like lexer and to isolinux, which
+ * takes it verbatim. Spaces only in double quotes, as assisted-service allows `foo="a b"`.
  */
 function kernelArgumentProblem(value: string): string | undefined {
   if (value === '') return 'is empty';
@@ -210,7 +165,8 @@ function kernelArgumentProblem(value: string): string | undefined {
   for (const char of value) {
     const code = char.codePointAt(0) ?? 0;
     if (code < 0x20 || code === 0x7f) {
-      return `contains ${CONTROLS.get(char) ?? `control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`}`;
+      const codePoint = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+      return `contains ${CONTROLS.get(char) ?? `control character ${codePoint}`}`;
     }
     if (code > 0x7e) return 'contains a non-ASCII character';
     if (char === '$') return "contains '$' (GRUB would expand it as a variable)";

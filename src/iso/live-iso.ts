@@ -1,19 +1,17 @@
-/**
- * A live ISO as the service uses it: its CPU architectures, where it keeps what a download rewrites or serves (the
- * Ignition area, the kernel-argument areas, the boot files), the patches of one customisation, and the s390x
- * `initrd.addrsize`. See docs/live-iso.md.
- */
-import { IGNINFO_PATH, ignitionPatches, resolveIgnitionArea, type IgnitionArea } from './ignition.js';
-import { readIsoFileBytes, regularFile, type IsoFile, type IsoIndex } from './iso9660.js';
+/** A live ISO as the service uses it (see docs/live-iso.md): where it keeps what a download rewrites or serves. */
+import { IsoError } from './errors.js';
+import { IgnitionTooLargeError } from './initramfs.js';
+import { absoluteOffset, isJsonObject, parseJson, readIsoFileBytes, regularFile } from './iso9660.js';
+import type { IsoFile, IsoIndex } from './iso9660.js';
 import { KARGS_JSON_PATH, kargsPatches, resolveKargsAreas, type KargsArea } from './kargs.js';
 import { fillArea, type Overwrite } from './virtual-file.js';
 
+const IGNINFO_PATH = 'coreos/igninfo.json';
 /** CPU architectures a catalog entry or a request may name, in their canonical spelling. */
 export const CPU_ARCHITECTURES = ['x86_64', 'arm64', 'ppc64le', 's390x'] as const;
 export type CpuArchitecture = (typeof CPU_ARCHITECTURES)[number];
 const ARCH_ALIASES: Readonly<Record<string, CpuArchitecture>> = { amd64: 'x86_64', aarch64: 'arm64' };
 
-/** Canonical architecture for a name or alias (`amd64` → `x86_64`, `aarch64` → `arm64`), else undefined. */
 export function normalizeArchitecture(name: string): CpuArchitecture | undefined {
   if (Object.hasOwn(ARCH_ALIASES, name)) return ARCH_ALIASES[name];
   return CPU_ARCHITECTURES.find((arch) => arch === name);
@@ -45,9 +43,7 @@ export interface LiveIsoLayout {
 }
 
 /** The ramdisk does not fit the minimal ISO's ramdisk area, or the image has none. */
-export class RamdiskAreaError extends Error {
-  override readonly name = 'RamdiskAreaError';
-
+export class RamdiskAreaError extends IsoError {
   /** `size` is undefined when reading stopped as soon as the ramdisk passed the area: only "more than" is known. */
   static tooLarge(size: number | undefined, areaSize: number): RamdiskAreaError {
     const what = `${size === undefined ? `more than ${areaSize}` : size} bytes`;
@@ -55,8 +51,39 @@ export class RamdiskAreaError extends Error {
   }
 }
 
-export class InitrdAddrsizeError extends Error {
-  override readonly name = 'InitrdAddrsizeError';
+export class InitrdAddrsizeError extends IsoError {}
+
+/** `file`: the ISO file holding the area, no leading slash; `offset`: absolute in the ISO. */
+export type IgnitionArea = { file: string; offset: number; length: number };
+
+export class IgnitionAreaError extends IsoError {}
+
+export function resolveIgnitionArea(index: IsoIndex, igninfoJson: Buffer | undefined): IgnitionArea {
+  const fail = (message: string): Error => new IgnitionAreaError(message);
+  const info = igninfoJson === undefined ? { file: 'images/ignition.img' } : parseJson(igninfoJson, IGNINFO_PATH, fail);
+  if (!isJsonObject(info)) throw fail(`${IGNINFO_PATH} is not a JSON object`);
+  const path = typeof info.file === 'string' ? info.file.replace(/^\/+/, '') : '';
+  if (path === '') throw fail(`${IGNINFO_PATH} has no "file" string`);
+  const count = (key: string, minimum: number): number | undefined => {
+    const value = info[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= minimum) return value;
+    throw fail(`${IGNINFO_PATH} "${key}" must be an integer ≥ ${minimum}, got ${JSON.stringify(value)}`);
+  };
+  const [offsetInFile = 0, length] = [count('offset', 0), count('length', 1)];
+  const file = regularFile(index, path);
+  if (file === undefined) throw fail(`Ignition area file '${path}' is not in the ISO`);
+  if (offsetInFile > file.size)
+    throw fail(`Ignition area offset ${offsetInFile} is past the end of '${path}' (${file.size} bytes)`);
+  const areaLength = length ?? file.size - offsetInFile;
+  if (areaLength === 0) throw fail(`Ignition area in '${path}' is empty`);
+  const offset = absoluteOffset(file, offsetInFile, areaLength, (message) => fail(`Ignition area: ${message}`));
+  return { file: path, offset, length: areaLength };
+}
+
+export function ignitionPatches(area: IgnitionArea, payload: Buffer): Overwrite[] {
+  if (payload.length > area.length) throw new IgnitionTooLargeError(payload.length, area.length);
+  return fillArea(area.offset, area.length, payload);
 }
 
 /** `size` is the ISO file's. Fails only when the Ignition area cannot be found: nothing works without it. */
@@ -89,43 +116,32 @@ export async function analyzeLiveIso(
     const key = name === 's390xKernel' ? 'kernel' : name;
     if (file !== undefined) files[key] ??= file;
   }
-  const unavailable = kargsUnavailable === undefined ? {} : { kargsUnavailable };
-  return { isoPath, size, ignitionArea, kargsAreas, ...unavailable, files };
+  return { isoPath, size, ignitionArea, kargsAreas, kargsUnavailable, files };
 }
 
 type IsoCustomization = { ignitionPayload: Buffer; kernelArguments: readonly string[]; ramdisk?: Buffer };
 
-/**
- * The patches of one customised ISO, sorted by offset: the Ignition payload, the extra kernel arguments and (minimal
- * ISO) the assisted ramdisk, each at the start of its area; the rest of an area is a zero-fill, so nothing of an
- * earlier layout shows through. Throws a typed error when something does not fit.
- */
+/** The patches of one customised ISO, sorted by offset; throws a typed error when something does not fit. */
 export function customizationPatches(layout: LiveIsoLayout, customization: IsoCustomization): Overwrite[] {
   const { ignitionPayload, kernelArguments, ramdisk } = customization;
   const patches = ignitionPatches(layout.ignitionArea, ignitionPayload);
   patches.push(...kargsPatches(layout.kargsAreas, kernelArguments, layout.kargsUnavailable));
   if (ramdisk !== undefined) {
     const area = layout.files.ramdiskArea;
-    if (area === undefined || area.extents.length !== 1) {
+    if (area === undefined || area.extents.length !== 1)
       throw new RamdiskAreaError(`the image has no contiguous ramdisk area (${BOOT_FILE_PATHS.ramdiskArea})`);
-    }
     if (ramdisk.length > area.size) throw RamdiskAreaError.tooLarge(ramdisk.length, area.size);
     patches.push(...fillArea(area.offset, area.size, ramdisk));
   }
   return patches.sort((a, b) => a.offset - b.offset);
 }
 
-/**
- * s390x `initrd.addrsize`: the initrd's load address (8 bytes, kept from the ISO's copy), then its size (8 bytes,
- * big-endian), which must be the customised initrd's, or the loader would cut off the appended Ignition payload.
- */
+/** The ISO's load address, then the customised initrd's length, or the loader would cut off the Ignition payload. */
 export function buildInitrdAddrsize(original: Buffer, initrdLength: number): Buffer {
-  if (original.length < 8) {
+  if (original.length < 8)
     throw new InitrdAddrsizeError(`initrd.addrsize from the ISO has ${original.length} bytes; at least 8 are needed`);
-  }
-  if (!Number.isSafeInteger(initrdLength) || initrdLength < 0) {
+  if (!Number.isSafeInteger(initrdLength) || initrdLength < 0)
     throw new InitrdAddrsizeError(`initrd length must be a non-negative safe integer, got ${initrdLength}`);
-  }
   const result = Buffer.alloc(16);
   original.copy(result, 0, 0, 8);
   result.writeBigUInt64BE(BigInt(initrdLength), 8);

@@ -21,7 +21,7 @@ describe('xorrisoProblems', () => {
 
 describe('xorrisoArgs', () => {
   it('removes, maps and sets modes in one run, Joliet only when the source had it', () => {
-    const plan = { volumeId: 'v', joliet: false, remove: ['images/pxeboot/rootfs.img'], files: [] };
+    const plan = { joliet: false, remove: ['images/pxeboot/rootfs.img'], files: [] };
     const staged = [
       { diskPath: '/w/file-0', isoPath: 'EFI/redhat/grub.cfg', mode: 0o444 },
       { diskPath: '/w/file-1', isoPath: 'images/a.img', mode: 0o644 },

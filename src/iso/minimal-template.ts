@@ -1,14 +1,11 @@
-/**
- * The minimal ISO template of a full live ISO: rootfs.img removed, the ramdisk area (and nmstate.img) added, boot
- * menus pointed at the rootfs URL (see docs/live-iso.md). One xorriso run writes a temp file next to the output,
- * renamed into place only once complete, so that a reader never sees a partial template.
- */
+/** The minimal ISO template of a full live ISO (see "The minimal ISO template" in docs/live-iso.md). */
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_FILE_MODE, editBootConfigs, validateRootfsUrl, type TemplateFile } from './boot-config.js';
 import { ChildProcessError, ChildTimeoutError, OperationAbortedError, lastLines } from './child-process.js';
-import { runChild, throwIfAborted, type ChildTimeout, type RunChild } from './child-process.js';
+import { runChild, throwIfAborted, type ToolOptions } from './child-process.js';
+import { IsoError } from './errors.js';
 import { hasJolietTree, regularFile } from './iso9660.js';
 import { readIsoIndex } from './iso9660-tree.js';
 import { BOOT_FILE_PATHS, type CpuArchitecture } from './live-iso.js';
@@ -20,44 +17,37 @@ const TEMPLATE_ARCHES: readonly CpuArchitecture[] = ['x86_64', 'arm64', 'ppc64le
 /** Problem severities xorriso reports; anything at SORRY or above also aborts the run. */
 const PROBLEM_LINE = /\b(?:SORRY|FAILURE|FATAL|ABORT|MISHAP|aborting)\b/;
 
-/** The minimal ISO template could not be built; `cause` holds the underlying failure when there is one. */
-export class TemplateBuildError extends Error {
-  override readonly name = 'TemplateBuildError';
-}
+export class TemplateBuildError extends IsoError {}
 
-export interface MinimalTemplateRequest {
+export interface MinimalTemplateRequest extends ToolOptions {
   fullIsoPath: string;
   outputPath: string;
   /** Scratch space; a subdirectory is made in it and removed afterwards. */
   workDir: string;
   arch: CpuArchitecture;
   rootfsUrl: string;
-  /** Added as images/nmstate.img and loaded as an initrd. */
   nmstateImage?: Buffer;
-  /** Aborting kills xorriso; the call then rejects with OperationAbortedError and leaves no files. */
-  signal?: AbortSignal;
   /** The temp file's name beside `outputPath`, for a caller that sweeps leftovers after a crash; default random. */
   temporaryName?: string;
-  /** Longest xorriso may run; past it, it is killed and the build fails, leaving no files. */
-  timeout?: ChildTimeout;
-  run?: RunChild;
 }
 
 /** `joliet`: xorriso writes a Joliet tree only when asked, whatever the loaded image had. */
-type TemplatePlan = { volumeId: string; joliet: boolean; remove: string[]; files: TemplateFile[] };
+type TemplatePlan = { joliet: boolean; remove: string[]; files: TemplateFile[] };
 type StagedFile = { diskPath: string; isoPath: string; mode: number };
 type XorrisoJob = { sourceIso: string; targetIso: string; plan: TemplatePlan; staged: StagedFile[] };
 
+/**
+ * One xorriso run writes a temp file that is renamed into place once complete: no reader sees a partial template.
+ * An abort (OperationAbortedError) or a timeout kills xorriso and leaves no files.
+ */
 export async function buildMinimalTemplate(req: MinimalTemplateRequest): Promise<void> {
   const what = `minimal ISO template of ${req.fullIsoPath} (${req.arch})`;
   try {
-    if (!TEMPLATE_ARCHES.includes(req.arch)) {
+    if (!TEMPLATE_ARCHES.includes(req.arch))
       throw new TemplateBuildError(`no minimal ISO template for architecture ${JSON.stringify(req.arch)}`);
-    }
     validateRootfsUrl(req.rootfsUrl);
-    if (path.resolve(req.outputPath) === path.resolve(req.fullIsoPath)) {
+    if (path.resolve(req.outputPath) === path.resolve(req.fullIsoPath))
       throw new TemplateBuildError(`the template cannot overwrite its source ${req.fullIsoPath}`);
-    }
     throwIfAborted(req.signal, `building the ${what}`);
     await mkdir(req.workDir, { recursive: true });
     const scratch = await mkdtemp(path.join(req.workDir, 'minimal-template-'));
@@ -90,27 +80,22 @@ export async function buildMinimalTemplate(req: MinimalTemplateRequest): Promise
 async function planTemplate(isoPath: string, rootfsUrl: string, nmstateImage?: Buffer): Promise<TemplatePlan> {
   const index = await readIsoIndex(isoPath);
   const initrds = [BOOT_FILE_PATHS.ramdiskArea, ...(nmstateImage === undefined ? [] : [NMSTATE_IMAGE_PATH])];
-  const files = await editBootConfigs(isoPath, index, {
-    rootfsUrl,
-    extraInitrds: initrds.map((initrd) => `/${initrd}`),
-  });
-  files.push({
-    isoPath: BOOT_FILE_PATHS.ramdiskArea,
-    content: Buffer.alloc(RAMDISK_AREA_SIZE),
-    mode: DEFAULT_FILE_MODE,
-  });
+  const extraInitrds = initrds.map((initrd) => `/${initrd}`);
+  const files = await editBootConfigs(isoPath, index, { rootfsUrl, extraInitrds });
+  const ramdiskArea = Buffer.alloc(RAMDISK_AREA_SIZE);
+  files.push({ isoPath: BOOT_FILE_PATHS.ramdiskArea, content: ramdiskArea, mode: DEFAULT_FILE_MODE });
   if (nmstateImage) files.push({ isoPath: NMSTATE_IMAGE_PATH, content: nmstateImage, mode: DEFAULT_FILE_MODE });
   const remove = regularFile(index, BOOT_FILE_PATHS.rootfs) === undefined ? [] : [BOOT_FILE_PATHS.rootfs];
-  return { volumeId: index.volumeId, joliet: await hasJolietTree(isoPath), remove, files };
+  return { joliet: await hasJolietTree(isoPath), remove, files };
 }
 
-/** Runs `write(temp)` for a temp file beside `outputPath`; renames it on success, removes it always. */
-async function writeAtomically(output: string, write: (temp: string) => Promise<void>, name?: string): Promise<void> {
+/** Runs `write(temp)` for a temp file beside `output`; renames it on success, removes it always. */
+export async function writeAtomically(output: string, write: (temp: string) => Promise<void>, name?: string) {
   const temp = path.join(path.dirname(output), name ?? `.${path.basename(output)}.${randomUUID()}.tmp`);
   await mkdir(path.dirname(output), { recursive: true });
   try {
     await write(temp);
-    // The rename must not land before the data: a crash would leave a corrupt template.
+    // The rename must not land before the data: a crash would leave a corrupt file under its name.
     const handle = await open(temp, 'r+');
     await handle.sync().finally(() => handle.close());
     await rename(temp, output);
@@ -120,9 +105,9 @@ async function writeAtomically(output: string, write: (temp: string) => Promise<
 }
 
 async function runXorriso(req: MinimalTemplateRequest, job: XorrisoJob): Promise<void> {
-  const [args, run] = [xorrisoArgs(job), req.run ?? runChild];
+  const run = req.run ?? runChild;
   try {
-    await run('xorriso', args, { signal: req.signal, timeout: req.timeout, maxStdoutBytes: 1 << 20 });
+    await run('xorriso', xorrisoArgs(job), { signal: req.signal, timeout: req.timeout, maxStdoutBytes: 1 << 20 });
   } catch (error) {
     if (!(error instanceof ChildProcessError)) throw error;
     // A hung xorriso's last progress lines would hide that it was stopped for taking too long.
@@ -132,21 +117,15 @@ async function runXorriso(req: MinimalTemplateRequest, job: XorrisoJob): Promise
   }
 }
 
-/**
- * The one xorriso run. Loading the full ISO and writing a new image with `-boot_image any replay` re-creates the El
- * Torito catalog, isolinux.bin's boot-info table and the isohybrid MBR/GPT for the new file positions, and keeps the
- * volume ID; only removed and mapped files differ from the source.
- */
+/** `-boot_image any replay` re-creates the boot records for the new file positions and keeps the volume ID. */
 export function xorrisoArgs({ sourceIso, targetIso, plan, staged }: XorrisoJob): string[] {
   const isoPaths = staged.map((file) => `/${file.isoPath}`);
   const byMode = new Map<number, string[]>();
   for (const file of staged) byMode.set(file.mode, [...(byMode.get(file.mode) ?? []), `/${file.isoPath}`]);
-  // No startup files: the run must not depend on the host's xorriso configuration. Stop at the first problem, before
-  // anything is written, and exit non-zero. Paths are literal: a '*' or '[' in a name must not expand.
+  // No host configuration; stop before writing anything at the first problem; literal paths ('*' must not expand).
   const strict = ['-no_rc', '-abort_on', 'SORRY', '-return_with', 'SORRY', '32', '-report_about', 'WARNING'];
   const devices = ['-iso_rr_pattern', 'off', '-indev', `stdio:${sourceIso}`, '-outdev', `stdio:${targetIso}`];
-  // A plain image from block 0, as mkisofs writes, not a session at block 32 behind an emulated table of contents
-  // (which would point the boot-info table at block 48).
+  // A plain image from block 0 as mkisofs writes, not a session behind an emulated TOC (boot-info table at block 48).
   const replay = ['-boot_image', 'any', 'replay', '-compliance', 'no_emul_toc'];
   return [
     ...strict,

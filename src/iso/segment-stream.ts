@@ -1,24 +1,26 @@
-/**
- * A byte-mode Readable over segments (file slices, in-memory bytes, zeros). Memory stays O(chunk): file data is read
- * in positioned chunks only when the consumer asks for more, and a range's start is found by binary search.
- */
+/** A byte-mode Readable over segments; memory stays O(chunk): file data is read when the consumer asks for more. */
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
+import type { FileAccess, OpenFile } from './file-descriptors.js';
 
 export type Segment =
   | { readonly kind: 'file'; readonly path: string; readonly offset: number; readonly length: number }
   | { readonly kind: 'bytes'; readonly data: Buffer }
   | { readonly kind: 'zeros'; readonly length: number };
 
-type Plan = { segments: readonly Segment[]; starts: readonly number[]; start: number; end: number; chunkSize: number };
+type Plan = {
+  segments: readonly Segment[];
+  starts: readonly number[];
+  start: number;
+  end: number;
+  chunkSize: number;
+  files: FileAccess;
+};
 type FileChunk = { path: string; position: number; length: number };
 
-/**
- * 256 KiB: larger reads save few syscalls but multiply the memory of concurrent downloads (a stream holds about
- * three chunks) and the time to a first byte; far smaller ones spend their time in syscalls and callbacks.
- */
+/** 256 KiB: larger reads save few syscalls but multiply memory and time to first byte; smaller ones cost syscalls. */
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
-/** Zero chunks are views of this buffer: nothing writes into a chunk it was given, and `recycle` ignores them. */
+/** Zero chunks are views of this buffer: nothing writes into a chunk it was given, and `giveBack` ignores them. */
 const SHARED_ZEROS = Buffer.alloc(DEFAULT_CHUNK_SIZE);
 /** A consumer that gives chunks back holds about three: buffered, being written, being read. */
 const MAX_LENT_BUFFERS = 4;
@@ -27,7 +29,6 @@ export function segmentLength(segment: Segment): number {
   return segment.kind === 'bytes' ? segment.data.length : segment.length;
 }
 
-/** Virtual offset at which each segment starts. */
 export function segmentStarts(segments: readonly Segment[]): number[] {
   let offset = 0;
   return segments.map((segment) => (offset += segmentLength(segment)) - segmentLength(segment));
@@ -44,11 +45,7 @@ export function findSegmentIndex(starts: readonly number[], position: number): n
   return low;
 }
 
-/**
- * Read buffers used again instead of left to the garbage collector: 1 GB streamed through fresh buffers leaves 1 GB
- * of dead ArrayBuffers that V8 only notices through its external-memory limit, then collects with full mark-compacts
- * that cost more CPU than the copying. A buffer comes back only when its consumer says it is done with it.
- */
+/** Read buffers used again, not left to V8's collector (see docs/architecture.md); each comes back once it is done. */
 export class ChunkBufferPool {
   private readonly free: ArrayBuffer[] = [];
 
@@ -75,11 +72,7 @@ export class ChunkBufferPool {
 /** Spares shared by every stream of the default chunk size; buffers in use belong to their streams. */
 const DEFAULT_POOL = new ChunkBufferPool(DEFAULT_CHUNK_SIZE, 32);
 
-/**
- * One stream's read buffers. Pooled ones are lent only after the consumer promised to give chunks back, at most
- * `maxLent` at a time (a consumer that forgets some only makes the stream fall back to fresh buffers), and each is
- * taken back once, so a chunk given back twice cannot enter the pool twice.
- */
+/** One stream's read buffers: pooled only once lending starts, at most `maxLent` at once, each taken back once. */
 export class StreamBuffers {
   private readonly lent = new Set<ArrayBuffer>();
   private lending = false;
@@ -109,7 +102,6 @@ export class StreamBuffers {
   }
 }
 
-/** A file ended before the bytes a segment promised (truncated or replaced while streaming). */
 export class TruncatedFileError extends Error {
   override readonly name = 'TruncatedFileError';
 
@@ -126,12 +118,10 @@ export class TruncatedFileError extends Error {
 }
 
 export class SegmentStream extends Readable {
-  /**
-   * One descriptor per path, opened and closed synchronously: on a local disk these are microsecond system calls,
-   * while their async forms each cost a thread-pool round trip (a sixth of the CPU of a 64 KiB Range request).
-   */
-  private readonly descriptors = new Map<string, number>();
-  private readonly buffers: StreamBuffers;
+  /** Opened synchronously: microseconds on a local disk, where each async call costs a thread-pool trip. */
+  private readonly descriptors = new Map<string, OpenFile>();
+  /** pumpSegments lends these out and gives them back; chunks of in-memory segments are never lent. */
+  readonly buffers: StreamBuffers;
   private position: number;
   private index: number;
   private reading = false;
@@ -147,20 +137,6 @@ export class SegmentStream extends Readable {
     this.buffers = new StreamBuffers(pool, MAX_LENT_BUFFERS);
   }
 
-  /**
-   * The consumer promises to `recycle(chunk)` each chunk once nothing uses it any more (for a socket: in the write
-   * callback); file chunks are then read into pooled buffers.
-   */
-  consumerRecycles(): this {
-    this.buffers.startLending();
-    return this;
-  }
-
-  /** Chunks of in-memory segments, fresh buffers and unknown chunks are ignored. */
-  recycle(chunk: Uint8Array): void {
-    this.buffers.giveBack(chunk);
-  }
-
   override _read(): void {
     if (this.reading) return;
     const chunk = this.nextChunk();
@@ -172,10 +148,7 @@ export class SegmentStream extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    void this.inFlight.then(() => {
-      const closeError = this.closeFiles();
-      callback(error ?? closeError ?? null);
-    });
+    void this.inFlight.then(() => this.closeFiles()).then((closeError) => callback(error ?? closeError ?? null));
   }
 
   /** The next chunk's bytes, or where to read them; undefined at the end of the range. */
@@ -200,8 +173,9 @@ export class SegmentStream extends Readable {
     const buffer = this.buffers.take(length);
     let handedOut = false;
     try {
-      let fd = this.descriptors.get(path);
-      if (fd === undefined) this.descriptors.set(path, (fd = fs.openSync(path, 'r')));
+      let file = this.descriptors.get(path);
+      if (file === undefined) this.descriptors.set(path, (file = this.plan.files.acquire(path)));
+      const { fd } = file;
       for (let filled = 0; filled < length;) {
         const bytesRead = await readAt(fd, buffer, filled, length - filled, position + filled);
         if (bytesRead === 0) throw new TruncatedFileError(path, position + length, position + filled);
@@ -219,18 +193,53 @@ export class SegmentStream extends Readable {
     }
   }
 
-  /** Closes every descriptor; returns the first failure. */
   private closeFiles(): Error | undefined {
     let failure: Error | undefined;
-    for (const fd of this.descriptors.values()) {
+    for (const file of this.descriptors.values()) {
       try {
-        fs.closeSync(fd);
+        this.plan.files.release(file);
       } catch (error) {
         failure ??= error as Error;
       }
     }
     this.descriptors.clear();
     return failure;
+  }
+}
+
+/**
+ * Bytes [start, end) of `segments` in one buffer, each file read by position: a short range needs no stream. Into
+ * `into` when given (it must be long enough), else into a buffer of its own.
+ */
+export async function readSpan(plan: Omit<Plan, 'chunkSize'>, into?: Buffer): Promise<Buffer> {
+  const { segments, starts, start, end, files } = plan;
+  const buffer = into === undefined ? Buffer.allocUnsafe(end - start) : into.subarray(0, end - start);
+  if (buffer.length < end - start)
+    throw new RangeError(`a ${into?.length}-byte buffer cannot hold ${end - start} bytes`);
+  for (let index = findSegmentIndex(starts, start), position = start; position < end; index++) {
+    const [segment, segmentStart] = [segments[index], starts[index]];
+    if (segment === undefined || segmentStart === undefined) throw new RangeError(`no segment holds byte ${position}`);
+    const within = position - segmentStart;
+    const length = Math.min(segmentLength(segment) - within, end - position);
+    const at = position - start;
+    if (segment.kind === 'bytes') segment.data.copy(buffer, at, within, within + length);
+    else if (segment.kind === 'zeros') buffer.fill(0, at, at + length);
+    else await readFully(files, segment.path, buffer.subarray(at, at + length), segment.offset + within);
+    position += length;
+  }
+  return buffer;
+}
+
+async function readFully(files: FileAccess, path: string, into: Buffer, position: number): Promise<void> {
+  const file = files.acquire(path);
+  try {
+    for (let filled = 0; filled < into.length;) {
+      const bytesRead = await readAt(file.fd, into, filled, into.length - filled, position + filled);
+      if (bytesRead === 0) throw new TruncatedFileError(path, position + into.length, position + filled);
+      filled += bytesRead;
+    }
+  } finally {
+    files.release(file);
   }
 }
 
@@ -248,18 +257,13 @@ interface ChunkSink {
   once(event: 'drain', listener: () => void): unknown;
 }
 
-/**
- * Writes `source` into `sink` the way `pipe()` does, but with a callback per write that gives the chunk back to the
- * stream (`pipe()` cannot tell when the sink is done with a chunk). Errors, and destroying the source when the sink
- * goes away, are left to the caller. `progress` counts the chunks the sink has taken, so that a watcher can tell a
- * sink that stopped taking any.
- */
+/** Like `pipe()`, but each write's callback gives the chunk back to the pool; errors and teardown are the caller's. */
 export function pumpSegments(source: SegmentStream, sink: ChunkSink, progress = { chunksWritten: 0 }): void {
-  source.consumerRecycles();
+  source.buffers.startLending();
   let waitingForDrain = false;
   source.on('data', (chunk: Buffer) => {
     const roomForMore = sink.write(chunk, () => {
-      source.recycle(chunk);
+      source.buffers.giveBack(chunk);
       progress.chunksWritten++;
     });
     if (roomForMore || waitingForDrain) return;

@@ -1,26 +1,28 @@
-/**
- * A download assembled from segments: a cached file with small patches written over it (a customised ISO), or file
- * slices and in-memory payloads one after the other (a PXE initrd). Nothing is materialised: a read stream reads what
- * its byte range needs, on demand.
- */
+/** A download assembled from segments, never materialised: a cached file with patches over it, or parts in a row. */
 import { addAbortSignal } from 'node:stream';
-import { DEFAULT_CHUNK_SIZE, SegmentStream, segmentLength, segmentStarts, type Segment } from './segment-stream.js';
+import { OWN_DESCRIPTORS, type FileAccess } from './file-descriptors.js';
+import {
+  DEFAULT_CHUNK_SIZE,
+  SegmentStream,
+  readSpan,
+  segmentLength,
+  segmentStarts,
+  type Segment,
+} from './segment-stream.js';
 
 /** An inclusive byte range, as in HTTP `Range` (`bytes=0-0` is one byte). */
 type ByteRange = { readonly start: number; readonly end: number };
 
 export type Patch = { readonly offset: number; readonly data: Buffer };
-/**
- * What an overlay writes over its base, at offsets relative to the base region: bytes, or zeros, which are served
- * from a shared buffer so that clearing an area costs no memory per download.
- */
+/** Bytes, or zeros, which come from a shared buffer so that clearing an area costs no memory per download. */
 export type Overwrite = Patch | { readonly offset: number; readonly zeros: number };
-/** `size` bytes of `path` from `offset` (default 0). */
 type OverlayBase = { readonly path: string; readonly size: number; readonly offset?: number };
-/** `chunkSize`: the largest single read and buffer. Aborting `signal` destroys the stream, which closes its files. */
-type StreamOptions = { readonly chunkSize?: number; readonly signal?: AbortSignal };
+/**
+ * `chunkSize`: the largest single read and buffer. Aborting `signal` destroys the stream, which lets go of its files.
+ * `files`: who opens them; by default the stream opens its own and closes them when it ends.
+ */
+type StreamOptions = { readonly chunkSize?: number; readonly signal?: AbortSignal; readonly files?: FileAccess };
 
-/** A patch outside the region, out of order, or overlapping another. */
 export class OverlayPatchError extends RangeError {
   override readonly name = 'OverlayPatchError';
 
@@ -34,7 +36,6 @@ export class OverlayPatchError extends RangeError {
   }
 }
 
-/** A segment, base region or stream argument that is not a valid non-negative integer quantity. */
 export class VirtualFileArgumentError extends RangeError {
   override readonly name = 'VirtualFileArgumentError';
 }
@@ -74,16 +75,14 @@ export class VirtualFile {
     patches.forEach((patch, index) => {
       const { offset } = patch;
       const length = 'data' in patch ? patch.data.length : patch.zeros;
-      const fail = (reason: string): never => {
-        throw new OverlayPatchError(index, offset, length, reason);
-      };
-      if (!Number.isSafeInteger(offset) || offset < 0) fail('has an invalid offset');
-      if (!Number.isSafeInteger(length) || length < 0) fail('has an invalid length');
-      if (offset + length > size) fail(`extends past the ${size}-byte base region`);
+      const fail = (reason: string): Error => new OverlayPatchError(index, offset, length, reason);
+      if (!Number.isSafeInteger(offset) || offset < 0) throw fail('has an invalid offset');
+      if (!Number.isSafeInteger(length) || length < 0) throw fail('has an invalid length');
+      if (offset + length > size) throw fail(`extends past the ${size}-byte base region`);
       if (offset < previousOffset) {
-        fail(`comes before patch #${index - 1} at offset ${previousOffset}: patches must be sorted by offset`);
+        throw fail(`comes before patch #${index - 1} at offset ${previousOffset}: patches must be sorted by offset`);
       }
-      if (offset < cursor) fail(`overlaps patch #${index - 1}, which ends at offset ${cursor}`);
+      if (offset < cursor) throw fail(`overlaps patch #${index - 1}, which ends at offset ${cursor}`);
       segments.push({ kind: 'file', path, offset: baseOffset + cursor, length: offset - cursor });
       segments.push('data' in patch ? { kind: 'bytes', data: patch.data } : { kind: 'zeros', length });
       [previousOffset, cursor] = [offset, offset + length];
@@ -99,8 +98,22 @@ export class VirtualFile {
       throw new VirtualFileArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
     }
     const [start, end] = range === undefined ? [0, this.size] : this.checkedBounds(range);
-    const stream = new SegmentStream({ segments: this.segments, starts: this.starts, start, end, chunkSize });
+    const { segments, starts } = this;
+    const stream = new SegmentStream({
+      segments,
+      starts,
+      start,
+      end,
+      chunkSize,
+      files: options.files ?? OWN_DESCRIPTORS,
+    });
     return options.signal === undefined ? stream : addAbortSignal(options.signal, stream);
+  }
+
+  /** Bytes [start, end] in one buffer, `into`'s start when given: for ranges short enough to hold whole. */
+  read(range: ByteRange, files: FileAccess = OWN_DESCRIPTORS, into?: Buffer): Promise<Buffer> {
+    const [start, end] = this.checkedBounds(range);
+    return readSpan({ segments: this.segments, starts: this.starts, start, end, files }, into);
   }
 
   /** [start, end) of an inclusive range that must lie inside the file. */

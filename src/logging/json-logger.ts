@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { LogLevel } from '../config/app-config.js';
+import type { LogLevel } from '../config/environment.js';
 import { redactSecrets } from './redact.js';
 
 const SEVERITY: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -8,10 +8,7 @@ export type LogWriter = (line: string) => void;
 
 type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
-/**
- * One JSON object per line: time, level, context, msg and fields. Every string is redacted here, so no call site can
- * leak a credential by forgetting to. Nest's verbose is debug, its log info and its fatal error.
- */
+/** One JSON object per line (time, level, context, msg, fields); every string is redacted here, so none can leak. */
 export class JsonLogger implements LoggerService {
   constructor(
     private readonly level: LogLevel,
@@ -40,6 +37,7 @@ export class JsonLogger implements LoggerService {
     this.writeLine({ level, context, msg: toText(message), stack });
   }
 
+  /** Fields are flat, so redacting each string value before JSON.stringify sees every string without a replacer. */
   private writeLine(fields: Record<string, unknown>): void {
     const line: Record<string, unknown> = { time: new Date().toISOString() };
     for (const key in fields) {
@@ -60,10 +58,7 @@ function toText(message: unknown): string {
   }
 }
 
-/**
- * The lines of one turn of the event loop go out in one write (at once past 64 KiB): a write to a pipe is synchronous
- * and wakes the reader, and a write per line was the largest cost of a Range request.
- */
+/** One write per turn of the event loop (or 64 KiB): a write per line was the largest cost of a Range request. */
 export class BatchedLines {
   private pending = '';
   private scheduled = false;

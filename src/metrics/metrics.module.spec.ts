@@ -4,7 +4,6 @@ import { Controller, Get, Global, Module, Param, type INestApplication } from '@
 import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JsonLogger } from '../logging/json-logger.js';
-import { RequestLog } from '../logging/logging.module.js';
 import { HttpObserver, MetricsModule } from './metrics.module.js';
 import { HTTP_REQUEST_DURATION, HTTP_RESPONSE_SIZE } from './prometheus.js';
 
@@ -18,7 +17,7 @@ class ImagesStandIn {
 
 const lines: Record<string, unknown>[] = [];
 
-/** The logging the observer writes its request line to, capturing the lines. */
+/** The logger the observer writes its request line to, capturing the lines. */
 @Global()
 @Module({
   providers: [
@@ -26,9 +25,8 @@ const lines: Record<string, unknown>[] = [];
       provide: JsonLogger,
       useValue: new JsonLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
     },
-    RequestLog,
   ],
-  exports: [RequestLog],
+  exports: [JsonLogger],
 })
 class CapturedLogging {}
 

@@ -1,13 +1,24 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Controller, Get, Global, Header, Injectable, Module } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { Registry, type Gauge, type Histogram } from 'prom-client';
 import { requestEnd } from '../common/request-end.js';
-import { RequestLog } from '../logging/logging.module.js';
-import { routeTemplate } from '../logging/redact.js';
+import { JsonLogger } from '../logging/json-logger.js';
+import { describeRequest } from '../logging/redact.js';
 import * as names from './prometheus.js';
 
 const ROUTE_GROUP = /^\/(images|byid|bytoken|byapikey|boot-artifacts|health|live|metrics|docs|openapi\.json)(?:\/|$)/;
+/** The `group` label of the in-flight gauge: the first path segment of a known route, else `other`. */
+export function routeGroup(path: string): string {
+  return ROUTE_GROUP.exec(path)?.[1] ?? 'other';
+}
+
+/** A request as its metrics and log line name it, never with a credential (see describeRequest). */
+export type RequestDescription = Pick<ReturnType<typeof describeRequest>, 'route' | 'path' | 'query'>;
+
+/** Probes come every few seconds: their lines are debug so they do not drown the downloads. */
+const PROBE_ROUTES = new Set(['/health', '/live', '/metrics']);
 
 /** Times, sizes, counts and logs each request when it ends (RequestEnd): a download ends long after its handler. */
 @Injectable()
@@ -16,34 +27,60 @@ export class HttpObserver {
     @names.InjectMetric(names.HTTP_REQUEST_DURATION) private readonly duration: Histogram,
     @names.InjectMetric(names.HTTP_RESPONSE_SIZE) private readonly size: Histogram,
     @names.InjectMetric(names.HTTP_REQUESTS_INFLIGHT) private readonly inflight: Gauge,
-    private readonly requestLog: RequestLog,
+    private readonly logger: JsonLogger,
   ) {}
 
   readonly middleware = (request: Request, response: Response, next: NextFunction): void => {
+    // Described when the request ends: only then has the router matched it.
+    this.track(request, response, routeGroup(request.path), () => describeRequest(request));
+    next();
+  };
+
+  /** Counts the request in flight until it ends, then observes and logs it as `describe` puts it. */
+  track(request: IncomingMessage, response: ServerResponse, group: string, describe: () => RequestDescription): void {
     const started = process.hrtime.bigint();
-    const inflight = { method: request.method, group: ROUTE_GROUP.exec(request.path)?.[1] ?? 'other' };
+    const inflight = { method: request.method, group };
     const body = countBodyBytes(response);
     this.inflight.inc(inflight);
     requestEnd(response).onEnd(() => {
       this.inflight.dec(inflight);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeTemplate(request);
-      const labels = { method: request.method, handler: route, code: response.statusCode };
+      const description = describe();
+      const labels = { method: request.method, handler: description.route, code: response.statusCode };
       this.duration.observe(labels, seconds);
       this.size.observe(labels, body.bytes);
-      this.requestLog.write(request, response, route, body.bytes, seconds, response.writableFinished);
+      this.logRequest(request, response, description, body.bytes, seconds);
     });
-    next();
-  };
+  }
+
+  /** The line every request gets, with path and query as describeRequest shows them. */
+  private logRequest(
+    request: IncomingMessage,
+    response: ServerResponse,
+    { route, path, query }: RequestDescription,
+    bytes: number,
+    seconds: number,
+  ): void {
+    const { method } = request;
+    const status = response.statusCode;
+    const level = PROBE_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
+    const durationMs = Math.round(seconds * 1000);
+    const aborted = !response.writableFinished;
+    // What Express calls `request.ip` without a trusted proxy: the peer's address.
+    const remote = request.socket.remoteAddress ?? null;
+    const userAgent = request.headers['user-agent'] ?? null;
+    const fields = { method, route, path, query, status, bytes, durationMs, aborted, remote, userAgent };
+    this.logger.record(level, 'HttpRequest', `${method} ${route} ${status}`, fields);
+  }
 }
 
 /** Counts the body bytes the response is given, whichever way: streamed with write(), or all at once with end(). */
-function countBodyBytes(response: Response): { bytes: number } {
+function countBodyBytes(response: ServerResponse): { bytes: number } {
   const body = { bytes: 0 };
   for (const method of ['write', 'end'] as const) {
-    const original = response[method] as (...args: unknown[]) => Response;
+    const original = response[method] as (...args: unknown[]) => ServerResponse;
     Object.assign(response, {
-      [method]: (chunk: unknown, ...rest: unknown[]): Response => {
+      [method]: (chunk: unknown, ...rest: unknown[]): ServerResponse => {
         if (chunk instanceof Uint8Array) body.bytes += chunk.byteLength;
         // Node takes an encoding that is not one (a callback in its place) as utf8, and so does this.
         else if (typeof chunk === 'string') body.bytes += Buffer.byteLength(chunk, rest[0] as BufferEncoding);

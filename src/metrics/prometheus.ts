@@ -11,6 +11,7 @@ export const CACHE_IMAGE_FAILURE = `${METRIC_PREFIX}cache_image_failure`;
 export const CACHE_DOWNLOADED_BYTES = `${METRIC_PREFIX}cache_downloaded_bytes`;
 export const CACHE_EXPECTED_BYTES = `${METRIC_PREFIX}cache_expected_bytes`;
 export const CACHE_SYNC_FAILURES = `${METRIC_PREFIX}cache_sync_failures_total`;
+export const FAST_LANE_ANSWERS = `${METRIC_PREFIX}fast_lane_answers_total`;
 export const ASSISTED_REQUESTS = `${METRIC_PREFIX}assisted_requests_total`;
 export const ASSISTED_REQUEST_DURATION = `${METRIC_PREFIX}assisted_request_duration_seconds`;
 export const ASSISTED_DURATION_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30];

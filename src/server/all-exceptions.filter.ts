@@ -5,10 +5,7 @@ import { JsonLogger } from '../logging/json-logger.js';
 import { describeRequest } from '../logging/redact.js';
 import { errorBody } from './protocol-errors.js';
 
-/**
- * The one place errors become responses: before headers, a JSON body that says why; after (a stream failed midway),
- * a destroyed connection, so the client sees a broken download, not a short "complete" one.
- */
+/** Errors become responses here: a JSON body before headers, after them a destroyed connection (not a short file). */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   constructor(private readonly logger: JsonLogger) {}

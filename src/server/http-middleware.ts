@@ -9,10 +9,7 @@ export function securityHeaders(_request: Request, response: Response, next: Nex
   next();
 }
 
-/**
- * `ALLOWED_DOMAINS` entries: `*`, an exact origin (`https://console.example.com:8443`), a host name matched on any
- * scheme and port, or `*.example.com` for its subdomains.
- */
+/** `*`, an exact origin, a host name (any scheme and port) or `*.example.com` (its subdomains) matches. */
 export function originAllowed(origin: string, allowed: readonly string[]): boolean {
   let hostname: string;
   try {
@@ -46,8 +43,8 @@ export function corsMiddleware(allowed: readonly string[]): RequestHandler[] {
 }
 
 /**
- * Closes a connection with more than `limit` requests queued behind the one being answered: they cannot be refused
- * one by one (responses go out in order), and Node's own pipelining back-pressure counts bytes, which they have none.
+ * Closes a connection with more than `limit` requests queued behind the one being answered: responses go out in order,
+ * so they cannot be refused one by one, and Node's back-pressure counts bytes, which they have none of.
  */
 export function pipelineLimit(logger: JsonLogger, limit = 16): RequestHandler {
   return (request: Request, response: Response, next: NextFunction): void => {

@@ -1,8 +1,16 @@
 import { once } from 'node:events';
-import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { INestApplication, LoggerService, NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import { errorMessage } from '../common/service-error.js';
 import type { ServerConfig } from '../config/app-config.js';
 import { answerJsonError, answerProtocolErrorsInJson } from './protocol-errors.js';
 
@@ -14,14 +22,31 @@ export const SERVER_TIMEOUTS: ServerOptions = {
   connectionsCheckingInterval: 5_000,
 };
 
-/** Nest's Express adapter, giving the main server our timeouts: Node takes the checking interval only at creation. */
+/** Answers a request before Express when it can (the fast lane); false leaves the request untouched to Express. */
+export type FrontHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+/**
+ * Nest's Express adapter, giving the main server our timeouts (Node takes the checking interval only at creation) and
+ * a front handler that every listener tries before Express.
+ */
 export class ServiceExpressAdapter extends ExpressAdapter {
+  private front: FrontHandler = () => false;
+
   constructor(readonly timeouts: ServerOptions) {
     super();
   }
 
+  setFrontHandler(front: FrontHandler): void {
+    this.front = front;
+  }
+
+  /** What every listener calls: the front handler, then Express. */
+  readonly handler: RequestListener = (request, response) => {
+    if (!this.front(request, response)) this.getInstance<RequestListener>()(request, response);
+  };
+
   override initHttpServer(options: NestApplicationOptions): void {
-    const handler = this.getInstance<RequestListener>();
+    const { handler } = this;
     const https = options.httpsOptions && { ...options.httpsOptions, ...this.timeouts };
     this.setHttpServer(https ? createHttpsServer(https, handler) : createHttpServer(this.timeouts, handler));
   }
@@ -49,7 +74,7 @@ export async function listen(app: NestExpressApplication, server: ServerConfig, 
   const plainPort = ports?.plain ?? server.httpListenPort;
   if (plainPort === undefined) return { main, all: [main] };
   const adapter = app.getHttpAdapter() as ServiceExpressAdapter;
-  const handler: RequestListener = adapter.getInstance();
+  const { handler } = adapter;
   const plain = createHttpServer(adapter.timeouts, (request, response) => {
     if (!server.tls || isServedOnPlainHttp(request.url)) handler(request, response);
     else answerJsonError(response, 404, 'not served over plain HTTP: use the HTTPS listener');
@@ -95,7 +120,7 @@ export function installGracefulShutdown(
     shutDown().then(
       () => process.exit(0),
       (error: unknown) => {
-        logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`, 'Shutdown');
+        logger.error(`shutdown failed: ${errorMessage(error)}`, 'Shutdown');
         process.exit(1);
       },
     );

@@ -65,10 +65,7 @@ function answerClientError(error: ParseError, socket: Duplex): void {
   socket.once('close', () => clearTimeout(linger));
 }
 
-/**
- * What Node's HTTP server answers before the application sees a request (malformed requests, headers too large,
- * an `Expect` other than 100-continue) gets a JSON body with a message, like every other error.
- */
+/** What Node answers before the application sees a request (malformed, too large, an `Expect`) gets a JSON body too. */
 export function answerProtocolErrorsInJson(server: Server): void {
   server.on('clientError', answerClientError);
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {

@@ -1,19 +1,24 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   cacheFileKind,
+  cacheFileName,
   isoCacheNames,
   nmstateImageName,
   nmstateTemporaryName,
   recordTemporaryName,
   templateTemporaryName,
 } from './cache-files.js';
-import { cacheFileName as isoFileName } from './os-image-catalog.js';
 
-const ISO = isoFileName('full-iso', '418.94.202501010000-0', 'x86_64');
-const TEMPLATE = isoFileName('minimal-iso', '418.94.202501010000-0', 'arm64');
-const NMSTATE = nmstateImageName('418.94.202501010000-0', 's390x');
+const ISO = cacheFileName('full-iso', '418.94.202501010000-0', 'x86_64');
+const TEMPLATE = cacheFileName('minimal-iso', '418.94.202501010000-0', 'arm64');
+const NMSTATE = nmstateImageName({ version: '418.94.202501010000-0', cpuArchitecture: 's390x' });
 
 describe('cache file names', () => {
+  it('names cache files rhcos-<type>-<version>-<arch>.iso', () => {
+    expect(cacheFileName('full-iso', '414.92.1-0', 'arm64')).toBe('rhcos-full-iso-414.92.1-0-arm64.iso');
+    expect(cacheFileName('minimal-iso', '414.92.1-0', 'x86_64')).toBe('rhcos-minimal-iso-414.92.1-0-x86_64.iso');
+  });
+
   it('recognises every name the cache produces, temporary ones included', () => {
     const [iso, partial, partialRecord, verifiedRecord] = isoCacheNames(ISO);
     expect([iso, partial, partialRecord, verifiedRecord].map((name) => cacheFileKind(name ?? ''))).toEqual([
@@ -23,7 +28,7 @@ describe('cache file names', () => {
       'verified-record',
     ]);
     expect(cacheFileKind(TEMPLATE)).toBe('iso');
-    expect(cacheFileKind(isoFileName('disconnected-iso', '4.6', 'ppc64le'))).toBe('iso');
+    expect(cacheFileKind(cacheFileName('disconnected-iso', '4.6', 'ppc64le'))).toBe('iso');
     expect(cacheFileKind(NMSTATE)).toBe('nmstate');
     expect(cacheFileKind(templateTemporaryName(TEMPLATE))).toBe('temporary');
     expect(cacheFileKind(recordTemporaryName(partialRecord ?? ''))).toBe('temporary');

@@ -38,7 +38,7 @@ export const cacheMetricProviders = [
 /** Longest failure reason kept as a label value: enough to act on, bounded for the time-series database. */
 const MAX_REASON_LABEL_LENGTH = 200;
 
-/** A failure reason as a label value: one line, bounded. Reasons never hold credentials (URLs are described without them). */
+/** A failure reason as a label value: one line, bounded. Reasons hold no credentials: URLs are described without. */
 export function failureLabel(reason: string): string {
   const line = reason.replace(/\s+/g, ' ').trim();
   return line.length <= MAX_REASON_LABEL_LENGTH ? line : `${line.slice(0, MAX_REASON_LABEL_LENGTH - 1)}…`;

@@ -9,7 +9,7 @@ import { DEFAULT_SYNC_OPTIONS, SYNC_OPTIONS, type ImageState } from './image-sta
 import { IsoStore } from './iso-store.js';
 import { OsImageCatalog, type CatalogImage } from './os-image-catalog.js';
 import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './preparation-steps.js';
-import { ScratchSpace } from './scratch-space.js';
+import { ToolRunner } from './tool-runner.js';
 
 const START = Date.parse('2026-01-01T00:00:00Z');
 const X86 = 'rhcos-full-iso-418.1-x86_64.iso';
@@ -132,13 +132,13 @@ async function setUp(entries: OsImageEntry[]) {
   const clock = new FakeClock();
   const store = new FakeIsoStore();
   const step = new FakeStep();
-  const scratch = { opened: 0, open: async () => void scratch.opened++ };
+  const scratch = { opened: 0, openScratchSpace: async () => void scratch.opened++ };
   const module = await Test.createTestingModule({
     providers: [
       ImageCacheService,
       { provide: OsImageCatalog, useValue: new OsImageCatalog(entries) },
       { provide: IsoStore, useValue: store },
-      { provide: ScratchSpace, useValue: scratch },
+      { provide: ToolRunner, useValue: scratch },
       { provide: Clock, useValue: clock },
       { provide: SYNC_OPTIONS, useValue: { ...DEFAULT_SYNC_OPTIONS, parallelism: 2, retryBaseMs: 10_000 } },
       { provide: IMAGE_PREPARATION_STEPS, useValue: [step] },

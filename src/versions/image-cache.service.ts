@@ -5,7 +5,6 @@ import { isoCacheNames } from './cache-files.js';
 import {
   SYNC_OPTIONS,
   describeState,
-  retryDelayMs,
   type FailedImageState,
   type ImageState,
   type SyncOptions,
@@ -13,26 +12,18 @@ import {
 import { IsoStore } from './iso-store.js';
 import { OsImageCatalog, type CatalogImage } from './os-image-catalog.js';
 import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './preparation-steps.js';
-import { ScratchSpace } from './scratch-space.js';
+import { ToolRunner } from './tool-runner.js';
 
 type ImageStateListener = (image: CatalogImage, state: ImageState) => void;
 
+/** `verified` is set once the image is ready, which it then stays; `lastFailure` counts the failed attempts. */
 interface ImageRecord {
   state: ImageState;
-  /** Failed attempts since the image was last ready. */
-  attempts: number;
-  /** Its first attempt since start has finished, ready or failed. */
-  settled: boolean;
-  /** Kept while the image is retried, until it is ready. */
   lastFailure: FailedImageState | undefined;
   verified: VerifiedImage | undefined;
 }
 
-/**
- * Keeps the base ISO of every catalog image in DATA_DIR: after the listener is up it removes the cache files nothing
- * needs, sweeps scratch space, reuses valid cached files, downloads the rest a few at a time, runs the preparation
- * steps, and retries failures with backoff. One failing image never holds up the others.
- */
+/** Keeps every catalog image's base ISO in DATA_DIR, ready to serve: see "The cache" in README.md. */
 @Injectable()
 export class ImageCacheService implements OnApplicationShutdown {
   private readonly logger = new Logger(ImageCacheService.name);
@@ -46,7 +37,7 @@ export class ImageCacheService implements OnApplicationShutdown {
   constructor(
     readonly catalog: OsImageCatalog,
     private readonly store: IsoStore,
-    private readonly scratch: ScratchSpace,
+    private readonly tools: ToolRunner,
     private readonly clock: Clock,
     @Inject(SYNC_OPTIONS) private readonly options: SyncOptions,
     @Inject(IMAGE_PREPARATION_STEPS) private readonly steps: readonly ImagePreparationStep[],
@@ -55,7 +46,7 @@ export class ImageCacheService implements OnApplicationShutdown {
     for (const image of catalog.images) this.records.set(image.key, newRecord());
   }
 
-  /** Starts the sync once; resolves when every image has had its first attempt (ready or failed). */
+  /** Starts the sync once; resolves when every image has had its first attempt. */
   startSync(): Promise<void> {
     this.syncStarted ??= this.initialPass();
     return this.syncStarted;
@@ -63,7 +54,8 @@ export class ImageCacheService implements OnApplicationShutdown {
 
   /** Whether the image has finished its first attempt since start, ready or failed. */
   hasSettled(image: CatalogImage): boolean {
-    return this.recordOf(image).settled;
+    const { lastFailure, verified } = this.recordOf(image);
+    return lastFailure !== undefined || verified !== undefined;
   }
 
   /** The image's last failure: kept while it is retried, until it is ready. */
@@ -79,12 +71,11 @@ export class ImageCacheService implements OnApplicationShutdown {
     return this.recordOf(image).state;
   }
 
-  /** The verified base ISO of a ready image; undefined until the image is ready. */
   readyImage(image: CatalogImage): VerifiedImage | undefined {
-    const record = this.recordOf(image);
-    return record.state.status === 'ready' ? record.verified : undefined;
+    return this.recordOf(image).verified;
   }
 
+  /** Returns the function that unsubscribes. */
   onStateChange(listener: ImageStateListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -102,7 +93,7 @@ export class ImageCacheService implements OnApplicationShutdown {
       ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? []),
     ]);
     await this.store.clean(new Set(keep));
-    await this.scratch.open();
+    await this.tools.openScratchSpace();
     await Promise.all(this.catalog.images.map((image) => this.syncImage(image)));
   }
 
@@ -115,7 +106,7 @@ export class ImageCacheService implements OnApplicationShutdown {
           this.setState(image, { status: 'preparing', step: step.name });
           await step.prepare(verified, signal);
         }
-        Object.assign(this.recordOf(image), { verified, attempts: 0, lastFailure: undefined, settled: true });
+        Object.assign(this.recordOf(image), { verified, lastFailure: undefined });
         this.setState(image, { status: 'ready', sizeBytes: verified.sizeBytes, mtime: verified.mtime });
       }, signal);
     } catch (error) {
@@ -125,15 +116,11 @@ export class ImageCacheService implements OnApplicationShutdown {
 
   private fail(image: CatalogImage, reason: string): void {
     const record = this.recordOf(image);
-    const attempts = ++record.attempts;
+    const attempts = (record.lastFailure?.attempts ?? 0) + 1;
     const delay = retryDelayMs(this.options, attempts);
-    const failed: FailedImageState = {
-      status: 'failed',
-      reason,
-      attempts,
-      retryAt: new Date(this.clock.now() + delay),
-    };
-    Object.assign(record, { lastFailure: failed, settled: true });
+    const retryAt = new Date(this.clock.now() + delay);
+    const failed: FailedImageState = { status: 'failed', reason, attempts, retryAt };
+    record.lastFailure = failed;
     this.setState(image, failed);
     const seconds = Math.round(delay / 1000);
     this.logger.error(`${image.fileName} failed (attempt ${attempts}): ${reason}; retrying in ${seconds} s`);
@@ -158,20 +145,24 @@ export class ImageCacheService implements OnApplicationShutdown {
 }
 
 function newRecord(): ImageRecord {
-  return { state: { status: 'pending' }, attempts: 0, settled: false, lastFailure: undefined, verified: undefined };
+  return { state: { status: 'pending' }, lastFailure: undefined, verified: undefined };
+}
+
+/** Delay before retry number `attempt` (1-based): doubling, capped, with ±20 % jitter so replicas spread out. */
+function retryDelayMs(options: SyncOptions, attempt: number, random = Math.random()): number {
+  const exponential = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(exponential * (0.8 + 0.4 * random));
 }
 
 /** The reason shown for a failed image; a full disk says so first, whichever step ran out of space. */
 function failureReason(error: unknown): string {
-  const message = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause));
-  const causes: unknown[] = [];
-  for (let cause: unknown = error; cause instanceof Error && causes.length < 5; cause = cause.cause) causes.push(cause);
+  const causes: Error[] = [];
+  for (let cause = error; cause instanceof Error && causes.length < 5; cause = cause.cause) causes.push(cause);
   // xorriso checks the free space before writing and words it its own way.
   const noSpace = causes.some(
-    (cause) =>
-      (cause as NodeJS.ErrnoException).code === 'ENOSPC' ||
-      /ENOSPC|no space left|exceeds free space/i.test(message(cause)),
+    ({ code, message }: NodeJS.ErrnoException) =>
+      code === 'ENOSPC' || /ENOSPC|no space left|exceeds free space/i.test(message),
   );
-  const text = message(error);
+  const text = error instanceof Error ? error.message : String(error);
   return noSpace && !/^no space/i.test(text) ? `no space left on device: ${text}` : text;
 }

@@ -5,8 +5,9 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
+import { isAbortError } from '../common/service-error.js';
 import { ImageSourceConfig } from '../config/app-config.js';
 import { readPartialRecord, writeRecord } from './cache-files.js';
 import { SYNC_OPTIONS, mebibytes, type SyncOptions } from './image-state.js';
@@ -20,7 +21,7 @@ interface FetchRequest {
   /** The cache file name, for logs. */
   readonly name: string;
   readonly url: string;
-  /** `<iso>.part`: continued with a Range request when `partialRecord` says it came from the same source. */
+  /** `<iso>.part`, and the record that lets a later run resume it. */
   readonly partial: string;
   readonly partialRecord: string;
   readonly expectedSha256: string | undefined;
@@ -28,31 +29,20 @@ interface FetchRequest {
   readonly onProgress: (bytesDone: number, bytesTotal: number | undefined) => void;
 }
 
-/**
- * Where a body starts (0, or the size of the partial file an HTTP 206 continues), the whole length when known, and
- * the strong ETag or Last-Modified date a later resume may send as If-Range.
- */
-interface Start {
-  readonly offset: number;
-  readonly total: number | undefined;
-  readonly validator: string | undefined;
-}
-
-type Resume = Start & { readonly total: number; readonly validator: string };
+/** Where the body starts in the file (past the partial file a 206 continues), its total, and an If-Range validator. */
+type Start = { readonly offset: number; readonly total: number | undefined; readonly validator: string | undefined };
 type OpenedSource = Start & { readonly body: AsyncIterable<Buffer> };
+type Resume = { readonly offset: number; readonly total: number; readonly validator: string };
+type Fetched = { readonly bytes: number; readonly sha256: string | undefined };
 
 const BLOCK_SIZE = 1024 * 1024;
+const MAX_REDIRECTS = 5;
 
-/**
- * Streams one catalog URL (http, https or file) into `<iso>.part`, checking length and checksum on the way; a
- * partial file of an earlier run is continued with a Range request when the source supports it, and the checksum
- * still covers the whole file. Resolves with the file's size and, when one was to be checked, its sha256.
- */
+/** Streams a catalog URL (http, https or file) into `<iso>.part`, resuming an earlier run's with a Range request. */
 @Injectable()
-export class ImageFetcher implements OnApplicationShutdown {
+export class ImageFetcher {
   private readonly logger = new Logger(ImageFetcher.name);
-  private readonly httpsAgent: https.Agent;
-  private readonly httpAgent = new http.Agent({ keepAlive: false });
+  private readonly tls: https.RequestOptions;
 
   constructor(
     private readonly source: ImageSourceConfig,
@@ -60,11 +50,11 @@ export class ImageFetcher implements OnApplicationShutdown {
     @Inject(SYNC_OPTIONS) private readonly options: SyncOptions,
   ) {
     const ca = source.trustedCaPem === undefined ? undefined : [...rootCertificates, source.trustedCaPem];
-    const tls = { rejectUnauthorized: !source.insecureSkipVerify, minVersion: 'TLSv1.2', ...(ca && { ca }) } as const;
-    this.httpsAgent = new https.Agent({ keepAlive: false, ...tls });
+    this.tls = { rejectUnauthorized: !source.insecureSkipVerify, minVersion: 'TLSv1.2', ...(ca && { ca }) };
   }
 
-  async fetch(request: FetchRequest): Promise<{ bytes: number; sha256: string | undefined }> {
+  /** Resolves with the file's size and, when one is to be checked, its sha256 (both checked over the whole file). */
+  async fetch(request: FetchRequest): Promise<Fetched> {
     const { name, url, partialRecord, signal } = request;
     const resume = await resumable(request);
     this.logger.log(
@@ -100,18 +90,13 @@ export class ImageFetcher implements OnApplicationShutdown {
     };
   }
 
-  onApplicationShutdown(): void {
-    this.httpsAgent.destroy();
-    this.httpAgent.destroy();
-  }
-
   /** A resume the source cannot honour (no range, changed content, another length) starts over from byte 0. */
   private async openHttp(url: URL, signal: AbortSignal, resume?: Resume): Promise<OpenedSource> {
     const withParams = new URL(url);
     for (const [key, value] of Object.entries(this.source.requestQueryParams))
       withParams.searchParams.append(key, value);
     const range = resume && { range: `bytes=${resume.offset}-`, 'if-range': resume.validator };
-    const response = await this.follow(withParams, signal, range, this.options.maxRedirects);
+    const response = await this.follow(withParams, signal, range);
     const status = response.statusCode ?? 0;
     if (resume !== undefined && (status === 206 || status === 416)) {
       const [, start, total] = /^bytes (\d+)-\d+\/(\d+)$/.exec(response.headers['content-range'] ?? '') ?? [];
@@ -130,31 +115,26 @@ export class ImageFetcher implements OnApplicationShutdown {
     return { offset: 0, total: length === undefined ? undefined : Number(length), validator, body: response };
   }
 
-  private async follow(
-    url: URL,
-    signal: AbortSignal,
-    extra: Record<string, string> | undefined,
-    redirectsLeft: number,
-    origin = url.origin,
-  ): Promise<IncomingMessage> {
-    // Custom headers often carry credentials: they go only to the catalog URL's own origin, not across redirects.
-    const response = await this.get(url, signal, {
-      ...(url.origin === origin && this.source.requestHeaders),
-      ...extra,
-    });
-    const { statusCode = 0, headers } = response;
-    if (statusCode < 300 || statusCode >= 400 || headers.location === undefined) return response;
-    response.resume();
-    if (redirectsLeft === 0) throw new ImageFetchError(`too many redirects from ${describeUrl(url)}`);
-    return this.follow(new URL(headers.location, url), signal, extra, redirectsLeft - 1, origin);
+  /** Custom headers often carry credentials: they go only to the catalog URL's own origin, not across redirects. */
+  private async follow(start: URL, signal: AbortSignal, extra?: Record<string, string>): Promise<IncomingMessage> {
+    for (let url = start, redirects = 0; ; redirects++) {
+      const headers = { ...(url.origin === start.origin && this.source.requestHeaders), ...extra };
+      const response = await this.get(url, signal, headers);
+      const { statusCode = 0, headers: received } = response;
+      if (statusCode < 300 || statusCode >= 400 || received.location === undefined) return response;
+      response.resume();
+      if (redirects === MAX_REDIRECTS) throw new ImageFetchError(`too many redirects from ${describeUrl(url)}`);
+      url = new URL(received.location, url);
+    }
   }
 
   private get(url: URL, signal: AbortSignal, headers: Record<string, string>): Promise<IncomingMessage> {
     const secure = url.protocol === 'https:';
     return new Promise((resolve, reject) => {
       let response: IncomingMessage | undefined;
-      const agent = secure ? this.httpsAgent : this.httpAgent;
-      const request = (secure ? https : http).get(url, { agent, headers, signal }, (incoming) => {
+      // A connection of its own (agent: false), closed after the response: nothing is left open at shutdown.
+      const options = { agent: false, headers, signal, ...(secure && this.tls) };
+      const request = (secure ? https : http).get(url, options, (incoming) => {
         response = incoming;
         resolve(incoming);
       });
@@ -167,7 +147,7 @@ export class ImageFetcher implements OnApplicationShutdown {
         request.destroy(stalled);
       });
       request.on('error', (error: NodeJS.ErrnoException) => {
-        if (error instanceof ImageFetchError || error.name === 'AbortError') return reject(error);
+        if (error instanceof ImageFetchError || isAbortError(error)) return reject(error);
         const detail = error.code === undefined ? error.message : `${error.code} ${error.message}`;
         reject(new ImageFetchError(`cannot fetch ${describeUrl(url)}: ${detail}`));
       });
@@ -176,10 +156,7 @@ export class ImageFetcher implements OnApplicationShutdown {
 }
 
 /** Writes the body after the partial file's first `offset` bytes; length and sha256 are checked over the whole file. */
-async function save(
-  source: OpenedSource,
-  request: FetchRequest,
-): Promise<{ bytes: number; sha256: string | undefined }> {
+async function save(source: OpenedSource, request: FetchRequest): Promise<Fetched> {
   const { partial, expectedSha256 } = request;
   const hash = expectedSha256 === undefined ? undefined : createHash('sha256');
   if (hash) for await (const block of readBlocks(partial, source.offset)) hash.update(block);
@@ -213,7 +190,7 @@ async function copy(source: OpenedSource, file: FileHandle, hash: Hash | undefin
     }
     return bytes;
   } catch (error) {
-    if (error instanceof ImageFetchError || (error as Error).name === 'AbortError') throw error;
+    if (error instanceof ImageFetchError || isAbortError(error)) throw error;
     const expected = source.total === undefined ? '' : ` of ${source.total}`;
     const detail = `${bytes}${expected} bytes: ${(error as Error).message}`;
     throw new ImageFetchError(`download of ${describeUrl(request.url)} broke off after ${detail}`);
@@ -247,10 +224,7 @@ export async function sha256OfFile(path: string, signal: AbortSignal): Promise<s
   return hash.digest('hex');
 }
 
-/**
- * The file's first `length` bytes in blocks read into two reused buffers: the next block is read while the caller
- * uses the current one, which it must be done with before it asks for the next.
- */
+/** The file's first `length` bytes in two reused buffers: the caller is done with a block when it asks for the next. */
 async function* readBlocks(path: string, length = Infinity): AsyncGenerator<Buffer> {
   if (length === 0) return;
   const file = await open(path, 'r');

@@ -5,28 +5,18 @@ export type ImageState =
   | { readonly status: 'verifying' }
   | { readonly status: 'preparing'; readonly step: string }
   | { readonly status: 'ready'; readonly sizeBytes: number; readonly mtime: Date }
-  | {
-      readonly status: 'failed';
-      readonly reason: string;
-      readonly attempts: number;
-      readonly retryAt: Date | undefined;
-    };
+  | { readonly status: 'failed'; readonly reason: string; readonly attempts: number; readonly retryAt: Date };
 
 export type FailedImageState = Extract<ImageState, { status: 'failed' }>;
-
 export const IMAGE_STATUSES = ['pending', 'downloading', 'verifying', 'preparing', 'ready', 'failed'] as const;
 
-/** Tuning of the cache sync. Not part of the environment contract; tests shorten the timings. */
+/** Tuning of the cache sync, not part of the environment contract: tests shorten the timings. */
 export interface SyncOptions {
-  /** Images fetched at once. */
   readonly parallelism: number;
-  /** First retry delay after a failure; doubles per attempt up to `retryMaxMs`. */
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   /** Longest silence from an image source before its download is abandoned. */
   readonly idleTimeoutMs: number;
-  readonly maxRedirects: number;
-  /** Minimum interval between progress log lines of one download. */
   readonly progressLogIntervalMs: number;
 }
 
@@ -37,15 +27,8 @@ export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
   retryBaseMs: 10_000,
   retryMaxMs: 10 * 60_000,
   idleTimeoutMs: 60_000,
-  maxRedirects: 5,
   progressLogIntervalMs: 10_000,
 };
-
-/** Delay before retry number `attempt` (1-based): exponential, capped, with ±20 % jitter so replicas spread out. */
-export function retryDelayMs(options: SyncOptions, attempt: number, random = Math.random()): number {
-  const exponential = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(exponential * (0.8 + 0.4 * random));
-}
 
 /** The state as plain JSON for `/health` and logs. */
 export function describeState(state: ImageState): Record<string, unknown> {
@@ -55,7 +38,7 @@ export function describeState(state: ImageState): Record<string, unknown> {
     case 'ready':
       return { status: state.status, sizeBytes: state.sizeBytes };
     case 'failed':
-      return { ...state, retryAt: state.retryAt?.toISOString() ?? null };
+      return { ...state, retryAt: state.retryAt.toISOString() };
     default:
       return { ...state };
   }
@@ -66,34 +49,27 @@ const IN_PROGRESS_RETRY_AFTER_SECONDS = 30;
 
 /** Seconds a client should wait before asking again for an image that is not ready: a failed one's next attempt. */
 export function retryAfterSeconds(state: ImageState, now: number): number {
-  if (state.status !== 'failed' || state.retryAt === undefined) return IN_PROGRESS_RETRY_AFTER_SECONDS;
+  if (state.status !== 'failed') return IN_PROGRESS_RETRY_AFTER_SECONDS;
   return Math.max(1, Math.ceil((state.retryAt.getTime() - now) / 1000));
 }
 
-/**
- * Why an image cannot be served yet, as a clause for an error message: "it is downloading (42 %)". A retry in
- * progress also names the failure it follows, which is what an operator has to fix.
- */
+/** Why an image cannot be served yet, as a clause; a retry names the failure it follows, which is what to fix. */
 export function notReadyReason(state: ImageState, lastFailure: FailedImageState | undefined, now: number): string {
-  const earlier =
-    lastFailure === undefined ? '' : `, after attempt ${lastFailure.attempts} failed: ${lastFailure.reason}`;
+  const earlier = lastFailure ? `, after attempt ${lastFailure.attempts} failed: ${lastFailure.reason}` : '';
   switch (state.status) {
     case 'pending':
       return `it is waiting for its turn to be fetched${earlier}`;
     case 'downloading': {
       const percent = percentOf(state);
-      const done = `${mebibytes(state.bytesDone)} so far`;
-      return `it is downloading (${percent === undefined ? done : `${percent} %`})${earlier}`;
+      const done = percent === undefined ? `${mebibytes(state.bytesDone)} so far` : `${percent} %`;
+      return `it is downloading (${done})${earlier}`;
     }
     case 'verifying':
       return `it is being verified${earlier}`;
     case 'preparing':
       return `it is being prepared (${state.step})${earlier}`;
-    case 'failed': {
-      const next =
-        state.retryAt === undefined ? 'it is not retried' : `it is retried in ${retryAfterSeconds(state, now)} s`;
-      return `attempt ${state.attempts} failed: ${state.reason}; ${next}`;
-    }
+    case 'failed':
+      return `attempt ${state.attempts} failed: ${state.reason}; it is retried in ${retryAfterSeconds(state, now)} s`;
     case 'ready':
       return 'it is ready';
   }

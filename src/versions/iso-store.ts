@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
@@ -11,48 +11,50 @@ import type { ImageState } from './image-state.js';
 import type { CatalogImage } from './os-image-catalog.js';
 import type { VerifiedImage } from './preparation-steps.js';
 
-/**
- * The base ISOs in DATA_DIR. A cached file is reused only if it still has the size it was verified with, still
- * validates and still matches its catalog entry; a download goes to `<iso>.part` and is renamed into place only
- * after verification, so no file that could be served is ever incomplete. A partial file left by a killed or
- * stopped run is resumed next time.
- */
+type OnState = (state: ImageState) => void;
+
+/** The base ISOs in DATA_DIR (see "The cache" in README.md): a download is renamed into place only once verified. */
 @Injectable()
 export class IsoStore {
   private readonly logger = new Logger(IsoStore.name);
-  private readonly dir: string;
 
   constructor(
-    storage: StorageConfig,
+    private readonly storage: StorageConfig,
     private readonly fetcher: ImageFetcher,
     private readonly clock: Clock,
-  ) {
-    this.dir = storage.dataDir;
-  }
+  ) {}
 
-  /** Makes DATA_DIR and removes the cache files nothing in `keep` needs (see cache-files.ts). */
+  /** Makes DATA_DIR and removes the cache's own files `keep` does not name; a wrong DATA_DIR costs nobody theirs. */
   async clean(keep: ReadonlySet<string>): Promise<void> {
+    const dir = this.storage.dataDir;
     try {
-      await mkdir(this.dir, { recursive: true });
-      const { removed, foreign } = await names.cleanDataDir(this.dir, keep);
-      const why = 'a cache file no longer needed (another version, or left by an interrupted write)';
-      for (const name of removed) this.logger.log(`removed ${name} from ${this.dir}: ${why}`);
+      await mkdir(dir, { recursive: true });
+      const foreign: string[] = [];
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (!(entry.isFile() || entry.isSymbolicLink()) || names.cacheFileKind(entry.name) === undefined) {
+          // A volume's lost+found is the file system's own: listing it on every start would only be noise.
+          if (entry.name !== 'lost+found') foreign.push(entry.isDirectory() ? `${entry.name}/` : entry.name);
+        } else if (!keep.has(entry.name)) {
+          await rm(join(dir, entry.name), { force: true });
+          const why = 'a cache file no longer needed (another version, or left by an interrupted write)';
+          this.logger.log(`removed ${entry.name} from ${dir}: ${why}`);
+        }
+      }
       if (foreign.length > 0)
         this.logger.warn(
-          `left ${foreign.length} entries in ${this.dir} that the cache did not write (they are never deleted; is DATA_DIR right?): ${foreign.join(', ')}`,
+          `left ${foreign.length} entries in ${dir} that the cache did not write (they are never deleted; is DATA_DIR right?): ${foreign.sort().join(', ')}`,
         );
     } catch (error) {
-      this.logger.error(`cannot prepare ${this.dir}: ${(error as Error).message}`);
+      this.logger.error(`cannot prepare ${dir}: ${(error as Error).message}`);
     }
   }
 
-  /** The image's verified ISO: the cached one when it may be served, else downloaded. */
-  async obtain(image: CatalogImage, signal: AbortSignal, onState: (state: ImageState) => void): Promise<VerifiedImage> {
+  async obtain(image: CatalogImage, signal: AbortSignal, onState: OnState): Promise<VerifiedImage> {
     onState({ status: 'verifying' });
     return (await this.reuse(image, signal)) ?? (await this.download(image, signal, onState));
   }
 
-  /** The cached ISO if it may be served (see checkAgainstCatalog); otherwise it is removed. */
+  /** The cached ISO if it may be served; otherwise it is removed. */
   private async reuse(image: CatalogImage, signal: AbortSignal): Promise<VerifiedImage | undefined> {
     const [path, recordPath] = [this.pathOf(image.fileName), this.pathOf(names.verifiedRecordName(image.fileName))];
     const stats = await stat(path).catch(() => undefined);
@@ -73,9 +75,8 @@ export class IsoStore {
       }
       if (record?.url !== image.entry.url || record.sha256 !== sha256)
         await names.writeRecord(recordPath, this.verifiedRecord(stats.size, image.entry.url, sha256));
-      this.logger.log(
-        `using cached ${image.fileName}: ${check.action === 'hash' ? 'its sha256 matches the catalog' : check.why}`,
-      );
+      const why = check.action === 'hash' ? 'its sha256 matches the catalog' : check.why;
+      this.logger.log(`using cached ${image.fileName}: ${why}`);
       return { image, path, sizeBytes: stats.size, mtime: stats.mtime, index };
     } catch (error) {
       if (signal.aborted) throw error;
@@ -88,14 +89,9 @@ export class IsoStore {
     }
   }
 
-  private async download(
-    image: CatalogImage,
-    signal: AbortSignal,
-    onState: (state: ImageState) => void,
-  ): Promise<VerifiedImage> {
+  private async download(image: CatalogImage, signal: AbortSignal, onState: OnState): Promise<VerifiedImage> {
     const { fileName: name, entry } = image;
-    const path = this.pathOf(name);
-    const partial = this.pathOf(names.partialName(name));
+    const [path, partial] = [this.pathOf(name), this.pathOf(names.partialName(name))];
     const partialRecord = this.pathOf(names.partialRecordName(name));
     const onProgress = (bytesDone: number, bytesTotal: number | undefined): void =>
       onState({ status: 'downloading', bytesDone, bytesTotal });
@@ -125,16 +121,13 @@ export class IsoStore {
   }
 
   private pathOf(name: string): string {
-    return join(this.dir, name);
+    return join(this.storage.dataDir, name);
   }
 }
 
 /**
- * What to do with a cached ISO whose catalog entry may have changed since it was verified:
- * - `reuse`: same URL and no new sha256 (or a URL unknown because the record predates it, and no sha256 to check);
- * - `hash`: a sha256 is given and the record does not vouch for it under this URL: hash the file and compare;
- * - `download`: the URL changed and no sha256 says whether the cached file is what the new URL serves.
- * `why` is fit for logs: URLs are described without user-info or query string.
+ * What to do with a cached ISO whose catalog entry may have changed since it was verified: `reuse` it, `hash` it to
+ * compare with the catalog sha256, or `download` it again (a new URL and no sha256 to check it against).
  */
 export function checkAgainstCatalog(
   record: names.VerifiedRecord | undefined,
@@ -157,14 +150,10 @@ export function checkAgainstCatalog(
   return { action: 'hash', sha256, why };
 }
 
-/** Volume ID prefixes of CoreOS live ISOs (RHCOS, its newer `rhel-coreos-` spelling, Fedora CoreOS, CentOS Stream CoreOS). */
 const VOLUME_ID_PREFIXES = ['rhcos-', 'rhel-coreos-', 'fedora-coreos-', 'scos-'];
 const ROOTFS_PATH = 'images/pxeboot/rootfs.img';
 
-/**
- * Checks a file is a complete CoreOS live ISO for `arch`: ISO 9660 with a CoreOS volume ID, not shorter than its
- * volume, holding the rootfs and the kernel. Returns the index for the preparation steps to reuse.
- */
+/** The checks of a CoreOS live ISO listed in docs/live-iso.md; the index is kept for the preparation steps. */
 async function validateBaseImage(path: string, arch: CpuArchitecture): Promise<IsoIndex> {
   const index = await readIsoIndex(path);
   if (!VOLUME_ID_PREFIXES.some((prefix) => index.volumeId.startsWith(prefix)))

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { OsImageEntry } from '../config/catalog.js';
 import { normalizeArchitecture } from '../iso/index.js';
-import { OsImageCatalog, cacheFileName, compareOpenshiftVersions } from './os-image-catalog.js';
+import { OsImageCatalog, compareOpenshiftVersions } from './os-image-catalog.js';
 
 function entry(openshiftVersion: string, version: string, overrides: Partial<OsImageEntry> = {}): OsImageEntry {
   return {
@@ -50,11 +50,6 @@ describe('normalizeArchitecture', () => {
 });
 
 describe('OsImageCatalog', () => {
-  it('names cache files rhcos-<type>-<version>-<arch>.iso', () => {
-    expect(cacheFileName('full-iso', '414.92.1-0', 'arm64')).toBe('rhcos-full-iso-414.92.1-0-arm64.iso');
-    expect(cacheFileName('minimal-iso', '414.92.1-0', 'x86_64')).toBe('rhcos-minimal-iso-414.92.1-0-x86_64.iso');
-  });
-
   it('shares one file between entries with the same RHCOS version, arch and type, keeping the highest openshift_version', () => {
     const catalog = new OsImageCatalog([
       entry('4.14', '414.92.1-0'),

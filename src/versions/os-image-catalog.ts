@@ -1,5 +1,6 @@
 import type { BaseImageType, OsImageEntry } from '../config/catalog.js';
-import { normalizeArchitecture, type CpuArchitecture } from '../iso/index.js';
+import { normalizeArchitecture } from '../iso/index.js';
+import { cacheFileName } from './cache-files.js';
 
 /** One file of the cache: the entry that won de-duplication plus every OpenShift version it serves. */
 export interface CatalogImage {
@@ -8,11 +9,6 @@ export interface CatalogImage {
   readonly fileName: string;
   readonly entry: OsImageEntry;
   readonly openshiftVersions: readonly string[];
-}
-
-/** `rhcos-<type>-<version>-<arch>.iso`; `minimal-iso` names the templates built from full ISOs. */
-export function cacheFileName(type: BaseImageType | 'minimal-iso', version: string, arch: CpuArchitecture): string {
-  return `rhcos-${type}-${version}-${arch}.iso`;
 }
 
 /**
@@ -45,19 +41,12 @@ export class OsImageCatalog {
       ({ entry }) => entry.cpuArchitecture === cpuArchitecture && entry.type === type,
     );
     // When one OpenShift version is served by several RHCOS builds, the newest build answers.
+    const serving = candidates.filter((image) => image.openshiftVersions.includes(version));
     return (
       candidates.find(({ entry }) => entry.version === version) ??
-      newest(candidates.filter((image) => image.openshiftVersions.includes(version)))
+      serving.sort((a, b) => compareOpenshiftVersions(b.entry.version, a.entry.version))[0]
     );
   }
-}
-
-function newest(images: readonly CatalogImage[]): CatalogImage | undefined {
-  return images.reduce<CatalogImage | undefined>(
-    (best, image) =>
-      best === undefined || compareOpenshiftVersions(image.entry.version, best.entry.version) > 0 ? image : best,
-    undefined,
-  );
 }
 
 type VersionParts = (number | string)[];
@@ -76,12 +65,9 @@ export function compareOpenshiftVersions(a: string, b: string): number {
 }
 
 function splitVersion(version: string): { release: VersionParts; prerelease: VersionParts | undefined } {
-  const dash = version.indexOf('-');
-  const prerelease = dash < 0 ? '' : version.slice(dash + 1);
-  return {
-    release: toParts(dash < 0 ? version : version.slice(0, dash)),
-    prerelease: prerelease === '' ? undefined : toParts(prerelease),
-  };
+  const [release = '', ...rest] = version.split('-');
+  const prerelease = rest.join('-');
+  return { release: toParts(release), prerelease: prerelease === '' ? undefined : toParts(prerelease) };
 }
 
 function toParts(text: string): VersionParts {

@@ -1,23 +1,12 @@
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { ServerConfig, StorageConfig } from '../config/app-config.js';
-import {
-  analyzeLiveIso,
-  buildMinimalTemplate,
-  buildNmstateRamdisk,
-  extractNmstatectl,
-  readIsoIndex,
-  runChild,
-  type IsoIndex,
-  type LiveIsoLayout,
-  type CpuArchitecture,
-  type RunChild,
-} from '../iso/index.js';
-import { nmstateImageName, nmstateTemporaryName, templateTemporaryName } from './cache-files.js';
-import { cacheFileName, compareOpenshiftVersions, type CatalogImage } from './os-image-catalog.js';
-import { ScratchSpace } from './scratch-space.js';
+import * as iso from '../iso/index.js';
+import * as names from './cache-files.js';
+import { compareOpenshiftVersions, type CatalogImage } from './os-image-catalog.js';
+import { ToolRunner } from './tool-runner.js';
 
 /** A base ISO on disk that passed validation. */
 export interface VerifiedImage {
@@ -25,13 +14,10 @@ export interface VerifiedImage {
   readonly path: string;
   readonly sizeBytes: number;
   readonly mtime: Date;
-  readonly index: IsoIndex;
+  readonly index: iso.IsoIndex;
 }
 
-/**
- * Work done once per cached image after its ISO is verified and before it is served. A step that throws marks the
- * image failed with its message.
- */
+/** Work done once per verified image before it is served; a step that throws fails the image with its message. */
 export interface ImagePreparationStep {
   readonly name: string;
   prepare(verified: VerifiedImage, signal: AbortSignal): Promise<void>;
@@ -41,23 +27,17 @@ export interface ImagePreparationStep {
 
 export const IMAGE_PREPARATION_STEPS = Symbol('IMAGE_PREPARATION_STEPS');
 
-/** Runs the external tools the steps need (xorriso, unsquashfs, erofs-utils): a seam for tests. */
-@Injectable()
-export class ToolRunner {
-  readonly run: RunChild = runChild;
-}
-
 /** Reads each verified base ISO's layout once, for every request to reuse. */
 @Injectable()
 export class ImageLayouts implements ImagePreparationStep {
   readonly name = 'reading the ISO layout';
-  private readonly layouts = new Map<string, LiveIsoLayout>();
+  private readonly layouts = new Map<string, iso.LiveIsoLayout>();
 
   async prepare({ image, path, sizeBytes, index }: VerifiedImage): Promise<void> {
-    this.layouts.set(image.key, await analyzeLiveIso(path, sizeBytes, index, image.entry.cpuArchitecture));
+    this.layouts.set(image.key, await iso.analyzeLiveIso(path, sizeBytes, index, image.entry.cpuArchitecture));
   }
 
-  get(image: CatalogImage): LiveIsoLayout | undefined {
+  get(image: CatalogImage): iso.LiveIsoLayout | undefined {
     return this.layouts.get(image.key);
   }
 }
@@ -67,14 +47,7 @@ export function needsNmstate(image: CatalogImage): boolean {
   return image.entry.type === 'full-iso' && compareOpenshiftVersions(image.entry.openshiftVersion, '4.18.0-ec.0') >= 0;
 }
 
-function nmstateFileName({ entry }: CatalogImage): string {
-  return nmstateImageName(entry.version, entry.cpuArchitecture);
-}
-
-/**
- * Extracts `nmstatectl` from the image's rootfs once, packs it as a gzip'd cpio and keeps it in DATA_DIR next to the
- * ISO, where later starts reuse it.
- */
+/** Extracts `nmstatectl` from the rootfs once and keeps it packed in DATA_DIR, where later starts reuse it. */
 @Injectable()
 export class NmstateImages implements ImagePreparationStep {
   readonly name = 'extracting nmstatectl';
@@ -83,12 +56,11 @@ export class NmstateImages implements ImagePreparationStep {
 
   constructor(
     private readonly storage: StorageConfig,
-    private readonly scratch: ScratchSpace,
     private readonly tools: ToolRunner,
   ) {}
 
   expectedFiles(image: CatalogImage): readonly string[] {
-    return needsNmstate(image) ? [nmstateFileName(image)] : [];
+    return needsNmstate(image) ? [names.nmstateImageName(image.entry)] : [];
   }
 
   get(image: CatalogImage): { readonly path: string; readonly size: number } | undefined {
@@ -98,63 +70,49 @@ export class NmstateImages implements ImagePreparationStep {
   async prepare(verified: VerifiedImage, signal: AbortSignal): Promise<void> {
     const { image } = verified;
     if (!needsNmstate(image)) return;
-    const path = join(this.storage.dataDir, nmstateFileName(image));
+    const name = names.nmstateImageName(image.entry);
+    const path = join(this.storage.dataDir, name);
     const cached = await stat(path).catch(() => undefined);
     if (cached !== undefined && cached.size > 0 && cached.mtime >= verified.mtime) {
       this.images.set(image.key, { path, size: cached.size });
       return;
     }
-    const binary = await extractNmstatectl({
-      isoPath: verified.path,
-      workDir: await this.scratch.dir(),
-      signal,
-      timeout: toolTimeout(this.storage),
-      run: this.tools.run,
-    });
-    const packed = buildNmstateRamdisk(binary);
-    const partial = join(this.storage.dataDir, nmstateTemporaryName(nmstateFileName(image)));
-    try {
-      await writeFile(partial, packed);
-      await rename(partial, path);
-    } finally {
-      await rm(partial, { force: true });
-    }
+    const binary = await iso.extractNmstatectl({ isoPath: verified.path, ...(await this.tools.options(signal)) });
+    const packed = iso.buildNmstateRamdisk(binary);
+    await iso.writeAtomically(path, (temporary) => writeFile(temporary, packed), names.nmstateTemporaryName(name));
     this.images.set(image.key, { path, size: packed.length });
-    this.logger.log(`${nmstateFileName(image)}: nmstatectl of ${image.fileName} packed (${packed.length} bytes)`);
+    this.logger.log(`${name}: nmstatectl of ${image.fileName} packed (${packed.length} bytes)`);
   }
 }
 
 /** Minimal ISO templates are built from full ISOs of every architecture but s390x. */
-function templateArch({ entry }: CatalogImage): CpuArchitecture | undefined {
+function templateArch({ entry }: CatalogImage): iso.CpuArchitecture | undefined {
   return entry.type === 'full-iso' && entry.cpuArchitecture !== 's390x' ? entry.cpuArchitecture : undefined;
 }
 
 /**
  * Builds the minimal ISO template of each full ISO on every start (the rootfs URL or nmstate may have changed) and
- * reads its layout for the download route. A build failure fails the image with its reason. The rootfs URL is this
- * service's `/boot-artifacts/rootfs` when IMAGE_SERVICE_BASE_URL is set, else the catalog entry's rootfs_url.
+ * reads its layout for the download route (see docs/live-iso.md).
  */
 @Injectable()
 export class MinimalTemplates implements ImagePreparationStep {
   readonly name = 'building the minimal ISO template';
   private readonly logger = new Logger(MinimalTemplates.name);
-  private readonly layouts = new Map<string, LiveIsoLayout>();
+  private readonly layouts = new Map<string, iso.LiveIsoLayout>();
   private readonly unavailable = new Map<string, string>();
 
   constructor(
     private readonly storage: StorageConfig,
     private readonly server: ServerConfig,
     private readonly nmstate: NmstateImages,
-    private readonly scratch: ScratchSpace,
     private readonly tools: ToolRunner,
     private readonly clock: Clock,
   ) {}
 
-  get(image: CatalogImage): LiveIsoLayout | undefined {
+  get(image: CatalogImage): iso.LiveIsoLayout | undefined {
     return this.layouts.get(image.key);
   }
 
-  /** Why an image has no template, when it has none. */
   whyUnavailable(image: CatalogImage): string {
     if (templateArch(image) === undefined)
       return `${image.entry.cpuArchitecture} ${image.entry.type} images have no minimal ISO`;
@@ -175,31 +133,26 @@ export class MinimalTemplates implements ImagePreparationStep {
       this.logger.warn(`${image.fileName}: no minimal ISO template, ${reason}`);
       return;
     }
-    const templateName = cacheFileName('minimal-iso', entry.version, entry.cpuArchitecture);
+    const templateName = names.cacheFileName('minimal-iso', entry.version, entry.cpuArchitecture);
     const outputPath = join(this.storage.dataDir, templateName);
     const nmstate = this.nmstate.get(image);
     const started = this.clock.now();
-    await buildMinimalTemplate({
+    await iso.buildMinimalTemplate({
       fullIsoPath: verified.path,
       outputPath,
-      workDir: await this.scratch.dir(),
-      temporaryName: templateTemporaryName(templateName),
+      temporaryName: names.templateTemporaryName(templateName),
       arch,
       rootfsUrl,
       ...(nmstate && { nmstateImage: await readFile(nmstate.path) }),
-      signal,
-      timeout: toolTimeout(this.storage),
-      run: this.tools.run,
+      ...(await this.tools.options(signal)),
     });
-    const { size } = await stat(outputPath);
-    const layout = await analyzeLiveIso(outputPath, size, await readIsoIndex(outputPath), entry.cpuArchitecture);
-    this.layouts.set(image.key, layout);
+    const [{ size }, index] = await Promise.all([stat(outputPath), iso.readIsoIndex(outputPath)]);
+    this.layouts.set(image.key, await iso.analyzeLiveIso(outputPath, size, index, arch));
     this.unavailable.delete(image.key);
     const seconds = ((this.clock.now() - started) / 1000).toFixed(1);
     this.logger.log(`${image.fileName}: minimal ISO template built in ${seconds} s`);
   }
 }
 
-function toolTimeout(storage: StorageConfig): { ms: number; setting: string } {
-  return { ms: storage.toolTimeoutSeconds * 1000, setting: 'TOOL_TIMEOUT_SECONDS' };
-}
+/** The steps in the order they run: the minimal ISO template embeds nmstate.img. */
+export const PREPARATION_STEPS = [ImageLayouts, NmstateImages, MinimalTemplates];

@@ -7,15 +7,10 @@ import { ImageFetcher } from './image-fetcher.js';
 import { DEFAULT_SYNC_OPTIONS, SYNC_OPTIONS, type SyncOptions } from './image-state.js';
 import { IsoStore } from './iso-store.js';
 import { OsImageCatalog } from './os-image-catalog.js';
-import {
-  IMAGE_PREPARATION_STEPS,
-  ImageLayouts,
-  MinimalTemplates,
-  NmstateImages,
-  ToolRunner,
-  type ImagePreparationStep,
-} from './preparation-steps.js';
-import { ScratchSpace } from './scratch-space.js';
+import { IMAGE_PREPARATION_STEPS, PREPARATION_STEPS, type ImagePreparationStep } from './preparation-steps.js';
+import { ToolRunner } from './tool-runner.js';
+
+const SERVICES = [Clock, ImageFetcher, IsoStore, ToolRunner, ImageCacheService, CacheMetrics];
 
 /** The OS image catalog, the cache sync and its metrics. */
 @Module({})
@@ -32,25 +27,16 @@ export class VersionsModule {
           inject: [CatalogConfig],
           useFactory: (config: CatalogConfig) => new OsImageCatalog(config.entries),
         },
-        Clock,
-        ImageFetcher,
-        IsoStore,
-        ScratchSpace,
-        ToolRunner,
-        ImageLayouts,
-        NmstateImages,
-        MinimalTemplates,
         {
           provide: IMAGE_PREPARATION_STEPS,
-          inject: [ImageLayouts, NmstateImages, MinimalTemplates],
-          // In this order: the template embeds nmstate.img.
+          inject: PREPARATION_STEPS,
           useFactory: (...steps: ImagePreparationStep[]) => steps,
         },
-        ImageCacheService,
-        CacheMetrics,
+        ...SERVICES,
+        ...PREPARATION_STEPS,
         ...cacheMetricProviders,
       ],
-      exports: [ImageCacheService, ImageLayouts, NmstateImages, MinimalTemplates],
+      exports: [ImageCacheService, ...PREPARATION_STEPS],
     };
   }
 }

@@ -20,7 +20,7 @@ export const PRESENT = 'PRESENT';
 /** Starts a file header line in the FILES section: `FILE <size> <sha256> <path>`. A space is not base64. */
 export const FILE_PREFIX = 'FILE ';
 
-export interface FileDigest {
+interface FileDigest {
   size: number;
   sha256: string;
 }

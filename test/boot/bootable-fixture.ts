@@ -21,7 +21,7 @@ export interface BootableIso extends FixtureIso {
  * RHCOS's live kargs plus the serial console the harness reads. `coreos.liveiso=` stays so the minimal-ISO
  * edit (which drops it) has something to drop.
  */
-export function bootableDefaultKargs(volumeId: string): string {
+function bootableDefaultKargs(volumeId: string): string {
   return `coreos.liveiso=${volumeId} ignition.firstboot ignition.platform.id=metal console=ttyS0`;
 }
 

@@ -13,7 +13,7 @@ import {
   REPORT_MARKERS,
 } from './boot-report.js';
 
-export const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
+const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
 
 /** Applets /init calls; each becomes a /bin symlink so the script does not depend on busybox's build options. */
 const APPLETS = [
@@ -78,7 +78,7 @@ sleep 5
 `;
 }
 
-export class GuestInitramfsError extends Error {
+class GuestInitramfsError extends Error {
   override readonly name = 'GuestInitramfsError';
 }
 

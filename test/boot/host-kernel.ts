@@ -4,7 +4,7 @@ import path from 'node:path';
 
 const BOOT_DIR = '/boot';
 
-export class HostKernelError extends Error {
+class HostKernelError extends Error {
   override readonly name = 'HostKernelError';
 }
 

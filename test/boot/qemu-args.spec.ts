@@ -33,6 +33,25 @@ describe('qemuArgs', () => {
     expect(option(disk, '-boot')).toEqual(['order=c']);
   });
 
+  it('attaches a URL as a CD through the curl driver, first in the boot order, without escaping its commas', () => {
+    const url = 'http://127.0.0.1:8080/images/x?version=4.18&arch=x86_64&a=b,c';
+    const args = qemuArgs(
+      { mode: 'uefi-http-cdrom', url, readaheadBytes: 65_536 },
+      { ovmf, ovmfVarsCopy: '/tmp/v.fd' },
+    );
+    const blockdevs = option(args, '-blockdev').map((json): unknown => JSON.parse(json));
+    expect(blockdevs).toEqual([
+      { driver: 'http', 'node-name': 'vmedia', url, 'read-only': true, timeout: 30, readahead: 65_536 },
+    ]);
+    expect(option(args, '-device')).toEqual(['ide-cd,drive=vmedia,bootindex=0']);
+    expect(option(args, '-drive')).toHaveLength(2);
+    const bios = qemuArgs({ mode: 'bios-http-cdrom', url }, {});
+    expect(option(bios, '-blockdev').map((json): unknown => JSON.parse(json))).toEqual([
+      { driver: 'http', 'node-name': 'vmedia', url, 'read-only': true, timeout: 30 },
+    ]);
+    expect(option(bios, '-drive')).toEqual([]);
+  });
+
   it('boots a kernel directly with the given initrd and command line', () => {
     const args = qemuArgs({ mode: 'direct-kernel', initrd: '/i.img', append: 'a=b' }, { kernel: '/k' });
     expect([option(args, '-kernel'), option(args, '-initrd'), option(args, '-append')]).toEqual([
@@ -48,6 +67,12 @@ describe('qemuArgs', () => {
     expect(() => qemuArgs({ mode: 'uefi-disk', image: '/x.iso' }, {})).toThrow(/OVMF/);
     expect(() => qemuArgs({ mode: 'direct-kernel', initrd: '/i' }, {})).toThrow(/kernel/);
     expect(() => qemuArgs({ mode: 'direct-kernel' }, { kernel: '/k' })).toThrow(/initrd/);
+    expect(() => qemuArgs({ mode: 'bios-http-cdrom', image: '/x.iso' }, {})).toThrow(/http:\/\/ URL/);
+    expect(() => qemuArgs({ mode: 'bios-http-cdrom', url: 'https://h/x.iso' }, {})).toThrow(/http:\/\/ URL/);
+    expect(() => qemuArgs({ mode: 'bios-http-cdrom', url: 'http://h/x.iso', readaheadBytes: 1000 }, {})).toThrow(
+      /multiple of 512/,
+    );
+    expect(() => qemuArgs({ mode: 'uefi-http-cdrom', url: 'http://h/x.iso' }, {})).toThrow(/OVMF/);
   });
 });
 

@@ -1,13 +1,19 @@
 // Pure: the qemu-system-x86_64 command line for one boot of the harness.
 
-export type BootMode = 'bios-cdrom' | 'uefi-cdrom' | 'bios-disk' | 'uefi-disk' | 'direct-kernel';
-
-export const BOOT_MODES: readonly BootMode[] = ['bios-cdrom', 'uefi-cdrom', 'bios-disk', 'uefi-disk', 'direct-kernel'];
+export type BootMode =
+  'bios-cdrom' | 'uefi-cdrom' | 'bios-disk' | 'uefi-disk' | 'bios-http-cdrom' | 'uefi-http-cdrom' | 'direct-kernel';
 
 export interface BootRequest {
   mode: BootMode;
   /** ISO path, for the cdrom and disk modes. */
   image?: string;
+  /**
+   * http-cdrom modes: the ISO's http:// URL. QEMU's curl block driver (Debian package qemu-block-extra) reads it
+   * as a BMC's virtual media does: many Range requests on kept-alive connections, nothing stored locally.
+   */
+  url?: string;
+  /** http-cdrom modes: what the curl driver fetches beyond each read, a multiple of 512 (QEMU's default: 256 KiB). */
+  readaheadBytes?: number;
   /** direct-kernel: the kernel (default: the host's newest /boot/vmlinuz-*). */
   kernel?: string;
   /** direct-kernel: one initrd file (QEMU takes one; concatenate several first). */
@@ -60,8 +66,20 @@ const COMMON_ARGS = [
   'stdio',
 ];
 
+/**
+ * The curl driver's limit per transfer, in seconds (QEMU's default is 5). The service shares the host's cores with
+ * TCG, and a timed-out read reaches the guest as an I/O error that looks like a bad ISO, so it gets slack.
+ */
+const HTTP_TIMEOUT_SECONDS = 30;
+/** The curl driver's cache is in 512-byte sectors. */
+const READAHEAD_UNIT = 512;
+
 export function isUefiMode(mode: BootMode): boolean {
-  return mode === 'uefi-cdrom' || mode === 'uefi-disk';
+  return mode === 'uefi-cdrom' || mode === 'uefi-disk' || mode === 'uefi-http-cdrom';
+}
+
+function isHttpMode(mode: BootMode): boolean {
+  return mode === 'bios-http-cdrom' || mode === 'uefi-http-cdrom';
 }
 
 export function qemuArgs(req: BootRequest, resources: BootResources): string[] {
@@ -84,6 +102,7 @@ function firmwareArgs(mode: BootMode, resources: BootResources): string[] {
 
 function mediaArgs(req: BootRequest, resources: BootResources): string[] {
   if (req.mode === 'direct-kernel') return directKernelArgs(req, resources);
+  if (isHttpMode(req.mode)) return httpCdromArgs(req);
   if (req.image === undefined) throw new BootRequestError(`${req.mode} needs an ISO image`);
   const file = driveFile(req.image);
   // The image is never written: read-only drives, so a test cannot corrupt a shared fixture.
@@ -94,6 +113,33 @@ function mediaArgs(req: BootRequest, resources: BootResources): string[] {
   // A hard disk boots through the isohybrid MBR (BIOS) or the EFI system partition (UEFI), as a USB stick does.
   const drive = ['-drive', `file=${file},format=raw,if=virtio,readonly=on`];
   return req.mode === 'bios-disk' ? [...drive, '-boot', 'order=c'] : drive;
+}
+
+/**
+ * A CD whose medium is a URL. -blockdev's JSON form takes the URL as it is (a -drive string would need its commas
+ * doubled), and bootindex puts the CD first under SeaBIOS and OVMF alike, as a BMC's virtual media boot does.
+ */
+function httpCdromArgs(req: BootRequest): string[] {
+  if (req.url === undefined || !req.url.startsWith('http://')) {
+    throw new BootRequestError(`${req.mode} needs an http:// URL`);
+  }
+  const readahead = req.readaheadBytes;
+  if (
+    readahead !== undefined &&
+    (!Number.isSafeInteger(readahead) || readahead <= 0 || readahead % READAHEAD_UNIT !== 0)
+  ) {
+    throw new BootRequestError(`readahead must be a positive multiple of ${READAHEAD_UNIT} bytes, not ${readahead}`);
+  }
+  const blockdev = {
+    driver: 'http',
+    'node-name': 'vmedia',
+    url: req.url,
+    // The curl driver cannot write; without this QEMU refuses to open it.
+    'read-only': true,
+    timeout: HTTP_TIMEOUT_SECONDS,
+    ...(readahead !== undefined && { readahead }),
+  };
+  return ['-blockdev', JSON.stringify(blockdev), '-device', 'ide-cd,drive=vmedia,bootindex=0'];
 }
 
 function directKernelArgs(req: BootRequest, resources: BootResources): string[] {

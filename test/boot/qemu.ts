@@ -15,9 +15,7 @@ import {
 import { findHostKernel } from './host-kernel.js';
 import { isUefiMode, qemuArgs, type BootRequest, type BootResources, type OvmfFirmware } from './qemu-args.js';
 
-export type { BootMode, BootRequest, OvmfFirmware } from './qemu-args.js';
-export { BOOT_MODES, BootRequestError } from './qemu-args.js';
-
+export type { BootMode, BootRequest } from './qemu-args.js';
 export interface BootReport extends ParsedBootReport {
   /** Wall time from starting QEMU until it exited. */
   seconds: number;
@@ -25,9 +23,9 @@ export interface BootReport extends ParsedBootReport {
   serial: string;
 }
 
-export const QEMU_BINARY = 'qemu-system-x86_64';
+const QEMU_BINARY = 'qemu-system-x86_64';
 /** Plain (not Secure Boot) builds: those need SMM and q35. 4 MiB first, as Debian's default. */
-export const OVMF_CANDIDATES: readonly OvmfFirmware[] = [
+const OVMF_CANDIDATES: readonly OvmfFirmware[] = [
   { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' },
   { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' },
 ];
@@ -52,7 +50,7 @@ export class QemuBootError extends Error {
   }
 }
 
-export async function findOvmf(): Promise<OvmfFirmware | undefined> {
+async function findOvmf(): Promise<OvmfFirmware | undefined> {
   for (const firmware of OVMF_CANDIDATES) {
     if ((await pathExists(firmware.code)) && (await pathExists(firmware.vars))) return firmware;
   }
@@ -107,7 +105,7 @@ function parseRun(req: BootRequest, run: QemuRun): ParsedBootReport {
       ? `timed out after ${run.seconds.toFixed(1)} s`
       : `exited (${run.signal ?? `code ${run.code}`}) after ${run.seconds.toFixed(1)} s`;
     throw new QemuBootError(
-      `${req.mode} boot of ${req.image ?? req.kernel ?? 'kernel'} ${why} without a boot report`,
+      `${req.mode} boot of ${req.image ?? req.url ?? req.kernel ?? 'kernel'} ${why} without a boot report`,
       tail,
       run.stderr,
     );

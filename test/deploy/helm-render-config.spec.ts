@@ -17,7 +17,7 @@ import {
   workloadOf,
 } from './rendered-manifests.js';
 
-/** Every variable of reference §2 set from values, checked in the manifests a real helm renders. */
+/** Every configuration variable set from values, checked in the manifests a real helm renders. */
 const PEM_A = '-----BEGIN CERTIFICATE-----\nMIIBmirror\n-----END CERTIFICATE-----\n';
 const PEM_B = '-----BEGIN CERTIFICATE-----\nMIIBassisted\n-----END CERTIFICATE-----\n';
 const CATALOG = [
@@ -43,7 +43,7 @@ const SEED_MAP = {
 const HEADERS = { Authorization: 'Bearer s3cret' };
 const QUERY = { token: 'q' };
 
-/** Variables of reference §2 under their canonical names (aliases and the split URL come through extraEnv). */
+/** Configuration variables under their canonical names (aliases and the split URL come through extraEnv). */
 const REFERENCE_VARIABLES = [
   'DATA_DIR',
   'DATA_TEMP_DIR',
@@ -102,7 +102,7 @@ describe('helm chart configuration', () => {
 
   const renderFull = (): Promise<JsonObject[]> => renderChart(requireHelm(helm), workDir, full);
 
-  it('sets every variable of reference §2, plus extraEnv', async () => {
+  it('sets every configuration variable, plus extraEnv', async () => {
     const env = envOf(containerOf(workloadOf(await renderFull())));
     expect(REFERENCE_VARIABLES.filter((name) => !env.has(name))).toEqual([]);
     expect(env.get('ASSISTED_SERVICE_SCHEME')).toEqual({ name: 'ASSISTED_SERVICE_SCHEME', value: 'https' });

@@ -14,7 +14,7 @@ import { materializePod } from './pod-sandbox.js';
 import { containerOf, digList, renderChart, workloadOf } from './rendered-manifests.js';
 
 /**
- * The built service run with the environment and files the chart gives its pod (every §2 setting, TLS, both
+ * The built service run with the environment and files the chart gives its pod (every configuration setting, TLS, both
  * CAs, the download Secret, a file:// catalog of a real fixture ISO): it must accept them, sync the catalog,
  * and answer the rendered probes on the ports they name.
  */

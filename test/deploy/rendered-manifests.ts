@@ -5,8 +5,8 @@ import { CHART_DIR, isJsonObject, type JsonObject } from './chart-files.js';
 import { runHelm, type HelmBinary, type HelmResult } from './helm-binary.js';
 
 /** Renders the chart with a real helm and reads the manifests back as plain objects. */
-export const RELEASE = 'ais';
-export const NAMESPACE = 'image-service';
+const RELEASE = 'ais';
+const NAMESPACE = 'image-service';
 export const FULLNAME = `${RELEASE}-assisted-image-service`;
 
 let renderCount = 0;

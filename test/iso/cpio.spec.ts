@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildNewcArchive } from '../../src/iso/index.js';
-import { findNewcMember, type ArchiveReader } from '../../src/iso/cpio.js';
+import { findNewcMember, type ArchiveReader } from '../../src/iso/initramfs.js';
 import { run } from './xorriso-iso.js';
 
 let workDir: string;

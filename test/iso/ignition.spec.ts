@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildIgnitionPayload, buildNmstateRamdisk, readIsoIndex } from '../../src/iso/index.js';
-import { buildCompressedCpio, ignitionPatches, resolveIgnitionArea } from '../../src/iso/ignition.js';
+import { buildCompressedCpio } from '../../src/iso/initramfs.js';
+import { ignitionPatches, resolveIgnitionArea } from '../../src/iso/live-iso.js';
 import {
   applyPatchesToFile,
   buildTestIso,

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { fakeJwt } from './jwt.js';
 
-export const METHODS = ['GET', 'HEAD', 'POST', 'OPTIONS', 'DELETE'] as const;
-export type Method = (typeof METHODS)[number];
+const METHODS = ['GET', 'HEAD', 'POST', 'OPTIONS', 'DELETE'] as const;
+type Method = (typeof METHODS)[number];
 
 /**
  * One generated request. Strings are byte strings (one character per byte, sent as latin1), so a target or header
@@ -26,7 +26,7 @@ export interface HostileWorld {
 }
 
 /** The UTF-8 bytes of `text` as a byte string: raw non-ASCII on the wire, as a client that does not escape sends it. */
-export function utf8Bytes(text: string): string {
+function utf8Bytes(text: string): string {
   return Buffer.from(text, 'utf8').toString('latin1');
 }
 
@@ -114,7 +114,7 @@ const lookalikes = fc.constantFrom(
 const randomText = fc.string({ maxLength: 24 }).map(percentEncoded);
 
 /** A segment or value no well-behaved client would send. */
-export const hostileText: fc.Arbitrary<string> = fc.oneof(
+const hostileText: fc.Arbitrary<string> = fc.oneof(
   fc.uuid(),
   uppercaseUuid,
   longText,
@@ -133,7 +133,7 @@ export const hostileText: fc.Arbitrary<string> = fc.oneof(
  * Half the requests are wild (any part may be hostile); the other half are mild (well-formed, with a hostile part now
  * and then), so that enough of them get through validation to the downloads whose answers property 5 checks.
  */
-export type Mood = 'wild' | 'mild';
+type Mood = 'wild' | 'mild';
 
 /** Odds of a valid value against a hostile one, per part of a request. */
 const VALID_ODDS: Readonly<Record<Mood, number>> = { wild: 4, mild: 25 };
@@ -189,7 +189,7 @@ function jwtPayload(world: HostileWorld): fc.Arbitrary<Record<string, unknown>> 
 const base64url = (text: string): string => Buffer.from(text, 'latin1').toString('base64url');
 
 /** Path-safe base64url JWTs with random payloads, and the ways a token can be broken. */
-export function jwtText(world: HostileWorld, mood: Mood = 'wild'): fc.Arbitrary<string> {
+function jwtText(world: HostileWorld, mood: Mood = 'wild'): fc.Arbitrary<string> {
   const known = fc.constantFrom(...world.knownIds);
   const naming = fc.oneof(
     known.map((sub) => fakeJwt({ sub })),
@@ -387,7 +387,7 @@ const smallOffset = fc.nat({ max: 4 * 1024 * 1024 });
 const beyondSafe = fc.bigInt({ min: 2n ** 53n, max: 2n ** 80n }).map(String);
 
 /** Range headers: the valid kinds, and the ways to get them wrong. */
-export const rangeHeader: fc.Arbitrary<string> = fc.oneof(
+const rangeHeader: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(smallOffset, fc.nat({ max: 3 * 1024 * 1024 })).map(([start, length]) => `bytes=${start}-${start + length}`),
   smallOffset.map((start) => `bytes=${start}-`),
   fc.nat({ max: 5 * 1024 * 1024 }).map((length) => `bytes=-${length}`),
@@ -417,7 +417,7 @@ export const rangeHeader: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** If-Modified-Since: valid HTTP dates on both sides of any Last-Modified, and garbage. */
-export const ifModifiedSinceHeader: fc.Arbitrary<string> = fc.oneof(
+const ifModifiedSinceHeader: fc.Arbitrary<string> = fc.oneof(
   fc.integer({ min: 0, max: 4_102_444_800_000 }).map((ms) => new Date(ms).toUTCString()),
   fc.constantFrom(
     'Thu, 01 Jan 1970 00:00:00 GMT',

@@ -16,7 +16,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CLIENT_HEADER_VALUE = /^[\t\u0020-\u007e\u0080-\u00ff]*$/;
 
 /** Whether Node's HTTP client can send this request as it is; otherwise it goes over a raw socket. */
-export function clientCanSend(request: HostileRequest): boolean {
+function clientCanSend(request: HostileRequest): boolean {
   return (
     CLIENT_PATH.test(request.target) &&
     request.headers.every(([name, value]) => TOKEN.test(name) && CLIENT_HEADER_VALUE.test(value))
@@ -96,7 +96,7 @@ function viaRawSocket(port: number, request: HostileRequest): Promise<HostileRes
 }
 
 /** Parses a whole HTTP/1.1 response read until close, skipping interim 1xx answers and undoing chunked coding. */
-export function parseRawResponse(bytes: Buffer, isHead: boolean): HostileResponse {
+function parseRawResponse(bytes: Buffer, isHead: boolean): HostileResponse {
   let rest = bytes;
   for (;;) {
     const end = rest.indexOf('\r\n\r\n');

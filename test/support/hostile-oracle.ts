@@ -2,12 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { HostileRequest } from './hostile-arbitraries.js';
 import type { HostileResponse } from './hostile-client.js';
 
-/** Reference §8: the only paths the service may ever call on assisted-service. */
-export const UPSTREAM_PATH =
+/** The only paths the service may ever call on assisted-service. */
+const UPSTREAM_PATH =
   /^\/api\/assisted-install\/v2\/infra-envs\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\/downloads\/files|\/downloads\/minimal-initrd)?$/;
 
-/** Route shapes whose answers are the service's own downloads (reference §7.1-§7.5). */
-export const IMAGE_ROUTE_SHAPES: ReadonlySet<string> = new Set([
+/** Route shapes whose answers are the service's own downloads (README.md, API). */
+const IMAGE_ROUTE_SHAPES: ReadonlySet<string> = new Set([
   'images',
   'pxe-initrd',
   's390x-initrd-addrsize',
@@ -18,7 +18,7 @@ export const IMAGE_ROUTE_SHAPES: ReadonlySet<string> = new Set([
 ]);
 
 /** What a Range header asks of a representation of `size` bytes, decided independently of the service's parser. */
-export type RangeExpectation =
+type RangeExpectation =
   | { readonly kind: 'partial'; readonly start: number; readonly end: number }
   | { readonly kind: 'unsatisfiable' }
   | { readonly kind: 'any' };
@@ -28,7 +28,7 @@ export type RangeExpectation =
  * Anything else (several ranges, odd spacing or case, other units, huge numbers) may be ignored (200) or honoured:
  * such answers are only checked for being consistent with themselves.
  */
-export function expectedRange(header: string, size: number): RangeExpectation {
+function expectedRange(header: string, size: number): RangeExpectation {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header);
   if (match === null) return { kind: 'any' };
   const [, firstText = '', lastText = ''] = match;

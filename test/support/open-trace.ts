@@ -44,7 +44,7 @@ export interface TracedOpen {
 }
 
 /** Decodes strace's C-style string escapes (`\n`, `\x7f`, `\303\251`) back into the bytes of the path. */
-export function unescapeStrace(text: string): string {
+function unescapeStrace(text: string): string {
   const bytes: number[] = [];
   const simple: Record<string, number> = { n: 10, t: 9, r: 13, v: 11, f: 12, '\\': 92, '"': 34 };
   for (let i = 0; i < text.length; i++) {
@@ -73,7 +73,7 @@ const CALL = /\bopen(?:at2?)?\((?:(AT_FDCWD|\d+)(?:<((?:[^>\\]|\\.)*)>)?, )?"((?
 const RESULT = /= \d+<((?:[^>\\]|\\.)*)>\s*$/;
 
 /** Every open in an strace -f -ttt -y log, with the path it asked for and the file it got. */
-export function parseOpenTrace(text: string, cwd: string): TracedOpen[] {
+function parseOpenTrace(text: string, cwd: string): TracedOpen[] {
   const opens: TracedOpen[] = [];
   for (const line of text.split('\n')) {
     const match = LINE.exec(line);

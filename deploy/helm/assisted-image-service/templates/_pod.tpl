@@ -11,7 +11,7 @@ timeoutSeconds: {{ .probe.timeoutSeconds }}
 failureThreshold: {{ .probe.failureThreshold }}
 {{- end }}
 
-{{/* Environment of reference §2 from values. */}}
+{{/* The service's environment (README.md, Configuration) from values. */}}
 {{- define "assisted-image-service.env" -}}
 {{- $c := .Values.config -}}
 - name: DATA_DIR

@@ -1,27 +1,29 @@
-/**
- * "newc" cpio (magic 070701; 070702 adds checksums): the only archive format the Linux kernel unpacks as an
- * initramfs. Written to wrap the Ignition config and nmstatectl as extra initrds; read (headers only) to find the root
- * filesystem image inside a live rootfs.img, which is too large to read whole.
- */
+/** What the kernel unpacks as an initramfs: newc cpio archives, and the gzip'd payloads built from them. */
+import { finished } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { createGzip, gzip, gzipSync } from 'node:zlib';
+import { IsoError } from './errors.js';
+
 const HEADER_SIZE = 110;
 const TRAILER_NAME = 'TRAILER!!!';
 const MAX_FIELD = 0xffffffff;
 /** Names longer than this are not paths we look for; the bound keeps a corrupt header cheap. */
 const MAX_NAME_SIZE = 4096;
+/** A live rootfs.img holds a handful of members; this bounds a search through a corrupt one. */
+const MAX_MEMBERS = 1024;
+/** Every RHCOS live ISO's Ignition area; the PXE initrd has none but is held to the same bound, as the ISO would be. */
+export const STANDARD_IGNITION_AREA_BYTES = 256 * 1024;
+/** How far past the area an Ignition compressed alone may go: cpio framing shifts deflate's output by a few bytes. */
+const METER_MARGIN_BYTES = 1024;
+const gzipAsync = promisify(gzip);
 
-/**
- * `path` is relative (a leading '/' is dropped); `mode` the full st_mode (e.g. 0o100644); `mtime` in seconds since the
- * epoch, 0 by default so that the archive is reproducible.
- */
+/** `mode` is the full st_mode (e.g. 0o100644); `mtime` (seconds) is 0 by default, so that archives are reproducible. */
 export type CpioEntry = { path: string; data: Buffer; mode: number; mtime?: number };
 /** `dataOffset` from the start of the archive; `name` without a leading './' or '/'. */
 type CpioMember = { name: string; mode: number; dataOffset: number; size: number };
 export type ArchiveReader = (offset: number, length: number) => Promise<Buffer>;
 
-/** An entry cannot be written (bad path, duplicate, value too large for a field), or an archive cannot be read. */
-export class CpioError extends Error {
-  override readonly name = 'CpioError';
-}
+export class CpioError extends IsoError {}
 
 /** A complete archive, ending with the trailer, holding `entries` and their parent directories. */
 export function buildNewcArchive(entries: CpioEntry[]): Buffer {
@@ -30,9 +32,8 @@ export function buildNewcArchive(entries: CpioEntry[]): Buffer {
   let inode = 1;
   for (const { path: rawPath, data, mode, mtime = 0 } of entries) {
     const path = rawPath.replace(/^\/+/, '');
-    if (path === '' || path.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    if (path === '' || path.split('/').some((s) => s === '' || s === '.' || s === '..'))
       throw new CpioError(`invalid cpio entry path '${rawPath}'`);
-    }
     if (path.includes('\0')) throw new CpioError(`cpio entry path '${rawPath}' contains a NUL byte`);
     if (files.has(path) || directories.has(path)) throw new CpioError(`cpio entry '${path}' is given twice`);
     // The kernel creates a file only when its directory exists, so parents come first.
@@ -51,7 +52,6 @@ export function buildNewcArchive(entries: CpioEntry[]): Buffer {
   return Buffer.concat(chunks);
 }
 
-/** `fields`: inode, mode, link count, mtime. */
 function encodeEntry(name: string, [ino, mode, nlink, mtime]: number[], data: Buffer): Buffer[] {
   const nameBytes = Buffer.from(`${name}\0`, 'utf8');
   // ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize check
@@ -66,7 +66,7 @@ function encodeEntry(name: string, [ino, mode, nlink, mtime]: number[], data: Bu
   return [header, nameBytes, namePadding, data, Buffer.alloc(paddingTo4(data.length))];
 }
 
-export function paddingTo4(length: number): number {
+function paddingTo4(length: number): number {
   return (4 - (length % 4)) % 4;
 }
 
@@ -75,9 +75,8 @@ export function parseNewcHeader(header: Buffer, at = 0): { mode: number; fileSiz
   if (header.length < HEADER_SIZE)
     throw new CpioError(`cpio header at offset ${at} is cut short (${header.length} bytes)`);
   const magic = header.toString('latin1', 0, 6);
-  if (magic !== '070701' && magic !== '070702') {
+  if (magic !== '070701' && magic !== '070702')
     throw new CpioError(`no newc cpio header at offset ${at} (magic ${JSON.stringify(magic)})`);
-  }
   const field = (index: number): number => {
     const text = header.toString('latin1', 6 + index * 8, 14 + index * 8);
     if (/^[0-9A-Fa-f]{8}$/.test(text)) return Number.parseInt(text, 16);
@@ -86,25 +85,23 @@ export function parseNewcHeader(header: Buffer, at = 0): { mode: number; fileSiz
   return { mode: field(1), fileSize: field(6), nameSize: field(11) };
 }
 
-/** Walks the members of an archive of `size` bytes until `wanted(name)` holds; undefined at the trailer. */
-export async function findNewcMember(read: ArchiveReader, size: number, wanted: (name: string) => boolean, max = 1024) {
-  for (let [index, offset] = [0, 0]; index < max; index++) {
+/** Reads only headers: the first member of an archive of `size` bytes for which `wanted(name)` holds, if any. */
+export async function findNewcMember(read: ArchiveReader, size: number, wanted: (name: string) => boolean) {
+  for (let [index, offset] = [0, 0]; index < MAX_MEMBERS; index++) {
     const member = await readMemberAt(read, size, offset);
     if (member.name === TRAILER_NAME) return undefined;
     if (wanted(member.name)) return member;
     offset = alignTo4(member.dataOffset + member.size);
   }
-  throw new CpioError(`no matching member among the first ${max} cpio members`);
+  throw new CpioError(`no matching member among the first ${MAX_MEMBERS} cpio members`);
 }
 
 async function readMemberAt(read: ArchiveReader, archiveSize: number, offset: number): Promise<CpioMember> {
-  if (offset + HEADER_SIZE > archiveSize) {
+  if (offset + HEADER_SIZE > archiveSize)
     throw new CpioError(`cpio archive ends at ${archiveSize} bytes without a ${TRAILER_NAME} member`);
-  }
   const { mode, fileSize, nameSize } = parseNewcHeader(await read(offset, HEADER_SIZE), offset);
-  if (nameSize < 1 || nameSize > MAX_NAME_SIZE) {
+  if (nameSize < 1 || nameSize > MAX_NAME_SIZE)
     throw new CpioError(`cpio header at offset ${offset} has an invalid name size ${nameSize}`);
-  }
   const dataOffset = alignTo4(offset + HEADER_SIZE + nameSize);
   if (dataOffset + fileSize > archiveSize) {
     const where = `cpio member at offset ${offset} (${fileSize} bytes)`;
@@ -116,4 +113,76 @@ async function readMemberAt(read: ArchiveReader, archiveSize: number, offset: nu
 
 function alignTo4(value: number): number {
   return Math.ceil(value / 4) * 4;
+}
+
+/** `payloadSize` is undefined when compression stopped as soon as it passed the area: only "more than" is known. */
+export class IgnitionTooLargeError extends IsoError {
+  constructor(
+    readonly payloadSize: number | undefined,
+    readonly areaSize: number,
+  ) {
+    const size = payloadSize === undefined ? `more than ${areaSize}` : String(payloadSize);
+    super(`Ignition payload is ${size} bytes, larger than the ISO's ${areaSize}-byte Ignition area`);
+  }
+}
+
+/** gzip-compressed newc cpio of `entries`, zero-padded to a multiple of 4 bytes. */
+export function buildCompressedCpio(entries: CpioEntry[]): Buffer {
+  return padTo4(gzipSync(buildNewcArchive(entries)));
+}
+
+/** Compressed on the thread pool; with `maxBytes` (the area) it stops as soon as the output passes it. */
+export async function buildIgnitionPayload(ignition: Buffer, maxBytes?: number): Promise<Buffer> {
+  const archive = buildNewcArchive([{ path: 'config.ign', data: ignition, mode: 0o100644 }]);
+  const bound = maxBytes === undefined ? {} : { maxOutputLength: Math.max(1, maxBytes) };
+  const compressed = await gzipAsync(archive, bound).catch((error: unknown) => {
+    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    throw maxBytes !== undefined && tooLarge ? new IgnitionTooLargeError(undefined, maxBytes) : error;
+  });
+  const payload = padTo4(compressed);
+  if (maxBytes !== undefined && payload.length > maxBytes) throw new IgnitionTooLargeError(payload.length, maxBytes);
+  return payload;
+}
+
+export function buildNmstateRamdisk(nmstatectl: Buffer): Buffer {
+  return buildCompressedCpio([{ path: 'usr/bin/nmstatectl', data: nmstatectl, mode: 0o100755 }]);
+}
+
+/** Compresses an Ignition as it arrives to count the output: past the area, the rest of it need not be read. */
+export class IgnitionSizeMeter {
+  private readonly gzip = createGzip();
+  private compressedBytes = 0;
+  private failure: Error | undefined;
+
+  constructor(private readonly maxPayloadBytes: number) {
+    this.gzip.on('data', (chunk: Buffer) => void (this.compressedBytes += chunk.length));
+    this.gzip.on('error', (error) => void (this.failure = error));
+  }
+
+  get cannotFit(): boolean {
+    return this.compressedBytes > this.maxPayloadBytes + METER_MARGIN_BYTES;
+  }
+
+  /** Resolves once `chunk` is compressed, so the count is current and the reader never runs ahead of it. */
+  write(chunk: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => this.gzip.write(chunk, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** Compresses what is left; `cannotFit` is then final. */
+  async end(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    this.gzip.end();
+    await finished(this.gzip);
+  }
+
+  /** Frees the compressor, whether or not the Ignition was read to its end. */
+  close(): void {
+    this.gzip.destroy();
+  }
+}
+
+/** The kernel finds the next archive of a concatenated initrd (ramdisk, nmstate) at a 4-byte boundary. */
+function padTo4(compressed: Buffer): Buffer {
+  const padding = paddingTo4(compressed.length);
+  return padding === 0 ? compressed : Buffer.concat([compressed, Buffer.alloc(padding)]);
 }

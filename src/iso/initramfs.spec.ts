@@ -1,5 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
-import { CpioError, buildNewcArchive, findNewcMember, parseNewcHeader, type ArchiveReader } from './cpio.js';
+import { randomBytes } from 'node:crypto';
+import { CpioError, buildNewcArchive, findNewcMember, parseNewcHeader, type ArchiveReader } from './initramfs.js';
+import { IgnitionSizeMeter, IgnitionTooLargeError, buildIgnitionPayload } from './initramfs.js';
 
 interface ParsedEntry {
   headerOffset: number;
@@ -147,5 +149,89 @@ describe('findNewcMember on damaged archives', () => {
       'latin1',
     );
     expect(() => parseNewcHeader(bad)).toThrow(/non-hex/);
+  });
+});
+
+describe('buildIgnitionPayload', () => {
+  it('pads with zero bytes only after the gzip stream', async () => {
+    for (let extra = 0; extra < 8; extra++) {
+      const payload = await buildIgnitionPayload(Buffer.from('x'.repeat(extra)));
+      expect(payload.length % 4).toBe(0);
+      expect(payload.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    }
+  });
+
+  it('is reproducible for the same input', async () => {
+    const config = Buffer.from('{"ignition":{}}');
+    expect((await buildIgnitionPayload(config)).equals(await buildIgnitionPayload(config))).toBe(true);
+  });
+
+  it('builds a payload that fits within maxBytes exactly as without the bound', async () => {
+    const config = Buffer.from(`{"ignition":{"version":"3.2.0"},"data":"${'a'.repeat(4 * 1024 * 1024)}"}`);
+    const unbounded = await buildIgnitionPayload(config);
+    expect(unbounded.length).toBeLessThan(256 * 1024);
+    expect((await buildIgnitionPayload(config, 256 * 1024)).equals(unbounded)).toBe(true);
+    expect((await buildIgnitionPayload(config, unbounded.length)).equals(unbounded)).toBe(true);
+  });
+
+  it('stops compressing once the output passes maxBytes, and says "more than"', async () => {
+    const config = Buffer.from(randomBytes(400 * 1024).toString('base64'));
+    const error = await buildIgnitionPayload(config, 256 * 1024).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(IgnitionTooLargeError);
+    expect((error as IgnitionTooLargeError).payloadSize).toBeUndefined();
+    expect((error as Error).message).toBe(
+      "Ignition payload is more than 262144 bytes, larger than the ISO's 262144-byte Ignition area",
+    );
+  });
+});
+
+describe('IgnitionSizeMeter', () => {
+  async function meter(
+    config: Buffer,
+    maxBytes: number,
+    chunk = 64 * 1024,
+  ): Promise<{ cannotFit: boolean; writtenWhenItGaveUp: number }> {
+    const sizeMeter = new IgnitionSizeMeter(maxBytes);
+    try {
+      for (let at = 0; at < config.length; at += chunk) {
+        await sizeMeter.write(config.subarray(at, at + chunk));
+        if (sizeMeter.cannotFit) return { cannotFit: true, writtenWhenItGaveUp: Math.min(config.length, at + chunk) };
+      }
+      await sizeMeter.end();
+      return { cannotFit: sizeMeter.cannotFit, writtenWhenItGaveUp: config.length };
+    } finally {
+      sizeMeter.close();
+    }
+  }
+
+  it('gives up on an incompressible Ignition long before its end', async () => {
+    const config = Buffer.from(randomBytes(6 * 1024 * 1024).toString('base64'));
+    const result = await meter(config, 256 * 1024);
+    expect(result.cannotFit).toBe(true);
+    // About 256 KiB of output come from ~350 KiB of base64; deflate's buffering adds at most a block or two.
+    expect(result.writtenWhenItGaveUp).toBeLessThan(1024 * 1024);
+  });
+
+  it('lets a large, compressible Ignition through, and its payload then fits', async () => {
+    const config = Buffer.from(`{"ignition":{"version":"3.2.0"},"data":"${'ab'.repeat(3 * 1024 * 1024)}"}`);
+    expect((await meter(config, 256 * 1024)).cannotFit).toBe(false);
+    expect((await buildIgnitionPayload(config, 256 * 1024)).length).toBeLessThan(256 * 1024);
+  });
+
+  it('agrees with the payload around the bound: what it lets through either fits or is refused by the payload build', async () => {
+    const config = Buffer.from(randomBytes(150 * 1024).toString('base64'));
+    const payload = await buildIgnitionPayload(config);
+    for (const maxBytes of [payload.length - 4096, payload.length - 8, payload.length, payload.length + 2048]) {
+      const { cannotFit } = await meter(config, maxBytes);
+      const built = await buildIgnitionPayload(config, maxBytes).then(
+        () => 'fits',
+        () => 'too large',
+      );
+      if (cannotFit) expect(built).toBe('too large');
+      if (maxBytes >= payload.length) expect(cannotFit).toBe(false);
+    }
   });
 });

@@ -4,18 +4,17 @@ import { join } from 'node:path';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { StorageConfig } from '../config/app-config.js';
+import { runChild, type RunChild } from '../iso/index.js';
+import { readJson } from './cache-files.js';
 
 const PREFIX = 'assisted-image-service-';
-/** What mkdtemp makes of PREFIX: six random characters appended. */
-const SCRATCH_DIR_NAME = /^assisted-image-service-[A-Za-z0-9]{6}$/;
+/** What mkdtemp makes of PREFIX. */
+const SCRATCH_DIR_NAME = new RegExp(`^${PREFIX}[A-Za-z0-9]{6}$`);
 const OWNER_FILE = 'owner.json';
-/**
- * A scratch directory without an owner record is stale once this old: a run writes its record right after
- * mkdtemp, so only a crash in between leaves a directory without one.
- */
+/** A run writes its owner record right after mkdtemp: only a crash in between leaves a directory without one. */
 const UNOWNED_STALE_MS = 60 * 60_000;
 
-/** Which process made a scratch directory. `startedAt` tells a live owner from a later process with its pid. */
+/** Which process made a scratch directory; `startedAt` tells a live owner from a later process with its pid. */
 interface ScratchOwner {
   readonly pid: number;
   readonly hostname: string;
@@ -23,14 +22,13 @@ interface ScratchOwner {
 }
 
 /**
- * The service's private scratch directory for template builds and nmstate extraction: made with mkdtemp (mode
- * 0700, an unpredictable name) inside DATA_TEMP_DIR, which may be a shared /tmp, and removed on shutdown. A run
- * that was killed cannot remove its own, so each start removes those of earlier runs whose process is gone;
- * the directory of a live process (another service on the host, a test) is never touched.
+ * Runs the external tools (xorriso, unsquashfs, erofs-utils), stopped after TOOL_TIMEOUT_SECONDS, in a private scratch
+ * directory in DATA_TEMP_DIR, which may be a shared /tmp: made with mkdtemp, removed on shutdown.
  */
 @Injectable()
-export class ScratchSpace implements OnApplicationShutdown {
-  private readonly logger = new Logger(ScratchSpace.name);
+export class ToolRunner implements OnApplicationShutdown {
+  readonly run: RunChild = runChild;
+  private readonly logger = new Logger(ToolRunner.name);
   private created: Promise<string> | undefined;
   private closed = false;
 
@@ -40,15 +38,14 @@ export class ScratchSpace implements OnApplicationShutdown {
   ) {}
 
   /**
-   * Removes the scratch directories of earlier runs that are gone, then makes this run's. A failure is logged: it
-   * fails only the steps that need scratch space, with the reason, when they run.
+   * Removes the scratch directories of killed runs (never a live process's) and makes this run's. A failure is logged:
+   * it fails only the steps that need scratch space, with the reason, when they run.
    */
-  async open(): Promise<void> {
+  async openScratchSpace(): Promise<void> {
     const parent = this.storage.dataTempDir;
     try {
       await mkdir(parent, { recursive: true });
-      for (const name of await readdir(parent)) {
-        if (!SCRATCH_DIR_NAME.test(name)) continue;
+      for (const name of (await readdir(parent)).filter((name) => SCRATCH_DIR_NAME.test(name))) {
         const why = await staleness(join(parent, name), this.clock.now()).catch(() => undefined);
         if (why === undefined) continue;
         await rm(join(parent, name), { recursive: true, force: true });
@@ -60,14 +57,9 @@ export class ScratchSpace implements OnApplicationShutdown {
     }
   }
 
-  /** This run's scratch directory, made on first use. */
-  dir(): Promise<string> {
-    if (this.closed) return Promise.reject(new Error('the service is shutting down'));
-    this.created ??= this.create().catch((error: unknown) => {
-      this.created = undefined;
-      throw error;
-    });
-    return this.created;
+  async options(signal: AbortSignal) {
+    const timeout = { ms: this.storage.toolTimeoutSeconds * 1000, setting: 'TOOL_TIMEOUT_SECONDS' };
+    return { workDir: await this.dir(), signal, timeout, run: this.run };
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -76,10 +68,18 @@ export class ScratchSpace implements OnApplicationShutdown {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
 
+  private dir(): Promise<string> {
+    if (this.closed) return Promise.reject(new Error('the service is shutting down'));
+    this.created ??= this.create().catch((error: unknown) => {
+      this.created = undefined;
+      throw error;
+    });
+    return this.created;
+  }
+
   private async create(): Promise<string> {
-    const parent = this.storage.dataTempDir;
-    await mkdir(parent, { recursive: true });
-    const dir = await mkdtemp(join(parent, PREFIX));
+    await mkdir(this.storage.dataTempDir, { recursive: true });
+    const dir = await mkdtemp(join(this.storage.dataTempDir, PREFIX));
     const startedAt = await processStartTime(process.pid);
     const owner: ScratchOwner = { pid: process.pid, hostname: hostname(), ...(startedAt && { startedAt }) };
     await writeFile(join(dir, OWNER_FILE), `${JSON.stringify(owner)}\n`);
@@ -114,10 +114,7 @@ async function isAlive(owner: ScratchOwner): Promise<boolean> {
   }
 }
 
-/**
- * The boot and start time of a process from Linux's /proc: a pid that is reused (or a container restarted as pid 1
- * again) has another. Undefined when the process does not exist or there is no /proc.
- */
+/** Boot id and start time from Linux's /proc: a reused pid has another. Undefined for no such process, or no /proc. */
 async function processStartTime(pid: number): Promise<string | undefined> {
   try {
     const [stat, bootId] = await Promise.all([
@@ -133,11 +130,7 @@ async function processStartTime(pid: number): Promise<string | undefined> {
 }
 
 async function readOwner(path: string): Promise<ScratchOwner | undefined> {
-  try {
-    const { pid, hostname: host, startedAt } = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-    if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || typeof host !== 'string') return undefined;
-    return { pid, hostname: host, ...(typeof startedAt === 'string' && { startedAt }) };
-  } catch {
-    return undefined;
-  }
+  const { pid, hostname: host, startedAt } = await readJson(path);
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || typeof host !== 'string') return undefined;
+  return { pid, hostname: host, ...(typeof startedAt === 'string' && { startedAt }) };
 }

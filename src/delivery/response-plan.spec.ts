@@ -1,17 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   parseRangeHeader,
-  planDownloadResponse,
-  type DownloadResource,
+  planDownloadResponse as planPrepared,
+  prepareHeaders,
+  type Download,
   type RangeResult,
-} from './download-response.js';
+} from './response-plan.js';
+
+const planDownloadResponse = (resource: Omit<Download, 'file'>, range?: string, ifModifiedSince?: string) =>
+  planPrepared(prepareHeaders(resource), range, ifModifiedSince);
 
 const MODIFIED = new Date('2026-03-01T10:20:30.400Z');
-const resource: DownloadResource = { size: 1000, filename: 'x-discovery.iso', lastModified: MODIFIED };
+const resource: Omit<Download, 'file'> = { size: 1000, filename: 'x-discovery.iso', lastModified: MODIFIED };
 
-const full: RangeResult = { kind: 'full' };
-const unsatisfiable: RangeResult = { kind: 'unsatisfiable' };
-const partial = (start: number, end: number): RangeResult => ({ kind: 'partial', range: { start, end } });
+const full: RangeResult = 'full';
+const unsatisfiable: RangeResult = 'unsatisfiable';
+const partial = (start: number, end: number): RangeResult => ({ start, end });
 
 const cases: ReadonlyArray<readonly [string, string | undefined, number, RangeResult]> = [
   // absent / empty
@@ -102,6 +106,7 @@ describe('planDownloadResponse', () => {
     expect(planDownloadResponse(resource, undefined, undefined)).toEqual({
       status: 200,
       headers: {
+        'X-Content-Type-Options': 'nosniff',
         'Accept-Ranges': 'bytes',
         'Content-Type': 'application/octet-stream',
         'Content-Disposition': 'attachment; filename=x-discovery.iso',
@@ -142,6 +147,13 @@ describe('planDownloadResponse', () => {
     expect(plan.status).toBe(200);
     expect(plan.headers['Last-Modified']).toBeUndefined();
   });
+  it('answers every 200 and 304 with the headers prepared once', () => {
+    const prepared = prepareHeaders(resource);
+    expect(planPrepared(prepared, undefined, undefined).headers).toBe(prepared.full);
+    expect(planPrepared(prepared, 'items=0-9', undefined).headers).toBe(prepared.full);
+    expect(planPrepared(prepared, 'bytes=5-9', 'Sun, 01 Mar 2026 10:20:30 GMT').headers).toBe(prepared.common);
+  });
+
   it('formats satisfied and unsatisfied ranges', () => {
     const resource100 = { size: 100, filename: 'f' };
     expect(planDownloadResponse(resource100, 'bytes=0-9', undefined).headers['Content-Range']).toBe('bytes 0-9/100');
