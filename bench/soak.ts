@@ -12,7 +12,7 @@ import { startBenchService, waitUntilReady, type BenchService } from './lib/serv
 import { startSoakAssisted } from './lib/soak-assisted.js';
 import { LagCanary } from './lib/soak-canary.js';
 import { runSoakLoad } from './lib/soak-load.js';
-import { SoakMonitor, countFds, scrape } from './lib/soak-monitor.js';
+import { SoakMonitor, countFds, countFdsUnder, scrape } from './lib/soak-monitor.js';
 import { soakPlan, type SoakPlan } from './lib/soak-plan.js';
 import { HostileTally, assignHostileRoles, type OversizedTargets } from './lib/soak-hostile.js';
 import {
@@ -48,17 +48,22 @@ function log(line: string): void {
   if (!isStopping()) process.stdout.write(`${line}\n`);
 }
 
-async function idleSnapshot(pid: number): Promise<IdleSnapshot> {
-  return { rssBytes: (await readMemory(pid))?.rssBytes ?? 0, fds: await countFds(pid) };
+async function idleSnapshot(pid: number, dataDir: string): Promise<IdleSnapshot> {
+  const [memory, fds, imageFds] = await Promise.all([readMemory(pid), countFds(pid), countFdsUnder(pid, dataDir)]);
+  return { rssBytes: memory?.rssBytes ?? 0, fds, imageFds };
 }
 
-/** After the load, closed connections and file handles take a moment to go: wait (≤ 5 s) for the count to settle. */
-async function settledIdle(pid: number, fdsBefore: number): Promise<IdleSnapshot> {
+/**
+ * After the load, closed connections take a moment to go: wait (≤ 5 s) for the count to settle. The shared image
+ * descriptors stay for their idle time by design and are reported apart.
+ */
+async function settledIdle(pid: number, dataDir: string, before: IdleSnapshot): Promise<IdleSnapshot> {
   for (let tries = 0; tries < 10; tries++) {
     await sleep(500);
-    if ((await countFds(pid)) <= fdsBefore + IDLE_FD_SLACK) break;
+    const now = await idleSnapshot(pid, dataDir);
+    if (now.fds - now.imageFds <= before.fds - before.imageFds + IDLE_FD_SLACK) break;
   }
-  return idleSnapshot(pid);
+  return idleSnapshot(pid, dataDir);
 }
 
 /** After the load the in-flight gauge must come back to 0 once the connections are gone: wait (≤ 10 s) for it. */
@@ -141,7 +146,7 @@ async function measure({
     );
   const hostile = new HostileTally();
   await sleep(1000);
-  const idleBefore = await idleSnapshot(service.pid);
+  const idleBefore = await idleSnapshot(service.pid, service.dataDir);
   const idleLagP99Ms = await idleLag(service.baseUrl);
   const counter = { bytes: 0 };
   const tally = new SoakTally();
@@ -178,7 +183,7 @@ async function measure({
   canary.stop();
   if (serviceExit !== undefined) tally.addError('service', 'service exited during the load', serviceExit);
   const inflightAfter = serviceExit !== undefined ? undefined : await settledInflight(service.baseUrl);
-  const idleAfter = serviceExit !== undefined ? undefined : await settledIdle(service.pid, idleBefore.fds);
+  const idleAfter = serviceExit !== undefined ? undefined : await settledIdle(service.pid, service.dataDir, idleBefore);
   return {
     load,
     samples,

@@ -1,6 +1,6 @@
 // Samples the service once a second during the soak: RSS, open file descriptors and CPU time from /proc; event-loop
 // lag p99, heap used and external memory from its /metrics; and the idle canary's lag for comparison.
-import { readdir } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import http from 'node:http';
 import { readCpuSeconds, readMemory } from './proc.js';
 import type { LagCanary } from './soak-canary.js';
@@ -38,6 +38,13 @@ const SCRAPE_TIMEOUT_MS = 2000;
 
 export async function countFds(pid: number): Promise<number> {
   return (await readdir(`/proc/${pid}/fd`).catch(() => [])).length;
+}
+
+/** Descriptors of `pid` open on files under `dir`. */
+export async function countFdsUnder(pid: number, dir: string): Promise<number> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+  return targets.filter((target) => target.startsWith(`${dir}/`)).length;
 }
 
 /** The figures of a /metrics text, without the scrape time. */

@@ -165,10 +165,12 @@ export function summaryTable(summary: SoakSummary): string {
       verdict(!fds.growing),
     ],
     [
-      'idle fds before -> after load',
-      `${idleBefore.fds} -> ${idleAfter?.fds ?? 'n/a (service gone)'}`,
-      `after <= before + ${IDLE_FD_SLACK}`,
-      idleAfter === undefined ? '' : verdict(idleAfter.fds <= idleBefore.fds + IDLE_FD_SLACK),
+      'idle fds before -> after load (of which shared image descriptors)',
+      `${idleBefore.fds} (${idleBefore.imageFds}) -> ${idleAfter === undefined ? 'n/a (service gone)' : `${idleAfter.fds} (${idleAfter.imageFds})`}`,
+      `after <= before + ${IDLE_FD_SLACK}, image descriptors apart`,
+      idleAfter === undefined
+        ? ''
+        : verdict(idleAfter.fds - idleAfter.imageFds <= idleBefore.fds - idleBefore.imageFds + IDLE_FD_SLACK),
     ],
     [
       'idle RSS MB before -> after load',
