@@ -24,7 +24,7 @@ type RangeExpectation =
   | { readonly kind: 'any' };
 
 /**
- * RFC 9110 §14 for the canonical single-range forms `bytes=a-b`, `bytes=a-` and `bytes=-n` with safe integers.
+ * RFC 9110 (section 14) for the canonical single-range forms `bytes=a-b`, `bytes=a-` and `bytes=-n` with safe integers.
  * Anything else (several ranges, odd spacing or case, other units, huge numbers) may be ignored (200) or honoured:
  * such answers are only checked for being consistent with themselves.
  */
