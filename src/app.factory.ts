@@ -7,7 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type AppOptions } from './app.module.js';
 import type { LoadedConfig } from './config/config.module.js';
 import { FastLane } from './delivery/fast-lane.js';
-import { documentHeadRequests } from './images/download-query.dto.js';
+import { documentHeadRequests } from './images/download-openapi.js';
 import { JsonLogger } from './logging/json-logger.js';
 import { HttpObserver } from './metrics/metrics.module.js';
 import { corsMiddleware, pipelineLimit, securityHeaders } from './server/http-middleware.js';
@@ -32,7 +32,7 @@ export async function createApp(config: LoadedConfig, options: AppOptions = {}):
     reloadCertificates(app.getHttpServer() as HttpsServer, tls, httpsOptions, logger, options.tlsReloadIntervalMs);
   }
   app.disable('x-powered-by');
-  adapter.setFrontHandler(app.get(FastLane).tryServe);
+  adapter.front = app.get(FastLane).tryServe;
   // The pipeline limit after the observer, so a request it refuses is still counted and logged.
   const cors = corsMiddleware(config.server.allowedDomains);
   app.use(securityHeaders, app.get(HttpObserver).middleware, pipelineLimit(logger), ...cors);

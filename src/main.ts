@@ -6,8 +6,6 @@ import { ConfigError } from './config/environment.js';
 import { JsonLogger } from './logging/json-logger.js';
 import { installGracefulShutdown } from './server/listeners.js';
 
-const SHUTDOWN_GRACE_MS = 25_000;
-
 /** A bad variable ends the process, before Nest starts, with one JSON line on stderr naming it. */
 function exitOnConfigError(error: unknown): never {
   if (!(error instanceof ConfigError)) throw error;
@@ -23,7 +21,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${String(reason)}`, 'Process'));
   try {
     const listeners = await startApp(app, config);
-    installGracefulShutdown(app, listeners.all, logger, SHUTDOWN_GRACE_MS);
+    installGracefulShutdown(app, listeners.all, logger);
   } catch (error) {
     logger.error(`cannot listen: ${errorMessage(error)}`, 'Main');
     process.exit(1);

@@ -4,9 +4,9 @@ import { request as httpRequest, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { CustomizationCache, customizationBytes } from '../src/assisted/customization-cache.js';
 import {
   CustomizationService,
+  customizationBytes,
   type Customization,
   type CustomizationNeeds,
 } from '../src/assisted/customization.service.js';
@@ -225,7 +225,7 @@ describe('the budget of upstream bodies in flight', () => {
 describe('memory a customisation holds', () => {
   it('is counted in the cache for 200 credentials, with zero-fills instead of zero buffers', async () => {
     const customizations = env.app.app.get(CustomizationService);
-    const cache = env.app.app.get(CustomizationCache);
+    const cache = env.app.app.get(CustomizationService);
     const downloads = env.app.app.get(ImageDownloadService);
     const callsBefore = env.assisted.callsOf('ignition').length;
     const bytesBefore = cache.usage.bytes;

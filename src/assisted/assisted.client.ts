@@ -29,14 +29,12 @@ import {
 import type { Credential } from './credentials.js';
 import { readBody, UpstreamBodyBudget, type BodyReservation } from './upstream-body.js';
 
-/** Tuning outside the environment contract; tests shorten the timeout. */
-export interface AssistedClientOptions {
+/** Tuning outside the environment contract; tests shorten the timeout. A class only to serve as injection token. */
+export abstract class AssistedClientOptions {
   /** From connecting to the last body byte. */
-  readonly timeoutMs: number;
-  readonly maxBodyBytesInFlight: number;
+  abstract readonly timeoutMs: number;
+  abstract readonly maxBodyBytesInFlight: number;
 }
-
-export const ASSISTED_CLIENT_OPTIONS = Symbol('ASSISTED_CLIENT_OPTIONS');
 
 /** The path after the infra-env id, and the words for messages. */
 const CALLS = {
@@ -62,7 +60,7 @@ export class AssistedClient implements OnModuleDestroy {
 
   constructor(
     @Inject(AssistedServiceConfig) private readonly config: AssistedServiceConfig,
-    @Inject(ASSISTED_CLIENT_OPTIONS) private readonly options: AssistedClientOptions,
+    @Inject(AssistedClientOptions) private readonly options: AssistedClientOptions,
     @Inject(UpstreamBodyBudget) private readonly budget: UpstreamBodyBudget,
     @InjectMetric(ASSISTED_REQUESTS) private readonly requests: Counter<'call' | 'code'>,
     @InjectMetric(ASSISTED_REQUEST_DURATION) private readonly duration: Histogram<'call'>,
@@ -145,31 +143,25 @@ export class AssistedClient implements OnModuleDestroy {
     const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
     const combined = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal]);
     const reservation = this.budget.open(what);
-    let status: number | undefined;
+    let outcome: number | 'aborted' | undefined;
+    let failure: Error | undefined;
     try {
       const response = await this.send(url, headers, combined);
-      status = response.statusCode ?? 0;
-      if (status < 200 || status > 299)
-        throw statusError(what, status, await readBody(response, MAX_ERROR_BODY_BYTES, reservation), credential);
-      const value = await readSuccess(response, reservation);
-      this.record(name, url, started, status);
-      return value;
+      outcome = response.statusCode ?? 0;
+      if (outcome < 200 || outcome > 299)
+        throw statusError(what, outcome, await readBody(response, MAX_ERROR_BODY_BYTES, reservation), credential);
+      return await readSuccess(response, reservation);
     } catch (error) {
-      if (isAnswer(error)) {
-        this.record(name, url, started, status, error.message);
-        throw error;
-      }
-      if (signal?.aborted) {
-        this.record(name, url, started, 'aborted');
-        throw new AssistedRequestAbortedError(signal.reason);
-      }
+      if (isAnswer(error)) throw (failure = error);
+      // Whatever the status was, the call did not complete.
+      outcome = signal?.aborted ? 'aborted' : undefined;
+      if (signal?.aborted) throw new AssistedRequestAbortedError(signal.reason);
       const { timeoutMs } = this.options;
-      const failure = transportError(what, { error, timedOut: deadline.signal.aborted, timeoutMs }, credential);
-      this.record(name, url, started, undefined, failure.message);
-      throw failure;
+      throw (failure = transportError(what, { error, timedOut: deadline.signal.aborted, timeoutMs }, credential));
     } finally {
       clearTimeout(timer);
       reservation.release();
+      this.record(name, url.pathname, started, outcome, failure?.message);
     }
   }
 
@@ -188,21 +180,18 @@ export class AssistedClient implements OnModuleDestroy {
   private send(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
     const secure = url.protocol === 'https:';
     return new Promise((resolve, reject) => {
-      const options = { method: 'GET', headers, agent: secure ? this.httpsAgent : this.httpAgent, signal };
-      const outgoing = secure ? https.request(url, options, resolve) : http.request(url, options, resolve);
+      const options = { headers, agent: secure ? this.httpsAgent : this.httpAgent, signal };
       // Kept for the request's whole life: an error after the response is the body's to report, not an uncaught one.
-      outgoing.on('error', reject);
-      outgoing.end();
+      (secure ? https.get(url, options, resolve) : http.get(url, options, resolve)).on('error', reject);
     });
   }
 
   /** Metrics, and a debug line with the path only: the query may hold `api_key`. */
-  private record(name: CallName, url: URL, started: number, outcome?: number | 'aborted', error?: string): void {
+  private record(name: CallName, path: string, started: number, outcome?: number | 'aborted', error?: string): void {
     const seconds = (performance.now() - started) / 1000;
     this.requests.inc({ call: name, code: outcome === undefined ? 'error' : String(outcome) });
     this.duration.observe({ call: name }, seconds);
     const durationMs = Math.round(seconds * 1000);
-    const { pathname: path } = url;
     const status = typeof outcome === 'number' ? outcome : null;
     const fields = { method: 'GET', path, status, durationMs, aborted: outcome === 'aborted', error };
     this.logger.record('debug', AssistedClient.name, `GET ${path} ${outcome ?? 'failed'} ${durationMs}ms`, fields);

@@ -7,13 +7,8 @@ import {
   counterProvider,
   histogramProvider,
 } from '../metrics/prometheus.js';
-import { ASSISTED_CLIENT_OPTIONS, AssistedClient, type AssistedClientOptions } from './assisted.client.js';
-import {
-  CUSTOMIZATION_CACHE_OPTIONS,
-  CustomizationCache,
-  type CustomizationCacheOptions,
-} from './customization-cache.js';
-import { CustomizationService } from './customization.service.js';
+import { AssistedClient, AssistedClientOptions } from './assisted.client.js';
+import { CustomizationCacheOptions, CustomizationService } from './customization.service.js';
 import { UpstreamBodyBudget } from './upstream-body.js';
 
 const MiB = 1024 * 1024;
@@ -35,11 +30,10 @@ export class AssistedModule {
       global: true,
       providers: [
         AssistedClient,
-        CustomizationCache,
         CustomizationService,
         Clock,
-        { provide: ASSISTED_CLIENT_OPTIONS, useValue: client },
-        { provide: CUSTOMIZATION_CACHE_OPTIONS, useValue: cache },
+        { provide: AssistedClientOptions, useValue: client },
+        { provide: CustomizationCacheOptions, useValue: cache },
         { provide: UpstreamBodyBudget, useValue: new UpstreamBodyBudget(client.maxBodyBytesInFlight) },
         counterProvider({
           name: ASSISTED_REQUESTS,

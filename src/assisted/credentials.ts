@@ -16,18 +16,14 @@ export function resolveCredential(
   request: { readonly headers: { readonly authorization?: string } },
   path?: { readonly api_key?: string; readonly token?: string },
 ): Credential {
-  const apiKey = firstPresent(path?.api_key, query.api_key);
-  if (apiKey !== undefined) return { kind: 'api-key', value: apiKey };
-  const imageToken = firstPresent(path?.token, query.image_token);
-  if (imageToken !== undefined) return { kind: 'image-token', value: imageToken };
-  const authorization = firstPresent(request.headers.authorization);
-  if (authorization !== undefined) return { kind: 'authorization', value: authorization };
+  // `||`: an empty value counts as absent, so an empty `?api_key=` does not shadow a token.
+  const apiKey = path?.api_key || query.api_key;
+  if (apiKey) return { kind: 'api-key', value: apiKey };
+  const imageToken = path?.token || query.image_token;
+  if (imageToken) return { kind: 'image-token', value: imageToken };
+  const { authorization } = request.headers;
+  if (authorization) return { kind: 'authorization', value: authorization };
   return { kind: 'none' };
-}
-
-/** An empty value counts as absent: an empty `?api_key=` must not shadow a token. */
-function firstPresent(first: string | undefined, second?: string): string | undefined {
-  return first || second || undefined;
 }
 
 /** A fresh key per process, never stored: a fingerprint cannot be brute-forced back into a short credential offline. */

@@ -8,12 +8,11 @@ import { AssistedClient } from './assisted.client.js';
 import { AssistedUpstreamError, DoesNotFitError, InvalidInfraEnvIdError } from './assisted.errors.js';
 import type { Credential } from './credentials.js';
 import {
-  CUSTOMIZATION_CACHE_OPTIONS,
-  CustomizationCache,
+  CustomizationCacheOptions,
+  CustomizationService,
   customizationBytes,
-  type CustomizationCacheOptions,
-} from './customization-cache.js';
-import { CustomizationService, type CustomizationNeeds } from './customization.service.js';
+  type CustomizationNeeds,
+} from './customization.service.js';
 
 const ID = '0b8a4d4e-3c3e-4f5a-9d1e-2f6c7a8b9c0d';
 const OTHER_ID = '1c9b5e5f-4d4f-4a6b-8e2f-3a7d8b9c0d1e';
@@ -83,21 +82,18 @@ let module: TestingModule;
 let client: FakeClient;
 let clock: FakeClock;
 let service: CustomizationService;
-let cache: CustomizationCache;
 
 async function start(ttlSeconds = 30, options: Partial<CustomizationCacheOptions> = {}): Promise<void> {
   module = await Test.createTestingModule({
     providers: [
       CustomizationService,
-      CustomizationCache,
       { provide: AssistedClient, useValue: client },
       { provide: Clock, useValue: clock },
       { provide: AssistedServiceConfig, useValue: new AssistedServiceConfig('http://assisted', undefined, ttlSeconds) },
-      { provide: CUSTOMIZATION_CACHE_OPTIONS, useValue: { maxEntries: 1000, maxBytes: 1024 * 1024, ...options } },
+      { provide: CustomizationCacheOptions, useValue: { maxEntries: 1000, maxBytes: 1024 * 1024, ...options } },
     ],
   }).compile();
   service = module.get(CustomizationService);
-  cache = module.get(CustomizationCache);
 }
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -161,7 +157,7 @@ describe('CustomizationService', () => {
     await start(0);
     await Promise.all([1, 2, 3].map(() => service.get(ID, 'full-iso', KEY, FULL)));
     expect(client.count('ignition')).toBe(3);
-    expect(cache.usage.entries).toBe(0);
+    expect(service.usage.entries).toBe(0);
   });
 
   it('coalesces concurrent misses, and abandons the load only when every waiter has left', async () => {
@@ -225,7 +221,7 @@ describe('CustomizationService', () => {
     await service.get(OTHER_ID, 'full-iso', KEY, FULL);
     await service.get(ID, 'full-iso', KEY, FULL);
     expect(client.count('ignition')).toBe(3);
-    expect(cache.usage.entries).toBe(1);
+    expect(service.usage.entries).toBe(1);
   });
 
   it('counts what is derived from a customisation in its entry and computes it once while cached', async () => {
@@ -236,6 +232,6 @@ describe('CustomizationService', () => {
     const build = (): number => (builds += 1);
     expect(service.derive(customization, slot, build, () => 100)).toBe(1);
     expect(service.derive(customization, slot, build, () => 100)).toBe(1);
-    expect(cache.usage.bytes).toBe(customizationBytes(customization) + 100);
+    expect(service.usage.bytes).toBe(customizationBytes(customization) + 100);
   });
 });

@@ -64,9 +64,8 @@ export async function readBody(
   try {
     // Leaving this loop early (break, throw) destroys the response.
     for await (const chunk of response as AsyncIterable<Buffer>) {
-      const room = maxBytes - length;
-      if (chunk.length > room && refusal !== undefined) throw refusal.tooLarge(undefined);
-      const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      if (length + chunk.length > maxBytes && refusal !== undefined) throw refusal.tooLarge(undefined);
+      const kept = chunk.subarray(0, maxBytes - length);
       reservation.grow(kept.length);
       chunks.push(kept);
       length += kept.length;

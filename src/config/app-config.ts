@@ -34,7 +34,6 @@ export class CatalogConfig {
   ) {}
 }
 
-/** How base ISOs are fetched from their catalog URLs. */
 export class ImageSourceConfig {
   constructor(
     /** PEM, trusted in addition to the system CAs. */

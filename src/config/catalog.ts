@@ -11,7 +11,6 @@ export type BaseImageType = (typeof BASE_IMAGE_TYPES)[number];
 export const IMAGE_TYPES = ['full-iso', 'minimal-iso', 'disconnected-iso'] as const;
 export type ImageType = (typeof IMAGE_TYPES)[number];
 
-/** One catalog entry, validated and normalised. */
 export interface OsImageEntry {
   readonly openshiftVersion: string;
   readonly cpuArchitecture: CpuArchitecture;
@@ -28,9 +27,8 @@ export type CatalogSource = 'OS_IMAGES' | 'RHCOS_VERSIONS' | 'built-in default';
 const MIRROR = 'https://mirror.openshift.com/pub/openshift-v4';
 
 /**
- * Used when neither `OS_IMAGES` nor `RHCOS_VERSIONS` is set: the images the original service shipped as its
- * default, so a bare start behaves as operators of that service expect. Columns: OpenShift version, architecture,
- * RHCOS version, then the mirror folder and the file under `dependencies/rhcos/`.
+ * Without `OS_IMAGES` and `RHCOS_VERSIONS`: the original service's defaults, so a bare start behaves as its operators
+ * expect. Columns: OpenShift version, architecture, RHCOS version, mirror folder, file in `dependencies/rhcos/`.
  */
 export const DEFAULT_CATALOG: readonly OsImageEntry[] = (
   [
@@ -75,20 +73,15 @@ class VersionMapValueDto {
   @IsOptional() @IsHttpUrl() rootfs_url?: string;
 }
 
-/**
- * Parses the array form (both variables) or, for `RHCOS_VERSIONS`, the original map form keyed by OpenShift
- * version, which lists x86_64 full ISOs only.
- */
+/** The array form or, for `RHCOS_VERSIONS` only, the original map form: x86_64 full ISOs keyed by OpenShift version. */
 export function parseCatalog(variable: 'OS_IMAGES' | 'RHCOS_VERSIONS', json: unknown): OsImageEntry[] {
-  const allowMap = variable === 'RHCOS_VERSIONS';
   if (Array.isArray(json)) {
     if (json.length === 0) throw new ConfigError(variable, 'must list at least one image');
     return json.map((item, index) => toEntry(validated(variable, `[${index}]`, OsImageEntryDto, item)));
   }
-  if (!allowMap || typeof json !== 'object' || json === null) {
-    const expected = allowMap ? 'a JSON array of images or an object keyed by version' : 'a JSON array of images';
-    throw new ConfigError(variable, `must be ${expected}`);
-  }
+  if (variable === 'OS_IMAGES') throw new ConfigError(variable, 'must be a JSON array of images');
+  if (typeof json !== 'object' || json === null)
+    throw new ConfigError(variable, 'must be a JSON array of images or an object keyed by version');
   if (Object.keys(json).length === 0) throw new ConfigError(variable, 'must list at least one version');
   return Object.entries(json).map(([key, value]: [string, unknown]) => {
     if (!VERSION_PATTERN.test(key)) throw new ConfigError(variable, `key "${key}" ${VERSION_MESSAGE}`);

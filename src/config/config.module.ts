@@ -1,19 +1,18 @@
 import { isAbsolute, relative } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { errorMessage } from '../common/service-error.js';
 import * as areas from './app-config.js';
-import type { AppConfig } from './app-config.js';
 import { DEFAULT_CATALOG, parseCatalog } from './catalog.js';
 import { ConfigError, ENVIRONMENT_ALIASES, EnvironmentVariables, SECRET_VARIABLES } from './environment.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** Checks the environment and builds the areas; a `ConfigError` names the first bad variable as the operator spelled it. */
-export function validateEnvironment(env: Environment): AppConfig {
+export function validateEnvironment(env: Environment): areas.AppConfig {
   const values: Record<string, string | undefined> = { ...env };
   const names: Record<string, string> = {};
   for (const [alias, canonical] of Object.entries(ENVIRONMENT_ALIASES)) {
@@ -34,13 +33,12 @@ export function validateEnvironment(env: Environment): AppConfig {
 
 /** Adds the offending value to a message when it helps and cannot leak a credential or flood the line. */
 function withValue(problem: string, variable: string, raw: string | undefined): string {
-  if (raw === undefined || SECRET_VARIABLES.has(variable) || problem.includes('"')) return problem;
-  if (raw.length > 80 || /^\s*[[{]/.test(raw)) return problem;
-  return `${problem} (got "${raw}")`;
+  const hidden = raw === undefined || raw.length > 80 || /^\s*[[{]/.test(raw) || SECRET_VARIABLES.has(variable);
+  return hidden || problem.includes('"') ? problem : `${problem} (got "${raw}")`;
 }
 
 /** Builds the areas, checking the rules across variables that EnvironmentVariables checks one by one. */
-function buildConfig(vars: EnvironmentVariables, listenPortName: string): AppConfig {
+function buildConfig(vars: EnvironmentVariables, listenPortName: string): areas.AppConfig {
   const inside = relative(vars.DATA_DIR, vars.DATA_TEMP_DIR);
   if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
     // Files in DATA_DIR that the catalog does not name are removed at start, scratch space included.
@@ -50,7 +48,6 @@ function buildConfig(vars: EnvironmentVariables, listenPortName: string): AppCon
     throw new ConfigError('HTTP_LISTEN_PORT', `must differ from ${listenPortName} (${vars.LISTEN_PORT})`);
   const { OS_IMAGES_REQUEST_HEADERS: headers, OS_IMAGES_REQUEST_QUERY_PARAMS: queryParams } = vars;
   const imageCa = vars.OS_IMAGE_DOWNLOAD_TRUSTED_CA_FILE?.text;
-  const assistedCa = vars.ASSISTED_SERVICE_API_TRUSTED_CA_FILE?.text;
   return {
     server: new areas.ServerConfig(
       vars.LISTEN_PORT,
@@ -69,7 +66,7 @@ function buildConfig(vars: EnvironmentVariables, listenPortName: string): AppCon
     imageSource: new areas.ImageSourceConfig(imageCa, vars.INSECURE_SKIP_VERIFY, headers, queryParams),
     assistedService: new areas.AssistedServiceConfig(
       assistedServiceUrl(vars),
-      assistedCa,
+      vars.ASSISTED_SERVICE_API_TRUSTED_CA_FILE?.text,
       vars.CUSTOMIZATION_CACHE_TTL_SECONDS,
     ),
     logging: new areas.LoggingConfig(vars.LOG_LEVEL, [...Object.values(headers), ...Object.values(queryParams)]),
@@ -108,21 +105,18 @@ function tlsFiles({ HTTPS_CERT_FILE: cert, HTTPS_KEY_FILE: key }: EnvironmentVar
   return { certFile: cert.path, keyFile: key.path };
 }
 
-@Global()
 @Module({})
 class AppConfigModule {}
 
-/** The typed configuration, and the module that provides each area by its class (read from ConfigService). */
-export interface LoadedConfig extends AppConfig {
-  readonly module: DynamicModule;
-}
+/** The typed configuration, and the global module that provides each area by its class (read from ConfigService). */
+export type LoadedConfig = areas.AppConfig & { readonly module: DynamicModule };
 
 /**
  * `ConfigModule.forRoot` runs `validate` at once, so a bad variable rejects here, before Nest starts. Without `env`,
  * it reads process.env; tests pass `env`. Its value holds only objects: nothing is copied back into process.env.
  */
 export async function loadConfig(env?: Environment): Promise<LoadedConfig> {
-  let config: AppConfig | undefined;
+  let config: areas.AppConfig | undefined;
   const configModule = await ConfigModule.forRoot({
     ignoreEnvFile: true,
     ignoreEnvVars: env !== undefined,
@@ -136,5 +130,5 @@ export async function loadConfig(env?: Environment): Promise<LoadedConfig> {
     useFactory: (configService: ConfigService) => configService.get<unknown>(area),
   }));
   const exports = providers.map((provider) => provider.provide);
-  return { ...config, module: { module: AppConfigModule, imports: [configModule], providers, exports } };
+  return { ...config, module: { module: AppConfigModule, global: true, imports: [configModule], providers, exports } };
 }

@@ -10,7 +10,6 @@ import { errorMessage } from '../common/service-error.js';
 /** A configuration problem, reported at start-up as one line naming the variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-
   constructor(
     readonly variable: string,
     problem: string,
@@ -32,27 +31,18 @@ export const ENVIRONMENT_ALIASES: Readonly<Record<string, keyof EnvironmentVaria
   HTTPS_CA_FILE: 'ASSISTED_SERVICE_API_TRUSTED_CA_FILE',
 };
 
-/** A value a converter refused, and why. */
-class Invalid {
-  constructor(readonly problem: string) {}
-}
-
 /** A class-validator rule from a function that says what is wrong with a value (undefined: nothing). */
 function rule(name: string, problemOf: (value: unknown) => string | undefined): PropertyDecorator {
   const validate = (value: unknown): boolean => problemOf(value) === undefined;
   return ValidateBy({ name, validator: { validate, defaultMessage: (args) => problemOf(args?.value) ?? '' } });
 }
 
-/**
- * A variable: `convert` turns the raw string into the value the rules check, or an `Invalid` saying why it cannot.
- * Blank means unset (leaving the default), as Kubernetes manifests often write it.
- */
+/** `convert` gives what the rules check or an `Error` saying why not. Blank is unset, as manifests often write it. */
 function Env(convert: (text: string, variable: string) => unknown, ...rules: PropertyDecorator[]): PropertyDecorator {
-  const transform = Transform(({ value, key }: { value: unknown; key: string }) => {
-    if (typeof value !== 'string') return value;
-    return value.trim() === '' ? undefined : convert(value, key);
-  });
-  const converted = rule('converted', (value) => (value instanceof Invalid ? value.problem : undefined));
+  const transform = Transform(({ value, key }: { value: unknown; key: string }) =>
+    typeof value === 'string' && value.trim() !== '' ? convert(value, key) : undefined,
+  );
+  const converted = rule('converted', (value) => (value instanceof Error ? value.message : undefined));
   return applyDecorators(transform, IsOptional(), converted, ...rules);
 }
 
@@ -60,10 +50,10 @@ const trimmed = (value: string): string => value.trim();
 const lowercase = (value: string): string => value.trim().toLowerCase();
 /** Not a whole number: left as it is, for IsInt to refuse with the variable's own message. */
 const integer = (value: string): unknown => (/^\s*\d{1,15}\s*$/.test(value) ? Number(value) : value);
-function boolean(value: string): boolean | Invalid {
+function boolean(value: string): boolean | Error {
   const word = lowercase(value);
   if (['true', '1', 'yes', 'on'].includes(word)) return true;
-  return ['false', '0', 'no', 'off'].includes(word) ? false : new Invalid('must be true or false');
+  return ['false', '0', 'no', 'off'].includes(word) ? false : new Error('must be true or false');
 }
 function json(value: string, variable: string): unknown {
   try {
@@ -71,34 +61,26 @@ function json(value: string, variable: string): unknown {
   } catch (error) {
     // The parser quotes the offending text, which for a secret variable is the secret.
     const reason = SECRET_VARIABLES.has(variable) ? '' : ` (${errorMessage(error)})`;
-    return new Invalid(`is not valid JSON${reason}`);
+    return new Error(`is not valid JSON${reason}`);
   }
 }
 function stringMap(value: string, variable: string): unknown {
   const map = json(value, variable);
   const isObject = typeof map === 'object' && map !== null && !Array.isArray(map);
-  if (map instanceof Invalid || (isObject && Object.values(map).every((item) => typeof item === 'string'))) return map;
-  return new Invalid('must be a JSON object whose values are strings');
+  if (map instanceof Error || (isObject && Object.values(map).every((item) => typeof item === 'string'))) return map;
+  return new Error('must be a JSON object whose values are strings');
 }
 
-const urlOf = (value: unknown): URL | undefined =>
-  typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
-const isWebUrl = (url: URL | undefined): url is URL => url?.protocol === 'http:' || url?.protocol === 'https:';
-function isHttpUrl(value: unknown): boolean {
-  const url = urlOf(value);
-  return isWebUrl(url) && url.hostname !== '';
-}
-export const IsHttpUrl = (): PropertyDecorator =>
-  rule('isHttpUrl', (value) =>
-    isHttpUrl(value) ? undefined : `must be an http:// or https:// URL (got "${String(value)}")`,
-  );
+const urlOf = (value: unknown): URL | null => (typeof value === 'string' ? URL.parse(value) : null);
+/** The URL parser refuses http(s) URLs without a host, so the scheme is all left to check. */
+const isWebUrl = (url: URL | null): url is URL => url?.protocol === 'http:' || url?.protocol === 'https:';
+const urlRule = (name: string, schemes: string, accepts: (url: URL | null) => boolean): PropertyDecorator =>
+  rule(name, (value) => (accepts(urlOf(value)) ? undefined : `must be an ${schemes} URL (got "${String(value)}")`));
+export const IsHttpUrl = (): PropertyDecorator => urlRule('isHttpUrl', 'http:// or https://', isWebUrl);
 /** file:// URLs name the ISOs of offline mirrors. */
+const isFileUrl = (url: URL | null): boolean => url?.protocol === 'file:' && url.pathname.length > 1;
 export const IsImageSourceUrl = (): PropertyDecorator =>
-  rule('isImageSourceUrl', (value) => {
-    const url = urlOf(value);
-    const valid = isHttpUrl(value) || (url?.protocol === 'file:' && url.pathname.length > 1);
-    return valid ? undefined : `must be an http://, https:// or file:// URL (got "${String(value)}")`;
-  });
+  urlRule('isImageSourceUrl', 'http://, https:// or file://', (url) => isWebUrl(url) || isFileUrl(url));
 
 /** `*`, an origin (`https://console.example.com[:port]`) or a host name, optionally with a `*.` label. */
 function isAllowedDomain(item: string): boolean {
@@ -106,11 +88,11 @@ function isAllowedDomain(item: string): boolean {
   const url = urlOf(item);
   return isWebUrl(url) && url.origin === item.replace(/\/$/, '');
 }
-function domainList(value: string): string[] | Invalid {
+function domainList(value: string): string[] | Error {
   const list = value.split(',').map(trimmed).filter(Boolean);
   const bad = list.find((item) => !isAllowedDomain(item));
   if (bad === undefined) return list;
-  return new Invalid(`"${bad}" is not "*", an origin such as https://host[:port], or a host name`);
+  return new Error(`"${bad}" is not "*", an origin such as https://host[:port], or a host name`);
 }
 
 /** A file a variable names, read and checked with the environment; the configuration keeps its text. */
@@ -130,7 +112,7 @@ const textFile = (problemOf: (file: TextFile) => string | undefined) => (path: s
   let text = '';
   const unreadable = failure(`cannot read "${path}"`, () => (text = readFileSync(path, 'utf8')));
   const problem = unreadable ?? problemOf({ path, text });
-  return problem === undefined ? { path, text } : new Invalid(problem);
+  return problem === undefined ? { path, text } : new Error(problem);
 };
 const pemFile = (what: string, parse: (pem: string) => unknown) =>
   textFile(({ path, text }) => failure(`"${path}" is not a PEM ${what}`, () => parse(text)));
@@ -143,15 +125,11 @@ const caBundle = textFile(({ path, text }) => {
 });
 
 /** Created on demand, so it need not exist; a rule, not a converter, so that the default is checked too. */
-const Directory = () =>
-  Env(
-    (path) => resolve(path),
-    rule('isDirectory', (path) =>
-      statSync(String(path), { throwIfNoEntry: false })?.isDirectory() === false
-        ? `"${String(path)}" exists and is not a directory`
-        : undefined,
-    ),
-  );
+const notDirectory = rule('isDirectory', (path) => {
+  const stats = statSync(String(path), { throwIfNoEntry: false });
+  return stats?.isDirectory() === false ? `"${String(path)}" exists and is not a directory` : undefined;
+});
+const Directory = () => Env((path) => resolve(path), notDirectory);
 const PORT = { message: 'must be a TCP port number between 1 and 65535' };
 const Port = () => Env(integer, IsInt(PORT), Min(1, PORT), Max(65_535, PORT));
 /** A whole number of seconds from `min` to `max`; `message` says what 0 means when it is allowed. */
@@ -164,9 +142,8 @@ const OneOf = (values: readonly string[], message = `must be one of ${values.joi
 const BOOT_SAFE = { message: 'must not contain "$" or "\\" (it is written into boot configurations)' };
 
 /**
- * The environment under its canonical names (aliases are resolved before this class sees them), with the defaults
- * README.md lists. The catalogs are checked further by `parseCatalog`, and the rules across variables when
- * config.module.ts builds the typed configuration.
+ * The environment under its canonical names (aliases already resolved), with README.md's defaults. `parseCatalog`
+ * checks the catalogs further, and config.module.ts the rules across variables.
  */
 export class EnvironmentVariables {
   @Directory() DATA_DIR = resolve('./data');

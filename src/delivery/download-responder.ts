@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { requestEnd } from '../common/request-end.js';
 import { ServiceError } from '../common/service-error.js';
-import { describeRequest, routeTemplate } from '../logging/redact.js';
+import { describeRequest } from '../logging/redact.js';
 import { DownloadWriter } from './download-writer.js';
 import { FastLane } from './fast-lane.js';
 import { RequestSlots } from './request-slots.js';
@@ -34,15 +34,9 @@ export class DownloadResponder {
     if (end.ended) return;
     const download = await prepare(gone.signal);
     if (end.ended) return;
-    const request = response.req;
-    const plan = planDownloadResponse(
-      prepareHeaders(download),
-      request.headers.range,
-      request.headers['if-modified-since'],
-    );
+    const plan = planDownloadResponse(prepareHeaders(download), response.req.headers);
     if (plan.status === 416) throw new ServiceError(416, plan.message, plan.headers);
-    const label = { route: routeTemplate(request), text: describeRequest(request).text };
-    this.lane.remember(request, download);
-    this.writer.write(request, response, download.file, plan, label);
+    this.lane.remember(response.req, download);
+    this.writer.write(response, download.file, plan, describeRequest(response.req));
   }
 }

@@ -5,13 +5,10 @@ import { ServerConfig } from '../config/app-config.js';
 import { ChunkBufferPool, SharedDescriptors, pumpSegments, type VirtualFile } from '../iso/index.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { answerJsonError } from '../server/protocol-errors.js';
-import type { ResponsePlan } from './response-plan.js';
+import type { ServablePlan } from './response-plan.js';
 
 /** What logs may say of a request: its route template and a description without credentials. */
-export interface RequestLabel {
-  readonly route: string;
-  readonly text: string;
-}
+export type RequestLabel = { readonly route: string; readonly text: string };
 
 /** A body being sent, as the stall sweep sees it: each write's callback counts a chunk the client has taken. */
 interface SendingBody {
@@ -54,17 +51,11 @@ export class DownloadWriter implements OnModuleDestroy {
   }
 
   /** A 416 is not written here: it is an error answer, which the caller gives its own way. */
-  write(
-    request: IncomingMessage,
-    response: ServerResponse,
-    file: VirtualFile,
-    plan: Exclude<ResponsePlan, { status: 416 }>,
-    label: RequestLabel,
-  ): void {
+  write(response: ServerResponse, file: VirtualFile, plan: ServablePlan, label: RequestLabel): void {
+    const request = response.req;
     if (plan.status === 304 || request.method === 'HEAD') {
       // The exact length but no body: nothing is opened or read.
-      response.writeHead(plan.status, plan.headers);
-      return void response.end();
+      return void response.writeHead(plan.status, plan.headers).end();
     }
     const range = plan.status === 206 ? plan.range : { start: 0, end: file.size - 1 };
     const body: SendingBody = { request, route: label.route, chunksWritten: 0, chunksSeen: 0, idleSweeps: 0 };
@@ -75,7 +66,7 @@ export class DownloadWriter implements OnModuleDestroy {
     response.on('error', () => undefined);
     if (range.end - range.start < WHOLE_BODY_BYTES) {
       const buffer = WHOLE_BODY_BUFFERS.take();
-      file.read(range, this.files, buffer).then(
+      return void file.read(range, this.files, buffer).then(
         (bytes) => {
           if (end.ended) return WHOLE_BODY_BUFFERS.give(buffer.buffer as ArrayBuffer);
           response.writeHead(plan.status, plan.headers);
@@ -87,7 +78,6 @@ export class DownloadWriter implements OnModuleDestroy {
         },
         (error: Error) => this.onReadError(error, response, label),
       );
-      return;
     }
     for (const [name, value] of Object.entries(plan.headers)) response.setHeader(name, value);
     response.statusCode = plan.status;

@@ -35,7 +35,7 @@ class FakeSlots {
 class FakeWriter {
   readonly plans: ResponsePlan[] = [];
 
-  write(_request: IncomingMessage, _response: ServerResponse, _file: VirtualFile, plan: ResponsePlan): void {
+  write(_response: ServerResponse, _file: VirtualFile, plan: ResponsePlan): void {
     this.plans.push(plan);
   }
 }

@@ -20,8 +20,7 @@ interface LaneEntry {
   readonly stillCurrent: () => boolean;
   readonly headers: PreparedHeaders;
   readonly group: string;
-  readonly description: RequestDescription;
-  readonly label: RequestLabel;
+  readonly description: RequestDescription & RequestLabel;
 }
 
 /** Distinct requests remembered; the oldest goes first. Each entry is a few hundred bytes and a weak reference. */
@@ -38,7 +37,6 @@ const MAX_KEY_CHARS = 2048;
 @Injectable()
 export class FastLane {
   private readonly entries = new Map<string, LaneEntry>();
-  private readonly corsEnabled: boolean;
 
   constructor(
     @Inject(RequestSlots) private readonly slots: RequestSlots,
@@ -46,10 +44,8 @@ export class FastLane {
     @Inject(HttpObserver) private readonly observer: HttpObserver,
     @Inject(JsonLogger) private readonly logger: JsonLogger,
     @InjectMetric(FAST_LANE_ANSWERS) private readonly answers: Counter,
-    @Inject(ServerConfig) server: ServerConfig,
-  ) {
-    this.corsEnabled = server.allowedDomains.length > 0;
-  }
+    @Inject(ServerConfig) private readonly server: ServerConfig,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -57,18 +53,15 @@ export class FastLane {
 
   /** Called by the application once it has a download for `request`: the same request may come to the lane next. */
   remember(request: Request, download: Download): void {
-    const { stillCurrent } = download;
     const key = keyOf(request, request.originalUrl);
-    if (stillCurrent === undefined || key === undefined || this.entries.has(key)) return;
-    const description = describeRequest(request);
+    if (download.stillCurrent === undefined || key === undefined || this.entries.has(key)) return;
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value ?? '');
     this.entries.set(key, {
       file: new WeakRef(download.file),
-      stillCurrent,
+      stillCurrent: download.stillCurrent,
       headers: prepareHeaders(download),
       group: routeGroup(request.path),
-      description,
-      label: { route: description.route, text: description.text },
+      description: describeRequest(request),
     });
   }
 
@@ -76,7 +69,8 @@ export class FastLane {
   readonly tryServe = (request: IncomingMessage, response: ServerResponse): boolean => {
     if (this.entries.size === 0 || (request.method !== 'GET' && request.method !== 'HEAD')) return false;
     // CORS answers depend on the Origin; a pipelined request waits its turn in the application's queue.
-    if ((this.corsEnabled && request.headers.origin !== undefined) || !response.socket) return false;
+    if ((this.server.allowedDomains.length > 0 && request.headers.origin !== undefined) || !response.socket)
+      return false;
     const key = keyOf(request, request.url);
     const entry = key === undefined ? undefined : this.entries.get(key);
     if (entry === undefined || key === undefined) return false;
@@ -85,7 +79,7 @@ export class FastLane {
       this.entries.delete(key);
       return false;
     }
-    const plan = planDownloadResponse(entry.headers, request.headers.range, request.headers['if-modified-since']);
+    const plan = planDownloadResponse(entry.headers, request.headers);
     // A 416 is an error answer: the application words it.
     if (plan.status === 416) return false;
     const release = this.slots.tryAcquire();
@@ -94,10 +88,10 @@ export class FastLane {
     try {
       this.observer.track(request, response, entry.group, () => entry.description);
       requestEnd(response).onEnd(release);
-      this.writer.write(request, response, file, plan, entry.label);
+      this.writer.write(response, file, plan, entry.description);
     } catch (error) {
       // Half answered: only cutting the connection is honest now. Ending the request releases what it held.
-      this.logger.error(`fast lane: ${entry.label.text} failed: ${String(error)}`, FastLane.name);
+      this.logger.error(`fast lane: ${entry.description.text} failed: ${String(error)}`, FastLane.name);
       response.destroy();
     }
     return true;

@@ -8,7 +8,7 @@ import {
 } from './response-plan.js';
 
 const planDownloadResponse = (resource: Omit<Download, 'file'>, range?: string, ifModifiedSince?: string) =>
-  planPrepared(prepareHeaders(resource), range, ifModifiedSince);
+  planPrepared(prepareHeaders(resource), { range, 'if-modified-since': ifModifiedSince });
 
 const MODIFIED = new Date('2026-03-01T10:20:30.400Z');
 const resource: Omit<Download, 'file'> = { size: 1000, filename: 'x-discovery.iso', lastModified: MODIFIED };
@@ -149,9 +149,11 @@ describe('planDownloadResponse', () => {
   });
   it('answers every 200 and 304 with the headers prepared once', () => {
     const prepared = prepareHeaders(resource);
-    expect(planPrepared(prepared, undefined, undefined).headers).toBe(prepared.full);
-    expect(planPrepared(prepared, 'items=0-9', undefined).headers).toBe(prepared.full);
-    expect(planPrepared(prepared, 'bytes=5-9', 'Sun, 01 Mar 2026 10:20:30 GMT').headers).toBe(prepared.common);
+    expect(planPrepared(prepared, {}).headers).toBe(prepared.full);
+    expect(planPrepared(prepared, { range: 'items=0-9' }).headers).toBe(prepared.full);
+    expect(
+      planPrepared(prepared, { range: 'bytes=5-9', 'if-modified-since': 'Sun, 01 Mar 2026 10:20:30 GMT' }).headers,
+    ).toBe(prepared.common);
   });
 
   it('formats satisfied and unsatisfied ranges', () => {

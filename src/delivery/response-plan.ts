@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { VirtualFile } from '../iso/index.js';
 
 /** What a download route serves. */
@@ -15,10 +16,7 @@ export interface Download {
 }
 
 /** An inclusive byte range, as in HTTP (`bytes=0-0` is one byte). */
-interface ByteRange {
-  readonly start: number;
-  readonly end: number;
-}
+type ByteRange = { readonly start: number; readonly end: number };
 
 export type RangeResult = ByteRange | 'full' | 'unsatisfiable';
 
@@ -26,6 +24,7 @@ export type ResponsePlan =
   | { readonly status: 200 | 304; readonly headers: Readonly<Record<string, string>> }
   | { readonly status: 206; readonly headers: Readonly<Record<string, string>>; readonly range: ByteRange }
   | { readonly status: 416; readonly headers: Record<string, string>; readonly message: string };
+export type ServablePlan = Exclude<ResponsePlan, { status: 416 }>;
 
 /** One `bytes` range with optional whitespace; several ranges do not match, so the header is ignored as a whole. */
 const SINGLE_RANGE = /^bytes[ \t]*=[ \t]*(\d*)[ \t]*-[ \t]*(\d*)$/i;
@@ -55,12 +54,9 @@ export function prepareHeaders({ size, filename, lastModified }: Omit<Download, 
  * Status and headers of a download, If-Modified-Since (304) before Range (206/416) as RFC 9110 orders them. A 416 is
  * answered as an error, with only its Content-Range and Accept-Ranges.
  */
-export function planDownloadResponse(
-  prepared: PreparedHeaders,
-  range: string | undefined,
-  ifModifiedSince: string | undefined,
-): ResponsePlan {
+export function planDownloadResponse(prepared: PreparedHeaders, requestHeaders: IncomingHttpHeaders): ResponsePlan {
   const { size, lastModified, common } = prepared;
+  const { range, 'if-modified-since': ifModifiedSince } = requestHeaders;
   if (notModified(lastModified, ifModifiedSince)) return { status: 304, headers: common };
   const result = parseRangeHeader(range, size);
   if (result === 'unsatisfiable') {
@@ -69,11 +65,8 @@ export function planDownloadResponse(
   }
   if (result === 'full') return { status: 200, headers: prepared.full };
   const { start, end } = result;
-  const headers = {
-    ...common,
-    'Content-Length': String(end - start + 1),
-    'Content-Range': `bytes ${start}-${end}/${size}`,
-  };
+  const length = String(end - start + 1);
+  const headers = { ...common, 'Content-Length': length, 'Content-Range': `bytes ${start}-${end}/${size}` };
   return { status: 206, headers, range: result };
 }
 
@@ -97,8 +90,7 @@ export function parseRangeHeader(header: string | undefined, size: number): Rang
   if (first === undefined || last === undefined) return 'full';
   if (first === null) {
     // `bytes=-n`: the last n bytes; more than the whole file means the whole file.
-    if (last === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - (last ?? 0)), end: size - 1 };
+    return last === 0 || size === 0 ? 'unsatisfiable' : { start: Math.max(0, size - (last ?? 0)), end: size - 1 };
   }
   // `last < first` is an invalid range-spec, not an unsatisfiable one: the header is ignored.
   if (last !== null && last < first) return 'full';

@@ -1,11 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DoesNotFitError } from '../assisted/assisted.errors.js';
 import type { Credential } from '../assisted/credentials.js';
-import {
-  CustomizationService,
-  type Customization,
-  type CustomizationNeeds,
-} from '../assisted/customization.service.js';
+import { CustomizationService, type Customization } from '../assisted/customization.service.js';
 import { Clock } from '../common/clock.js';
 import type { Download } from '../delivery/response-plan.js';
 import { ServiceError } from '../common/service-error.js';
@@ -48,7 +44,7 @@ export type BootArtifact = (typeof BOOT_ARTIFACTS)[number];
 const ARTIFACT_FILES = { rootfs: 'rootfs', kernel: 'kernel', 'ins-file': 'insFile' } as const;
 
 /** What the ISOs take, held to their standard areas; no kernel arguments: an initrd has nowhere to carry them. */
-const PXE_NEEDS: CustomizationNeeds = {
+const PXE_NEEDS = {
   ignitionAreaBytes: STANDARD_IGNITION_AREA_BYTES,
   ramdiskAreaBytes: RAMDISK_AREA_SIZE,
   kernelArguments: false,
@@ -80,42 +76,34 @@ export class ImageDownloadService {
 
   /** The base ISO, or the minimal template, with the infra-env's Ignition, kernel arguments and ramdisk written in. */
   async iso(type: ImageType, request: ImageRequest, signal: AbortSignal): Promise<Download> {
-    const { image, base } = this.ready(
-      request.version,
-      request.arch,
-      type === 'disconnected-iso' ? type : 'full-iso',
-      404,
-    );
+    const baseType = type === 'disconnected-iso' ? type : 'full-iso';
+    const { image, base } = this.ready(request.version, request.arch, baseType, 404);
     const { version, cpuArchitecture } = image.entry;
     const layout = type === 'minimal-iso' ? this.templates.get(image) : this.layouts.get(image);
-    if (layout === undefined && type === 'minimal-iso')
-      throw new ServiceError(
-        404,
-        `no minimal ISO for ${version} ${cpuArchitecture}: ${this.templates.whyUnavailable(image)}`,
-      );
+    if (layout === undefined && type === 'minimal-iso') {
+      const why = this.templates.whyUnavailable(image);
+      throw new ServiceError(404, `no minimal ISO for ${version} ${cpuArchitecture}: ${why}`);
+    }
     if (layout === undefined) throw new ServiceError(503, `${image.fileName} is not ready`, { 'Retry-After': '30' });
     const ignitionAreaBytes = layout.ignitionArea.length;
     // Without a ramdisk (204) the minimal ISO's ramdisk area stays zeros, as in the template.
     const ramdiskAreaBytes = layout.files.ramdiskArea?.size ?? RAMDISK_AREA_SIZE;
-    const needs: CustomizationNeeds =
-      type === 'minimal-iso'
-        ? { ignitionAreaBytes, ramdiskAreaBytes, kernelArguments: true }
-        : { ignitionAreaBytes, kernelArguments: true };
+    const needs = { ignitionAreaBytes, ...(type === 'minimal-iso' && { ramdiskAreaBytes }), kernelArguments: true };
     const { infraEnvId, credential } = request;
     const customization = await this.customizations.get(infraEnvId, type, credential, needs, signal);
     const filename = type === 'disconnected-iso' ? `agent-ove.${cpuArchitecture}.iso` : `${infraEnvId}-discovery.iso`;
-    const file = this.customizedFile(customization, layout);
-    return {
-      ...download(file, filename, customization.lastModified),
-      stillCurrent: this.currentWhile(base, image, customization),
-    };
+    // Built once per (customisation, layout) and kept with the cached customisation: Range requests neither validate
+    // patches again nor hold memory its bound does not see. A VirtualFile is immutable, so one serves every request.
+    const built = this.customizations.derive(customization, layout, buildFile, retainedBytes);
+    if ('refusal' in built) throw built.refusal;
+    return download(built.file, filename, customization.lastModified, this.currentWhile(base, image, customization));
   }
 
   /** The ISO's initrd.img, the Ignition payload, then, when there is a ramdisk, the ramdisk and nmstate.img. */
   async pxeInitrd(request: ImageRequest, signal: AbortSignal): Promise<Download> {
     const { file, customization, image, base } = await this.initrd(request, signal);
-    const initrd = download(file, `${request.infraEnvId}-initrd.img`, customization.lastModified);
-    return { ...initrd, stillCurrent: this.currentWhile(base, image, customization) };
+    const stillCurrent = this.currentWhile(base, image, customization);
+    return download(file, `${request.infraEnvId}-initrd.img`, customization.lastModified, stillCurrent);
   }
 
   /** The s390x initrd.addrsize that announces the customised PXE initrd's length; `request.arch` is ignored. */
@@ -139,7 +127,7 @@ export class ImageDownloadService {
       throw new ServiceError(404, `the ${image.entry.version} ${image.entry.cpuArchitecture} image has no ${artifact}`);
     const file = this.files.get(base, artifact, () => VirtualFile.concat(isoFileSegments(base.path, source)));
     const name = source.path.split('/').at(-1) ?? artifact;
-    return { ...download(file, name, base.mtime), stillCurrent: this.currentWhile(base, image) };
+    return download(file, name, base.mtime, this.currentWhile(base, image));
   }
 
   /** The catalog image once ready: `unknown` is the route's status for none; 503 says its state and when to retry. */
@@ -152,9 +140,8 @@ export class ImageDownloadService {
     const state = this.cache.stateOf(image);
     const now = this.clock.now();
     const reason = notReadyReason(state, this.cache.lastFailure(image), now);
-    throw new ServiceError(503, `${image.fileName} is not ready: ${reason}`, {
-      'Retry-After': String(retryAfterSeconds(state, now)),
-    });
+    const retryAfter = String(retryAfterSeconds(state, now));
+    throw new ServiceError(503, `${image.fileName} is not ready: ${reason}`, { 'Retry-After': retryAfter });
   }
 
   private async initrd(request: ImageRequest, signal: AbortSignal) {
@@ -191,16 +178,6 @@ export class ImageDownloadService {
       return held === undefined || (current !== undefined && this.customizations.isCurrent(current));
     };
   }
-
-  /**
-   * Built once per (customisation, layout) and kept with the cached customisation: Range requests neither validate
-   * patches again nor hold memory its bound does not see. A VirtualFile is immutable, so one serves every request.
-   */
-  private customizedFile(customization: Customization, layout: LiveIsoLayout): VirtualFile {
-    const built = this.customizations.derive(customization, layout, buildFile, retainedBytes);
-    if ('refusal' in built) throw built.refusal;
-    return built.file;
-  }
 }
 
 /** Files built once per pair of keys, kept as long as the first key lives (a customisation, a ready image). */
@@ -216,8 +193,8 @@ class FileMemo {
   }
 }
 
-function download(file: VirtualFile, filename: string, lastModified: Date | undefined): Download {
-  return { file, size: file.size, filename, ...(lastModified && { lastModified }) };
+function download(file: VirtualFile, filename: string, lastModified?: Date, stillCurrent?: () => boolean): Download {
+  return { file, size: file.size, filename, ...(lastModified && { lastModified }), stillCurrent };
 }
 
 /** A file inside the ISO as segments of the ISO file, one per extent. */
@@ -239,9 +216,8 @@ function buildFile(customization: Customization, layout: LiveIsoLayout): Customi
 function retainedBytes(outcome: CustomizedFile, customization: Customization): number {
   if ('refusal' in outcome) return MEMO_OVERHEAD_BYTES + 2 * outcome.refusal.message.length;
   const shared = new Set([customization.ignitionPayload, customization.ramdisk]);
-  return outcome.file.segments.reduce(
-    (sum, segment) =>
-      sum + SEGMENT_OVERHEAD_BYTES + (segment.kind === 'bytes' && !shared.has(segment.data) ? segment.data.length : 0),
-    MEMO_OVERHEAD_BYTES,
-  );
+  let bytes = MEMO_OVERHEAD_BYTES;
+  for (const segment of outcome.file.segments)
+    bytes += SEGMENT_OVERHEAD_BYTES + (segment.kind === 'bytes' && !shared.has(segment.data) ? segment.data.length : 0);
+  return bytes;
 }

@@ -15,8 +15,8 @@ import {
   IsoQueryDto,
   PxeQueryDto,
   QUERY_PIPE,
-  documentHeadRequests,
 } from './download-query.dto.js';
+import { documentHeadRequests } from './download-openapi.js';
 import { ImageDownloadService, type ImageRequest } from './image-download.service.js';
 import { ArtifactsController, ImagesController } from './images.controller.js';
 

@@ -16,10 +16,9 @@ import { resolveCredential } from '../assisted/credentials.js';
 import { isLowercaseUuid } from '../common/service-error.js';
 import type { ImageType } from '../config/catalog.js';
 import { DownloadResponder } from '../delivery/download-responder.js';
+import { ASSISTED_ERRORS, ApiDownload } from './download-openapi.js';
 import {
-  ASSISTED_ERRORS,
   AddrsizeQueryDto,
-  ApiDownload,
   BootArtifactQueryDto,
   CredentialQueryDto,
   ImageIdPipe,
@@ -63,15 +62,18 @@ function ShortUrl(summary: string, id: keyof typeof SHORT_URL_IDS): MethodDecora
   );
 }
 
+/** What both controllers answer with: a download the service prepares, run by the responder. */
+abstract class DownloadRoutes {
+  constructor(
+    @Inject(DownloadResponder) protected readonly responder: DownloadResponder,
+    @Inject(ImageDownloadService) protected readonly images: ImageDownloadService,
+  ) {}
+}
+
 /** The discovery ISO of an infra-env, at its long URL and its short ones. */
 @ApiTags('images')
 @Controller()
-export class ImagesController {
-  constructor(
-    @Inject(DownloadResponder) private readonly responder: DownloadResponder,
-    @Inject(ImageDownloadService) private readonly images: ImageDownloadService,
-  ) {}
-
+export class ImagesController extends DownloadRoutes {
   @Get('images/:image_id')
   @ApiOperation({ summary: 'Download the discovery ISO of an infra-env' })
   @ApiParam(ID_PARAM)
@@ -106,16 +108,15 @@ export class ImagesController {
 
   /** An id taken from a token is user input: unless it is a UUID the answer is 404 and assisted-service is not called. */
   private shortUrl(params: ShortUrlParams, query: CredentialQueryDto, response: Response): Promise<void> {
-    const type = Object.hasOwn(FILENAME_TYPES, params.filename) ? FILENAME_TYPES[params.filename] : undefined;
+    const { filename, version, arch } = params;
+    const type = Object.hasOwn(FILENAME_TYPES, filename) ? FILENAME_TYPES[filename] : undefined;
     if (type === undefined)
-      throw new NotFoundException(
-        `unknown file name "${params.filename}": use full.iso, minimal.iso or disconnected.iso`,
-      );
+      throw new NotFoundException(`unknown file name "${filename}": use full.iso, minimal.iso or disconnected.iso`);
     const infraEnvId = params.image_id ?? infraEnvIdFromToken(params.token ?? params.api_key ?? '');
     if (!isLowercaseUuid(infraEnvId))
       throw new NotFoundException('the URL does not name an infra-env (its id must be a lowercase UUID)');
     const credential = resolveCredential(query, response.req, params);
-    const request = { infraEnvId, version: params.version, arch: params.arch, credential };
+    const request = { infraEnvId, version, arch, credential };
     return this.responder.serve(response, (signal) => this.images.iso(type, request, signal));
   }
 }
@@ -141,12 +142,7 @@ const PxeRoute = (summary: string): MethodDecorator =>
 
 /** What PXE firmware and BMCs fetch besides ISOs: the customised PXE initrd, its s390x addrsize, and boot files. */
 @Controller()
-export class ArtifactsController {
-  constructor(
-    @Inject(DownloadResponder) private readonly responder: DownloadResponder,
-    @Inject(ImageDownloadService) private readonly images: ImageDownloadService,
-  ) {}
-
+export class ArtifactsController extends DownloadRoutes {
   @Get('images/:image_id/pxe-initrd')
   @PxeRoute('The PXE initrd of an infra-env: initrd.img, Ignition, ramdisk, nmstate')
   pxeInitrd(

@@ -122,12 +122,10 @@ export function updateKargsJson(kargsJson: Buffer, editedFiles: Map<string, Buff
     // Guards against a wrong start: the edit only drops coreos.liveiso and appends.
     const kept = info.default.split(/\s+/).filter((arg) => arg !== '' && !arg.startsWith('coreos.liveiso='));
     const edited = area.defaultKargs.split(/\s+/).filter((arg) => arg !== '');
-    if (kept.some((arg, index) => edited[index] !== arg)) {
-      throw new BootConfigEditError(
-        `in edited '${path}' the kernel arguments ${JSON.stringify(area.defaultKargs)} ` +
-          `do not start with the original ones ${JSON.stringify(kept.join(' '))}`,
-      );
-    }
+    const found = `the kernel arguments ${JSON.stringify(area.defaultKargs)}`;
+    const wanted = `the original ones ${JSON.stringify(kept.join(' '))}`;
+    if (kept.some((arg, index) => edited[index] !== arg))
+      throw new BootConfigEditError(`in edited '${path}' ${found} do not start with ${wanted}`);
     return area;
   });
   // kargs.json has one `default` for all files, so the edits must agree.

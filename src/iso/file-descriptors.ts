@@ -1,15 +1,9 @@
 /** Who opens the files a download reads: each stream its own, or one descriptor per file shared by all (docs/architecture.md). */
 import fs from 'node:fs';
 
-/** An open file as a reader holds it; give it back with `release` once, whatever happened. */
-export interface OpenFile {
-  readonly fd: number;
-}
-
-export interface FileAccess {
-  acquire(path: string): OpenFile;
-  release(file: OpenFile): void;
-}
+export type OpenFile = { readonly fd: number };
+/** A reader gives back each file it acquired with `release` once, whatever happened. */
+export type FileAccess = { acquire(path: string): OpenFile; release(file: OpenFile): void };
 
 /** A descriptor per reader, closed when the reader is done: for one-off reads, and the default. */
 export const OWN_DESCRIPTORS: FileAccess = {
@@ -28,10 +22,9 @@ interface Shared extends OpenFile {
 }
 
 /**
- * One read-only descriptor per file for every reader at once: reads are positional, so they do not disturb each other.
- * A file is opened on first use and stays open while used and for `idleMs` after. The first reader after an idle spell
- * checks that the path still names the same file (one stat): a file replaced or removed on disk is then opened afresh
- * (or fails as it would), while readers of the old one finish with it.
+ * One read-only descriptor per file for every reader at once (reads are positional), open while used and `idleMs` after.
+ * The first reader after an idle spell checks that the path still names the same file (one stat): a file replaced or
+ * removed on disk is then opened afresh (or fails as it would), while readers of the old one finish with it.
  */
 export class SharedDescriptors implements FileAccess {
   private readonly open = new Map<string, Shared>();

@@ -19,8 +19,6 @@ const gzipAsync = promisify(gzip);
 
 /** `mode` is the full st_mode (e.g. 0o100644); `mtime` (seconds) is 0 by default, so that archives are reproducible. */
 export type CpioEntry = { path: string; data: Buffer; mode: number; mtime?: number };
-/** `dataOffset` from the start of the archive; `name` without a leading './' or '/'. */
-type CpioMember = { name: string; mode: number; dataOffset: number; size: number };
 export type ArchiveReader = (offset: number, length: number) => Promise<Buffer>;
 
 export class CpioError extends IsoError {}
@@ -62,12 +60,11 @@ function encodeEntry(name: string, [ino, mode, nlink, mtime]: number[], data: Bu
     throw new CpioError(`value ${value} does not fit a cpio newc header field (0..${MAX_FIELD})`);
   });
   const header = Buffer.from(`070701${hex.join('')}`, 'ascii');
-  const namePadding = Buffer.alloc(paddingTo4(HEADER_SIZE + nameBytes.length));
-  return [header, nameBytes, namePadding, data, Buffer.alloc(paddingTo4(data.length))];
+  return [header, nameBytes, paddingTo4(HEADER_SIZE + nameBytes.length), data, paddingTo4(data.length)];
 }
 
-function paddingTo4(length: number): number {
-  return (4 - (length % 4)) % 4;
+function paddingTo4(length: number): Buffer {
+  return Buffer.alloc(alignTo4(length) - length);
 }
 
 /** The mode, file size and name size (NUL included) of the 110-byte ASCII header. */
@@ -85,30 +82,29 @@ export function parseNewcHeader(header: Buffer, at = 0): { mode: number; fileSiz
   return { mode: field(1), fileSize: field(6), nameSize: field(11) };
 }
 
-/** Reads only headers: the first member of an archive of `size` bytes for which `wanted(name)` holds, if any. */
-export async function findNewcMember(read: ArchiveReader, size: number, wanted: (name: string) => boolean) {
+/**
+ * Reads only headers: the first member of an archive of `archiveSize` bytes for which `wanted(name)` holds, if any;
+ * `name` has no leading './' or '/', `dataOffset` is from the start of the archive.
+ */
+export async function findNewcMember(read: ArchiveReader, archiveSize: number, wanted: (name: string) => boolean) {
   for (let [index, offset] = [0, 0]; index < MAX_MEMBERS; index++) {
-    const member = await readMemberAt(read, size, offset);
-    if (member.name === TRAILER_NAME) return undefined;
-    if (wanted(member.name)) return member;
-    offset = alignTo4(member.dataOffset + member.size);
+    if (offset + HEADER_SIZE > archiveSize)
+      throw new CpioError(`cpio archive ends at ${archiveSize} bytes without a ${TRAILER_NAME} member`);
+    const { mode, fileSize: size, nameSize } = parseNewcHeader(await read(offset, HEADER_SIZE), offset);
+    if (nameSize < 1 || nameSize > MAX_NAME_SIZE)
+      throw new CpioError(`cpio header at offset ${offset} has an invalid name size ${nameSize}`);
+    const dataOffset = alignTo4(offset + HEADER_SIZE + nameSize);
+    if (dataOffset + size > archiveSize) {
+      const where = `cpio member at offset ${offset} (${size} bytes)`;
+      throw new CpioError(`${where} runs past the end of the archive (${archiveSize} bytes)`);
+    }
+    const rawName = (await read(offset + HEADER_SIZE, nameSize)).toString('utf8');
+    const name = rawName.replace(/\0.*$/s, '').replace(/^(?:\.\/|\/)+/, '');
+    if (name === TRAILER_NAME) return undefined;
+    if (wanted(name)) return { name, mode, dataOffset, size };
+    offset = alignTo4(dataOffset + size);
   }
   throw new CpioError(`no matching member among the first ${MAX_MEMBERS} cpio members`);
-}
-
-async function readMemberAt(read: ArchiveReader, archiveSize: number, offset: number): Promise<CpioMember> {
-  if (offset + HEADER_SIZE > archiveSize)
-    throw new CpioError(`cpio archive ends at ${archiveSize} bytes without a ${TRAILER_NAME} member`);
-  const { mode, fileSize, nameSize } = parseNewcHeader(await read(offset, HEADER_SIZE), offset);
-  if (nameSize < 1 || nameSize > MAX_NAME_SIZE)
-    throw new CpioError(`cpio header at offset ${offset} has an invalid name size ${nameSize}`);
-  const dataOffset = alignTo4(offset + HEADER_SIZE + nameSize);
-  if (dataOffset + fileSize > archiveSize) {
-    const where = `cpio member at offset ${offset} (${fileSize} bytes)`;
-    throw new CpioError(`${where} runs past the end of the archive (${archiveSize} bytes)`);
-  }
-  const rawName = (await read(offset + HEADER_SIZE, nameSize)).toString('utf8');
-  return { name: rawName.replace(/\0.*$/s, '').replace(/^(?:\.\/|\/)+/, ''), mode, dataOffset, size: fileSize };
 }
 
 function alignTo4(value: number): number {
@@ -183,6 +179,5 @@ export class IgnitionSizeMeter {
 
 /** The kernel finds the next archive of a concatenated initrd (ramdisk, nmstate) at a 4-byte boundary. */
 function padTo4(compressed: Buffer): Buffer {
-  const padding = paddingTo4(compressed.length);
-  return padding === 0 ? compressed : Buffer.concat([compressed, Buffer.alloc(padding)]);
+  return compressed.length % 4 === 0 ? compressed : Buffer.concat([compressed, paddingTo4(compressed.length)]);
 }

@@ -29,21 +29,20 @@ export async function readIsoIndex(isoPath: string): Promise<IsoIndex> {
     // Without Rock Ridge, names are upper-case ISO names shown lowercased: lookups match either case.
     const normal = (path: string): string => path.split('/').filter(Boolean).join('/');
     const key = (path: string): string => (walker.suspSkip === undefined ? normal(path).toLowerCase() : normal(path));
-    const byPath = new Map([root, ...walker.entries].map((file) => [key(file.path), file]));
-    const get = (path: string): IsoFile | undefined => byPath.get(key(path));
+    // Entry paths are keys already: lowercase without Rock Ridge, and never with empty segments.
+    const get = (path: string): IsoFile | undefined => (key(path) === '' ? root : walker.files.get(key(path)));
     const require = (path: string): IsoFile => {
       const file = get(path);
       if (file === undefined) throw new IsoFormatError(`ISO image ${volumeId} has no ${normal(path) || '/'}`);
       return file;
     };
-    return { volumeId, blockSize, volumeSpaceSize, get, require, files: () => [...walker.entries] };
+    return { volumeId, blockSize, volumeSpaceSize, get, require, files: () => [...walker.files.values()] };
   });
 }
 
 class TreeWalker {
-  /** Every entry but the root, parents before children. */
-  readonly entries: IsoFile[] = [];
-  private readonly paths = new Set<string>();
+  /** Every entry but the root by path, parents before children. */
+  readonly files = new Map<string, IsoFile>();
   private readonly visitedDirectories = new Set<number>();
   /** Bytes to skip at the start of each System Use area (SP entry); undefined without SUSP, hence no Rock Ridge. */
   suspSkip?: number;
@@ -61,7 +60,7 @@ class TreeWalker {
     const sp = dot.systemUse;
     const isSp = sp.length >= 7 && sp.toString('latin1', 0, 2) === 'SP' && sp[2] === 7 && sp[4] === 0xbe;
     this.suspSkip = isSp && sp[5] === 0xef ? (sp[6] ?? 0) : undefined;
-    const root = toIsoFile('', dot, [rootExtent], true, await this.readRockRidge(dot));
+    const root = toIsoFile('', dot, [rootExtent], true, (await this.readRockRidge(dot)).mode);
     await this.walkDirectory(rootData, '', 0);
     return root;
   }
@@ -100,15 +99,14 @@ class TreeWalker {
       throw new IsoFormatError(`invalid file name ${JSON.stringify(name)} in directory /${parentPath}`);
     const path = parentPath === '' ? name : `${parentPath}/${name}`;
     if (path.length > SUSP_LIMITS.pathLength) throw new IsoFormatError(`path too long: /${path.slice(0, 200)}…`);
-    if (this.paths.has(path)) return; // Older versions ("FILE;1" vs "FILE;2") of a name: keep the first.
-    if (this.entries.length >= LIMITS.entries)
+    if (this.files.has(path)) return; // Older versions ("FILE;1" vs "FILE;2") of a name: keep the first.
+    if (this.files.size >= LIMITS.entries)
       throw new IsoFormatError(`ISO image has more than ${LIMITS.entries} entries`);
     const file =
       rr.childLinkLba === undefined
-        ? toIsoFile(path, record, extents, (record.flags & FLAG_DIRECTORY) !== 0, rr)
+        ? toIsoFile(path, record, extents, (record.flags & FLAG_DIRECTORY) !== 0, rr.mode)
         : await this.relocatedDirectory(rr.childLinkLba, path);
-    this.paths.add(path);
-    this.entries.push(file);
+    this.files.set(path, file);
     const [extent] = file.extents;
     if (file.isDirectory && extent) await this.walkDirectory(await this.readDirectory(extent, path), path, depth + 1);
   }
@@ -119,7 +117,7 @@ class TreeWalker {
     const { blockSize } = this.volume;
     const what = `relocated directory /${path}`;
     const dot = this.dotRecord(await this.reader.read(lba * blockSize, blockSize, what), what);
-    return toIsoFile(path, dot, [this.extentOf(dot, path)], true, await this.readRockRidge(dot));
+    return toIsoFile(path, dot, [this.extentOf(dot, path)], true, (await this.readRockRidge(dot)).mode);
   }
 
   private extentOf(record: DirectoryRecord, path: string): IsoExtent {
@@ -177,13 +175,7 @@ class TreeWalker {
   }
 }
 
-function toIsoFile(
-  path: string,
-  record: DirectoryRecord,
-  extents: IsoExtent[],
-  isDirectory: boolean,
-  { mode }: RockRidge,
-): IsoFile {
+function toIsoFile(path: string, record: DirectoryRecord, extents: IsoExtent[], isDirectory: boolean, mode?: number) {
   const size = extents.reduce((sum, extent) => sum + extent.size, 0);
   const file: IsoFile = { path, offset: extents[0]?.offset ?? 0, size, extents, isDirectory, mtime: record.recordedAt };
   return mode === undefined ? file : { ...file, mode };

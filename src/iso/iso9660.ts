@@ -68,11 +68,8 @@ export class IsoImageReader {
   assertInside(offset: number, length: number, what: string): void {
     const valid = Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0;
     const where = `${what} at bytes ${offset}..${offset + length}`;
-    if (!valid || offset + length > this.fileSize) {
-      throw new IsoFormatError(
-        `truncated or corrupt image: ${where} lies beyond the end of the file (${this.fileSize} bytes)`,
-      );
-    }
+    const problem = `${where} lies beyond the end of the file (${this.fileSize} bytes)`;
+    if (!valid || offset + length > this.fileSize) throw new IsoFormatError(`truncated or corrupt image: ${problem}`);
   }
 
   async read(offset: number, length: number, what: string): Promise<Buffer> {
@@ -213,17 +210,14 @@ function parseDirectoryRecord(buf: Buffer, position: number): DirectoryRecord | 
 
 /** The records of a directory extent. Records never cross a sector boundary: a zero byte pads to the next one. */
 export function* directoryRecords(extent: Buffer): Generator<DirectoryRecord> {
-  let position = 0;
-  while (position < extent.length) {
+  for (let position = 0; position < extent.length;) {
     const record = parseDirectoryRecord(extent, position);
-    const length = extent[position] ?? 0;
-    if (record === undefined) position = (Math.floor(position / SECTOR_SIZE) + 1) * SECTOR_SIZE;
-    else if (Math.floor(position / SECTOR_SIZE) !== Math.floor((position + length - 1) / SECTOR_SIZE)) {
+    const sector = Math.floor(position / SECTOR_SIZE);
+    const next = record === undefined ? (sector + 1) * SECTOR_SIZE : position + (extent[position] ?? 0);
+    if (Math.floor((next - 1) / SECTOR_SIZE) !== sector)
       throw new IsoFormatError(`directory record at byte ${position} crosses a sector boundary`);
-    } else {
-      yield record;
-      position += length;
-    }
+    if (record !== undefined) yield record;
+    position = next;
   }
 }
 

@@ -13,8 +13,7 @@ export type CpuArchitecture = (typeof CPU_ARCHITECTURES)[number];
 const ARCH_ALIASES: Readonly<Record<string, CpuArchitecture>> = { amd64: 'x86_64', aarch64: 'arm64' };
 
 export function normalizeArchitecture(name: string): CpuArchitecture | undefined {
-  if (Object.hasOwn(ARCH_ALIASES, name)) return ARCH_ALIASES[name];
-  return CPU_ARCHITECTURES.find((arch) => arch === name);
+  return Object.hasOwn(ARCH_ALIASES, name) ? ARCH_ALIASES[name] : CPU_ARCHITECTURES.find((arch) => arch === name);
 }
 
 export const BOOT_FILE_PATHS = {
@@ -52,11 +51,10 @@ export class RamdiskAreaError extends IsoError {
 }
 
 export class InitrdAddrsizeError extends IsoError {}
+export class IgnitionAreaError extends IsoError {}
 
 /** `file`: the ISO file holding the area, no leading slash; `offset`: absolute in the ISO. */
 export type IgnitionArea = { file: string; offset: number; length: number };
-
-export class IgnitionAreaError extends IsoError {}
 
 export function resolveIgnitionArea(index: IsoIndex, igninfoJson: Buffer | undefined): IgnitionArea {
   const fail = (message: string): Error => new IgnitionAreaError(message);

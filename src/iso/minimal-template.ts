@@ -36,10 +36,7 @@ type TemplatePlan = { joliet: boolean; remove: string[]; files: TemplateFile[] }
 type StagedFile = { diskPath: string; isoPath: string; mode: number };
 type XorrisoJob = { sourceIso: string; targetIso: string; plan: TemplatePlan; staged: StagedFile[] };
 
-/**
- * One xorriso run writes a temp file that is renamed into place once complete: no reader sees a partial template.
- * An abort (OperationAbortedError) or a timeout kills xorriso and leaves no files.
- */
+/** One xorriso run writes a temp file renamed into place once complete; an abort or a timeout leaves no files. */
 export async function buildMinimalTemplate(req: MinimalTemplateRequest): Promise<void> {
   const what = `minimal ISO template of ${req.fullIsoPath} (${req.arch})`;
   try {

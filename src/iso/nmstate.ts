@@ -80,9 +80,8 @@ async function locateRootImage(isoPath: string): Promise<{ kind: 'squashfs' | 'e
 }
 
 async function copyRanges(isoPath: string, ranges: IsoExtent[], target: string, signal?: AbortSignal): Promise<void> {
-  const image = VirtualFile.concat(
-    ranges.map(({ offset, size }) => ({ kind: 'file', path: isoPath, offset, length: size })),
-  );
+  const segments = ranges.map(({ offset, size }) => ({ kind: 'file' as const, path: isoPath, offset, length: size }));
+  const image = VirtualFile.concat(segments);
   try {
     await pipeline(image.createReadStream(), createWriteStream(target, { flags: 'wx' }), { signal });
   } catch (error) {

@@ -1,6 +1,6 @@
 /** A byte-mode Readable over segments; memory stays O(chunk): file data is read when the consumer asks for more. */
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type { FileAccess, OpenFile } from './file-descriptors.js';
 
 export type Segment =
@@ -8,14 +8,8 @@ export type Segment =
   | { readonly kind: 'bytes'; readonly data: Buffer }
   | { readonly kind: 'zeros'; readonly length: number };
 
-type Plan = {
-  segments: readonly Segment[];
-  starts: readonly number[];
-  start: number;
-  end: number;
-  chunkSize: number;
-  files: FileAccess;
-};
+type Span = { segments: readonly Segment[]; starts: readonly number[]; start: number; end: number; files: FileAccess };
+type Plan = Span & { chunkSize: number };
 type FileChunk = { path: string; position: number; length: number };
 
 /** 256 KiB: larger reads save few syscalls but multiply memory and time to first byte; smaller ones cost syscalls. */
@@ -36,13 +30,8 @@ export function segmentStarts(segments: readonly Segment[]): number[] {
 
 /** Index of the last segment starting at or before `position` (empty segments are skipped past). */
 export function findSegmentIndex(starts: readonly number[], position: number): number {
-  let [low, high] = [0, starts.length - 1];
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if ((starts[middle] ?? 0) <= position) low = middle;
-    else high = middle - 1;
-  }
-  return low;
+  const last = starts.findLastIndex((start) => start <= position);
+  return Math.max(0, last);
 }
 
 /** Read buffers used again, not left to V8's collector (see docs/architecture.md); each comes back once it is done. */
@@ -88,9 +77,8 @@ export class StreamBuffers {
 
   take(length: number): Buffer {
     const { pool, lent } = this;
-    if (pool === undefined || !this.lending || length > pool.bufferSize || lent.size >= this.maxLent) {
+    if (pool === undefined || !this.lending || length > pool.bufferSize || lent.size >= this.maxLent)
       return Buffer.allocUnsafe(length);
-    }
     const buffer = pool.take();
     lent.add(buffer.buffer as ArrayBuffer);
     return buffer;
@@ -110,10 +98,8 @@ export class TruncatedFileError extends Error {
     readonly expectedEnd: number,
     readonly actualEnd: number,
   ) {
-    super(
-      `File ${path} ended at byte ${actualEnd} but bytes up to ${expectedEnd} were needed ` +
-        '(was it truncated or replaced while streaming?)',
-    );
+    const needed = `bytes up to ${expectedEnd} were needed (was it truncated or replaced while streaming?)`;
+    super(`File ${path} ended at byte ${actualEnd} but ${needed}`);
   }
 }
 
@@ -170,26 +156,21 @@ export class SegmentStream extends Readable {
   }
 
   private async readFileChunk({ path, position, length }: FileChunk): Promise<void> {
-    const buffer = this.buffers.take(length);
+    const chunk = this.buffers.take(length).subarray(0, length);
     let handedOut = false;
     try {
       let file = this.descriptors.get(path);
       if (file === undefined) this.descriptors.set(path, (file = this.plan.files.acquire(path)));
-      const { fd } = file;
-      for (let filled = 0; filled < length;) {
-        const bytesRead = await readAt(fd, buffer, filled, length - filled, position + filled);
-        if (bytesRead === 0) throw new TruncatedFileError(path, position + length, position + filled);
-        filled += bytesRead;
-      }
+      await readFully(file.fd, path, chunk, position);
       if (this.destroyed) return;
       // Cleared before push: push may call _read synchronously.
       this.reading = false;
       handedOut = true;
-      this.push(buffer.length === length ? buffer : buffer.subarray(0, length));
+      this.push(chunk);
     } catch (error) {
       this.destroy(error instanceof Error ? error : new Error(String(error)));
     } finally {
-      if (!handedOut) this.buffers.giveBack(buffer);
+      if (!handedOut) this.buffers.giveBack(chunk);
     }
   }
 
@@ -207,12 +188,8 @@ export class SegmentStream extends Readable {
   }
 }
 
-/**
- * Bytes [start, end) of `segments` in one buffer, each file read by position: a short range needs no stream. Into
- * `into` when given (it must be long enough), else into a buffer of its own.
- */
-export async function readSpan(plan: Omit<Plan, 'chunkSize'>, into?: Buffer): Promise<Buffer> {
-  const { segments, starts, start, end, files } = plan;
+/** Bytes [start, end) of `segments` in one buffer (`into`'s start when given): a short range needs no stream. */
+export async function readSpan({ segments, starts, start, end, files }: Span, into?: Buffer): Promise<Buffer> {
   const buffer = into === undefined ? Buffer.allocUnsafe(end - start) : into.subarray(0, end - start);
   if (buffer.length < end - start)
     throw new RangeError(`a ${into?.length}-byte buffer cannot hold ${end - start} bytes`);
@@ -224,41 +201,31 @@ export async function readSpan(plan: Omit<Plan, 'chunkSize'>, into?: Buffer): Pr
     const at = position - start;
     if (segment.kind === 'bytes') segment.data.copy(buffer, at, within, within + length);
     else if (segment.kind === 'zeros') buffer.fill(0, at, at + length);
-    else await readFully(files, segment.path, buffer.subarray(at, at + length), segment.offset + within);
+    else {
+      const file = files.acquire(segment.path);
+      const target = buffer.subarray(at, at + length);
+      await readFully(file.fd, segment.path, target, segment.offset + within).finally(() => files.release(file));
+    }
     position += length;
   }
   return buffer;
 }
 
-async function readFully(files: FileAccess, path: string, into: Buffer, position: number): Promise<void> {
-  const file = files.acquire(path);
-  try {
-    for (let filled = 0; filled < into.length;) {
-      const bytesRead = await readAt(file.fd, into, filled, into.length - filled, position + filled);
-      if (bytesRead === 0) throw new TruncatedFileError(path, position + into.length, position + filled);
-      filled += bytesRead;
-    }
-  } finally {
-    files.release(file);
+/** Fills `into` from `position` of `path`, open as `fd`; `fs.read` is looked up at call time so tests can observe it. */
+async function readFully(fd: number, path: string, into: Buffer, position: number): Promise<void> {
+  for (let filled = 0; filled < into.length;) {
+    const bytesRead = await new Promise<number>((resolve, reject) => {
+      fs.read(fd, into, filled, into.length - filled, position + filled, (error, read) =>
+        error === null ? resolve(read) : reject(error),
+      );
+    });
+    if (bytesRead === 0) throw new TruncatedFileError(path, position + into.length, position + filled);
+    filled += bytesRead;
   }
 }
 
-/** `fs.read` is looked up at call time so that tests can observe it. */
-function readAt(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.read(fd, buffer, offset, length, position, (error, read) => (error === null ? resolve(read) : reject(error)));
-  });
-}
-
-/** What the pump needs of its destination: a `Writable` or an `http.ServerResponse`. */
-interface ChunkSink {
-  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean;
-  end(): unknown;
-  once(event: 'drain', listener: () => void): unknown;
-}
-
 /** Like `pipe()`, but each write's callback gives the chunk back to the pool; errors and teardown are the caller's. */
-export function pumpSegments(source: SegmentStream, sink: ChunkSink, progress = { chunksWritten: 0 }): void {
+export function pumpSegments(source: SegmentStream, sink: Writable, progress = { chunksWritten: 0 }): void {
   source.buffers.startLending();
   let waitingForDrain = false;
   source.on('data', (chunk: Buffer) => {

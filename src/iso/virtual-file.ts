@@ -1,14 +1,8 @@
 /** A download assembled from segments, never materialised: a cached file with patches over it, or parts in a row. */
 import { addAbortSignal } from 'node:stream';
 import { OWN_DESCRIPTORS, type FileAccess } from './file-descriptors.js';
-import {
-  DEFAULT_CHUNK_SIZE,
-  SegmentStream,
-  readSpan,
-  segmentLength,
-  segmentStarts,
-  type Segment,
-} from './segment-stream.js';
+import { DEFAULT_CHUNK_SIZE, SegmentStream, readSpan, type Segment } from './segment-stream.js';
+import { segmentLength, segmentStarts } from './segment-stream.js';
 
 /** An inclusive byte range, as in HTTP `Range` (`bytes=0-0` is one byte). */
 type ByteRange = { readonly start: number; readonly end: number };
@@ -42,9 +36,8 @@ export class VirtualFileArgumentError extends RangeError {
 
 /** `content` at the start of the `length`-byte area at `offset`, zeros after it, so nothing old shows through. */
 export function fillArea(offset: number, length: number, content: Buffer): Overwrite[] {
-  if (content.length > length) {
+  if (content.length > length)
     throw new VirtualFileArgumentError(`${content.length} bytes of content do not fit a ${length}-byte area`);
-  }
   const fill = { offset: offset + content.length, zeros: length - content.length };
   return fill.zeros === 0 ? [{ offset, data: content }] : [{ offset, data: content }, fill];
 }
@@ -79,9 +72,8 @@ export class VirtualFile {
       if (!Number.isSafeInteger(offset) || offset < 0) throw fail('has an invalid offset');
       if (!Number.isSafeInteger(length) || length < 0) throw fail('has an invalid length');
       if (offset + length > size) throw fail(`extends past the ${size}-byte base region`);
-      if (offset < previousOffset) {
+      if (offset < previousOffset)
         throw fail(`comes before patch #${index - 1} at offset ${previousOffset}: patches must be sorted by offset`);
-      }
       if (offset < cursor) throw fail(`overlaps patch #${index - 1}, which ends at offset ${cursor}`);
       segments.push({ kind: 'file', path, offset: baseOffset + cursor, length: offset - cursor });
       segments.push('data' in patch ? { kind: 'bytes', data: patch.data } : { kind: 'zeros', length });
@@ -94,19 +86,11 @@ export class VirtualFile {
   /** Streams bytes [start, end] (inclusive, like HTTP ranges); the whole file by default. */
   createReadStream(range?: ByteRange, options: StreamOptions = {}): SegmentStream {
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
+    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)
       throw new VirtualFileArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
-    }
     const [start, end] = range === undefined ? [0, this.size] : this.checkedBounds(range);
-    const { segments, starts } = this;
-    const stream = new SegmentStream({
-      segments,
-      starts,
-      start,
-      end,
-      chunkSize,
-      files: options.files ?? OWN_DESCRIPTORS,
-    });
+    const files = options.files ?? OWN_DESCRIPTORS;
+    const stream = new SegmentStream({ segments: this.segments, starts: this.starts, start, end, chunkSize, files });
     return options.signal === undefined ? stream : addAbortSignal(options.signal, stream);
   }
 
@@ -132,7 +116,6 @@ function assertValidSegment(segment: Segment, index: number): void {
 }
 
 function assertCount(what: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
+  if (!Number.isSafeInteger(value) || value < 0)
     throw new VirtualFileArgumentError(`${what} must be a non-negative integer, got ${value}`);
-  }
 }

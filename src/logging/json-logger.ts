@@ -23,8 +23,13 @@ export class JsonLogger implements LoggerService {
   readonly verbose = (message: unknown, ...rest: unknown[]): void => this.emit('debug', message, rest);
   readonly fatal = (message: unknown, ...rest: unknown[]): void => this.emit('error', message, rest);
 
-  record(level: LogLevel, context: string, msg: string, fields: LogFields): void {
-    if (SEVERITY[level] >= SEVERITY[this.level]) this.writeLine({ level, context, msg, ...fields });
+  record(level: LogLevel, context: string | undefined, msg: string, fields: LogFields): void {
+    if (SEVERITY[level] < SEVERITY[this.level]) return;
+    // Fields are flat, so redacting each string value before JSON.stringify sees every string without a replacer.
+    const line: Record<string, unknown> = { time: new Date().toISOString() };
+    for (const [key, value] of Object.entries({ level, context, msg, ...fields }))
+      line[key] = typeof value === 'string' ? redactSecrets(value, this.secretLiterals) : value;
+    this.write(JSON.stringify(line));
   }
 
   private emit(level: LogLevel, message: unknown, rest: unknown[]): void {
@@ -34,17 +39,7 @@ export class JsonLogger implements LoggerService {
     const context = typeof last === 'string' ? last : undefined;
     const given = level === 'error' && rest.length >= 2 && typeof rest[0] === 'string' ? rest[0] : undefined;
     const stack = given ?? (message instanceof Error ? message.stack : undefined);
-    this.writeLine({ level, context, msg: toText(message), stack });
-  }
-
-  /** Fields are flat, so redacting each string value before JSON.stringify sees every string without a replacer. */
-  private writeLine(fields: Record<string, unknown>): void {
-    const line: Record<string, unknown> = { time: new Date().toISOString() };
-    for (const key in fields) {
-      const value = fields[key];
-      line[key] = typeof value === 'string' ? redactSecrets(value, this.secretLiterals) : value;
-    }
-    this.write(JSON.stringify(line));
+    this.record(level, context, toText(message), { stack });
   }
 }
 
@@ -61,24 +56,19 @@ function toText(message: unknown): string {
 /** One write per turn of the event loop (or 64 KiB): a write per line was the largest cost of a Range request. */
 export class BatchedLines {
   private pending = '';
-  private scheduled = false;
   private writeThrough = false;
 
   constructor(private readonly sink: (text: string) => void) {}
 
   write(line: string): void {
     if (this.writeThrough) return this.sink(`${line}\n`);
+    // After this turn's I/O callbacks, so the lines of every request they finished share one write.
+    if (this.pending === '') setImmediate(() => this.flush());
     this.pending += `${line}\n`;
     if (this.pending.length >= 64 * 1024) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      // After this turn's I/O callbacks, so the lines of every request they finished share one write.
-      setImmediate(() => this.flush());
-    }
   }
 
   flush(): void {
-    this.scheduled = false;
     const text = this.pending;
     this.pending = '';
     if (text !== '') this.sink(text);
@@ -95,9 +85,7 @@ let stdoutLines: BatchedLines | undefined;
 
 /** The process-wide batcher for standard output, flushed at exit (process.exit() included). */
 function batchedStdout(): BatchedLines {
-  if (stdoutLines === undefined) {
-    stdoutLines = new BatchedLines((text) => process.stdout.write(text));
-    process.once('exit', () => stdoutLines?.flushAndWriteThrough());
-  }
-  return stdoutLines;
+  if (stdoutLines) return stdoutLines;
+  process.once('exit', () => stdoutLines?.flushAndWriteThrough());
+  return (stdoutLines = new BatchedLines((text) => process.stdout.write(text)));
 }

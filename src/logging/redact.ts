@@ -34,18 +34,16 @@ const MIGHT_HOLD_SECRET = /token|api_?key|password|secret|authorization|cookie|b
  */
 export function redactSecrets(text: string, literals: readonly string[] = []): string {
   let result = text;
-  for (const literal of literals) {
-    if (literal.length < 4) continue;
+  for (const literal of literals.filter((secret) => secret.length >= 4))
     for (const spelling of new Set([literal, encodeURIComponent(literal)]))
-      if (result.includes(spelling)) result = result.split(spelling).join(REDACTED);
-  }
+      result = result.replaceAll(spelling, REDACTED);
   if (!MIGHT_HOLD_SECRET.test(result)) return result;
   for (const [pattern, replacement] of SECRET_PATTERNS) result = result.replace(pattern, replacement);
   return result;
 }
 
 /** The route template Express matched (`/images/:image_id`), or `unmatched`: bounded, and never a credential. */
-export function routeTemplate(request: Request): string {
+function routeTemplate(request: Request): string {
   const path: unknown = (request as Request & { route?: { path?: unknown } }).route?.path;
   return typeof path === 'string' ? `${request.baseUrl}${path}` : 'unmatched';
 }
@@ -115,18 +113,13 @@ function bounded(text: string, encode = (shown: string): string => shown): strin
 }
 
 /** Escapes decoded a few rounds until none is left; a run of escapes that is not UTF-8 stays as it is. */
-function fullyDecoded(text: string): string {
-  let current = text;
-  for (let round = 0; round < 4; round++) {
-    const next = current.replace(/(%[0-9a-f]{2})+/gi, (run) => {
-      try {
-        return decodeURIComponent(run);
-      } catch {
-        return run;
-      }
-    });
-    if (next === current) break;
-    current = next;
-  }
-  return current;
+function fullyDecoded(text: string, rounds = 4): string {
+  const next = text.replace(/(%[0-9a-f]{2})+/gi, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+  return next === text || rounds === 1 ? next : fullyDecoded(next, rounds - 1);
 }

@@ -36,7 +36,7 @@ export class HttpObserver {
     next();
   };
 
-  /** Counts the request in flight until it ends, then observes and logs it as `describe` puts it. */
+  /** Counts the request in flight until it ends, then observes it and logs its line, as `describe` puts it. */
   track(request: IncomingMessage, response: ServerResponse, group: string, describe: () => RequestDescription): void {
     const started = process.hrtime.bigint();
     const inflight = { method: request.method, group };
@@ -45,32 +45,21 @@ export class HttpObserver {
     requestEnd(response).onEnd(() => {
       this.inflight.dec(inflight);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const description = describe();
-      const labels = { method: request.method, handler: description.route, code: response.statusCode };
+      const { route, path, query } = describe();
+      const { method } = request;
+      const { statusCode: status } = response;
+      const labels = { method, handler: route, code: status };
       this.duration.observe(labels, seconds);
       this.size.observe(labels, body.bytes);
-      this.logRequest(request, response, description, body.bytes, seconds);
+      const level = PROBE_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
+      const durationMs = Math.round(seconds * 1000);
+      const aborted = !response.writableFinished;
+      // What Express calls `request.ip` without a trusted proxy: the peer's address.
+      const remote = request.socket.remoteAddress ?? null;
+      const userAgent = request.headers['user-agent'] ?? null;
+      const fields = { method, route, path, query, status, bytes: body.bytes, durationMs, aborted, remote, userAgent };
+      this.logger.record(level, 'HttpRequest', `${method} ${route} ${status}`, fields);
     });
-  }
-
-  /** The line every request gets, with path and query as describeRequest shows them. */
-  private logRequest(
-    request: IncomingMessage,
-    response: ServerResponse,
-    { route, path, query }: RequestDescription,
-    bytes: number,
-    seconds: number,
-  ): void {
-    const { method } = request;
-    const status = response.statusCode;
-    const level = PROBE_ROUTES.has(route) ? 'debug' : status >= 500 ? 'warn' : 'info';
-    const durationMs = Math.round(seconds * 1000);
-    const aborted = !response.writableFinished;
-    // What Express calls `request.ip` without a trusted proxy: the peer's address.
-    const remote = request.socket.remoteAddress ?? null;
-    const userAgent = request.headers['user-agent'] ?? null;
-    const fields = { method, route, path, query, status, bytes, durationMs, aborted, remote, userAgent };
-    this.logger.record(level, 'HttpRequest', `${method} ${route} ${status}`, fields);
   }
 }
 

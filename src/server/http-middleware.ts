@@ -11,12 +11,8 @@ export function securityHeaders(_request: Request, response: Response, next: Nex
 
 /** `*`, an exact origin, a host name (any scheme and port) or `*.example.com` (its subdomains) matches. */
 export function originAllowed(origin: string, allowed: readonly string[]): boolean {
-  let hostname: string;
-  try {
-    hostname = new URL(origin).hostname.toLowerCase();
-  } catch {
-    return false;
-  }
+  const hostname = URL.parse(origin)?.hostname.toLowerCase();
+  if (hostname === undefined) return false;
   return allowed.some((entry) => {
     const rule = entry.toLowerCase();
     if (rule === '*') return true;

@@ -1,17 +1,11 @@
 import { once } from 'node:events';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type RequestListener,
-  type Server,
-  type ServerOptions,
-  type ServerResponse,
-} from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { INestApplication, LoggerService, NestApplicationOptions } from '@nestjs/common';
+import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { errorMessage } from '../common/service-error.js';
 import type { ServerConfig } from '../config/app-config.js';
+import type { JsonLogger } from '../logging/json-logger.js';
 import { answerJsonError, answerProtocolErrorsInJson } from './protocol-errors.js';
 
 /** Both listeners' timeouts in ms; the README ("Slow, stalled and hostile clients") says why these values. */
@@ -22,25 +16,18 @@ export const SERVER_TIMEOUTS: ServerOptions = {
   connectionsCheckingInterval: 5_000,
 };
 
-/** Answers a request before Express when it can (the fast lane); false leaves the request untouched to Express. */
-export type FrontHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
-
 /**
  * Nest's Express adapter, giving the main server our timeouts (Node takes the checking interval only at creation) and
  * a front handler that every listener tries before Express.
  */
 export class ServiceExpressAdapter extends ExpressAdapter {
-  private front: FrontHandler = () => false;
+  /** Answers a request before Express when it can (the fast lane); false leaves the request untouched to Express. */
+  front: (...args: Parameters<RequestListener>) => boolean = () => false;
 
   constructor(readonly timeouts: ServerOptions) {
     super();
   }
 
-  setFrontHandler(front: FrontHandler): void {
-    this.front = front;
-  }
-
-  /** What every listener calls: the front handler, then Express. */
   readonly handler: RequestListener = (request, response) => {
     if (!this.front(request, response)) this.getInstance<RequestListener>()(request, response);
   };
@@ -73,9 +60,8 @@ export async function listen(app: NestExpressApplication, server: ServerConfig, 
   await app.listen(ports?.main ?? server.listenPort);
   const plainPort = ports?.plain ?? server.httpListenPort;
   if (plainPort === undefined) return { main, all: [main] };
-  const adapter = app.getHttpAdapter() as ServiceExpressAdapter;
-  const { handler } = adapter;
-  const plain = createHttpServer(adapter.timeouts, (request, response) => {
+  const { handler, timeouts } = app.getHttpAdapter() as ServiceExpressAdapter;
+  const plain = createHttpServer(timeouts, (request, response) => {
     if (!server.tls || isServedOnPlainHttp(request.url)) handler(request, response);
     else answerJsonError(response, 404, 'not served over plain HTTP: use the HTTPS listener');
   });
@@ -84,47 +70,40 @@ export async function listen(app: NestExpressApplication, server: ServerConfig, 
   return { main, plain, all: [main, plain] };
 }
 
-/** On SIGTERM or SIGINT: no new connections, in-flight responses get `graceMs`, then exit 0. Twice: at once. */
-export function installGracefulShutdown(
-  app: INestApplication,
-  servers: readonly Server[],
-  logger: LoggerService,
-  graceMs: number,
-): void {
-  const shutDown = async (): Promise<void> => {
-    // In-flight responses are awaited here, so Nest's own close finds nothing left to wait for.
-    const drained = Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-    // close() ends the connections idle at that moment; the others would stay for the keep-alive timeout.
-    const closeIdle = (): void => servers.forEach((server) => server.closeIdleConnections());
-    closeIdle();
-    const idleSweep = setInterval(closeIdle, 250).unref();
-    const deadline = setTimeout(() => {
-      logger.warn('grace period over: closing the remaining connections', 'Shutdown');
-      servers.forEach((server) => server.closeAllConnections());
-    }, graceMs).unref();
-    await drained;
-    clearInterval(idleSweep);
-    clearTimeout(deadline);
-    await app.close();
-    logger.log('stopped', 'Shutdown');
-  };
+const SHUTDOWN_GRACE_MS = 25_000;
+
+/** On SIGTERM or SIGINT: no new connections, in-flight responses get 25 s, then exit 0. Twice: at once. */
+export function installGracefulShutdown(app: INestApplication, servers: readonly Server[], logger: JsonLogger): void {
   let closing = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const onSignal = async (signal: NodeJS.Signals): Promise<void> => {
     if (closing) {
       logger.warn(`${signal} again: exiting now`, 'Shutdown');
       process.exit(1);
     }
     closing = true;
-    const seconds = Math.round(graceMs / 1000);
+    const seconds = Math.round(SHUTDOWN_GRACE_MS / 1000);
     logger.log(`${signal}: no new connections; in-flight responses have up to ${seconds} s to finish`, 'Shutdown');
-    shutDown().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error(`shutdown failed: ${errorMessage(error)}`, 'Shutdown');
-        process.exit(1);
-      },
-    );
+    try {
+      // In-flight responses are awaited here, so Nest's own close finds nothing left to wait for.
+      const drained = Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      // close() ends the connections idle at that moment; the others would stay for the keep-alive timeout.
+      const closeIdle = (): void => servers.forEach((server) => server.closeIdleConnections());
+      closeIdle();
+      const idleSweep = setInterval(closeIdle, 250).unref();
+      const deadline = setTimeout(() => {
+        logger.warn('grace period over: closing the remaining connections', 'Shutdown');
+        servers.forEach((server) => server.closeAllConnections());
+      }, SHUTDOWN_GRACE_MS).unref();
+      await drained;
+      clearInterval(idleSweep);
+      clearTimeout(deadline);
+      await app.close();
+      logger.log('stopped', 'Shutdown');
+    } catch (error) {
+      logger.error(`shutdown failed: ${errorMessage(error)}`, 'Shutdown');
+      process.exit(1);
+    }
+    process.exit(0);
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  for (const name of ['SIGTERM', 'SIGINT'] as const) process.on(name, (signal) => void onSignal(signal));
 }

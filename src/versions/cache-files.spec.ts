@@ -20,8 +20,8 @@ describe('cache file names', () => {
   });
 
   it('recognises every name the cache produces, temporary ones included', () => {
-    const [iso, partial, partialRecord, verifiedRecord] = isoCacheNames(ISO);
-    expect([iso, partial, partialRecord, verifiedRecord].map((name) => cacheFileKind(name ?? ''))).toEqual([
+    const { iso, partial, partialRecord, verifiedRecord } = isoCacheNames(ISO);
+    expect([iso, partial, partialRecord, verifiedRecord].map((name) => cacheFileKind(name))).toEqual([
       'iso',
       'partial',
       'partial-record',
@@ -31,8 +31,8 @@ describe('cache file names', () => {
     expect(cacheFileKind(cacheFileName('disconnected-iso', '4.6', 'ppc64le'))).toBe('iso');
     expect(cacheFileKind(NMSTATE)).toBe('nmstate');
     expect(cacheFileKind(templateTemporaryName(TEMPLATE))).toBe('temporary');
-    expect(cacheFileKind(recordTemporaryName(partialRecord ?? ''))).toBe('temporary');
-    expect(cacheFileKind(recordTemporaryName(verifiedRecord ?? ''))).toBe('temporary');
+    expect(cacheFileKind(recordTemporaryName(partialRecord))).toBe('temporary');
+    expect(cacheFileKind(recordTemporaryName(verifiedRecord))).toBe('temporary');
     expect(cacheFileKind(nmstateTemporaryName(NMSTATE))).toBe('temporary');
   });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { BASE_IMAGE_TYPES, type BaseImageType, type OsImageEntry } from '../config/catalog.js';
 import { CPU_ARCHITECTURES, writeAtomically, type CpuArchitecture } from '../iso/index.js';
 
@@ -32,9 +32,6 @@ export function cacheFileName(type: BaseImageType | 'minimal-iso', version: stri
   return `rhcos-${type}-${version}-${arch}.iso`;
 }
 
-export const partialName = (iso: string): string => `${iso}.part`;
-export const partialRecordName = (iso: string): string => `${iso}.part.json`;
-export const verifiedRecordName = (iso: string): string => `${iso}.verified.json`;
 export function nmstateImageName(entry: Pick<OsImageEntry, 'version' | 'cpuArchitecture'>): string {
   return `nmstate-${entry.version}-${entry.cpuArchitecture}.img`;
 }
@@ -43,17 +40,14 @@ export const templateTemporaryName = (template: string): string => `.${template}
 export const recordTemporaryName = (record: string): string => `${record}.${randomUUID()}.tmp`;
 export const nmstateTemporaryName = (nmstate: string): string => `${nmstate}.${randomUUID()}.part`;
 
-/** The names one cached ISO may have next to it, all worth keeping while the catalog names the ISO. */
-export function isoCacheNames(iso: string): string[] {
-  return [iso, partialName(iso), partialRecordName(iso), verifiedRecordName(iso)];
+/** One cached ISO's name and those next to it (in `dir`: paths), all worth keeping while the catalog names the ISO. */
+export function isoCacheNames(iso: string, dir = '') {
+  const at = (suffix: string): string => join(dir, `${iso}${suffix}`);
+  return { iso: at(''), partial: at('.part'), partialRecord: at('.part.json'), verifiedRecord: at('.verified.json') };
 }
 
 /** `<iso>.part.json`: where the `<iso>.part` download came from, so a later run can resume it. */
-interface PartialRecord {
-  readonly url: string;
-  readonly validator: string;
-  readonly total: number;
-}
+type PartialRecord = { readonly url: string; readonly validator: string; readonly total: number };
 
 /** `<iso>.verified.json`: a cached ISO's size and catalog entry when it passed verification. */
 export interface VerifiedRecord {
@@ -65,21 +59,16 @@ export interface VerifiedRecord {
 }
 
 export async function readPartialRecord(path: string): Promise<PartialRecord | undefined> {
-  const value = await readJson(path);
-  return typeof value.url === 'string' && typeof value.validator === 'string' && isSize(value.total)
-    ? { url: value.url, validator: value.validator, total: value.total }
+  const { url, validator, total } = await readJson(path);
+  return typeof url === 'string' && typeof validator === 'string' && isSize(total)
+    ? { url, validator, total }
     : undefined;
 }
 
 export async function readVerifiedRecord(path: string): Promise<VerifiedRecord | undefined> {
-  const value = await readJson(path);
-  if (!isSize(value.size) || typeof value.verifiedAt !== 'string') return undefined;
-  return {
-    size: value.size,
-    verifiedAt: value.verifiedAt,
-    ...(typeof value.url === 'string' && { url: value.url }),
-    ...(typeof value.sha256 === 'string' && { sha256: value.sha256 }),
-  };
+  const { size, verifiedAt, url, sha256 } = await readJson(path);
+  if (!isSize(size) || typeof verifiedAt !== 'string') return undefined;
+  return { size, verifiedAt, ...(typeof url === 'string' && { url }), ...(typeof sha256 === 'string' && { sha256 }) };
 }
 
 export async function writeRecord(path: string, record: PartialRecord | VerifiedRecord): Promise<void> {

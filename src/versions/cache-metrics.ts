@@ -1,35 +1,26 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Counter, Gauge } from 'prom-client';
-import {
-  CACHE_DOWNLOADED_BYTES,
-  CACHE_EXPECTED_BYTES,
-  CACHE_IMAGE_FAILURE,
-  CACHE_IMAGE_STATE,
-  CACHE_IMAGES,
-  CACHE_SYNC_FAILURES,
-  InjectMetric,
-  counterProvider,
-  gaugeProvider,
-} from '../metrics/prometheus.js';
+import * as metrics from '../metrics/prometheus.js';
 import { ImageCacheService } from './image-cache.service.js';
 import { IMAGE_STATUSES, type ImageState } from './image-state.js';
 import type { CatalogImage } from './os-image-catalog.js';
 
-const gauge = (name: string, help: string, ...labelNames: string[]) => gaugeProvider({ name, help, labelNames });
+const gauge = (name: string, help: string, ...labelNames: string[]) =>
+  metrics.gaugeProvider({ name, help, labelNames });
 
 export const cacheMetricProviders = [
-  gauge(CACHE_IMAGES, 'Catalog images by cache state', 'state'),
-  gauge(CACHE_IMAGE_STATE, '1 for the current cache state of each image', 'image', 'state'),
+  gauge(metrics.CACHE_IMAGES, 'Catalog images by cache state', 'state'),
+  gauge(metrics.CACHE_IMAGE_STATE, '1 for the current cache state of each image', 'image', 'state'),
   gauge(
-    CACHE_IMAGE_FAILURE,
+    metrics.CACHE_IMAGE_FAILURE,
     '1 for each image whose last attempt failed, labelled with the reason; kept while it is retried, removed once it is ready',
     'image',
     'reason',
   ),
-  gauge(CACHE_DOWNLOADED_BYTES, 'Bytes of each image downloaded so far (its size once ready)', 'image'),
-  gauge(CACHE_EXPECTED_BYTES, 'Size of each image announced by its source, when known', 'image'),
-  counterProvider({
-    name: CACHE_SYNC_FAILURES,
+  gauge(metrics.CACHE_DOWNLOADED_BYTES, 'Bytes of each image downloaded so far (its size once ready)', 'image'),
+  gauge(metrics.CACHE_EXPECTED_BYTES, 'Size of each image announced by its source, when known', 'image'),
+  metrics.counterProvider({
+    name: metrics.CACHE_SYNC_FAILURES,
     help: 'Failed attempts to fetch or prepare an image',
     labelNames: ['image'],
   }),
@@ -51,12 +42,12 @@ export class CacheMetrics implements OnModuleInit {
 
   constructor(
     private readonly cache: ImageCacheService,
-    @InjectMetric(CACHE_IMAGES) private readonly images: Gauge<'state'>,
-    @InjectMetric(CACHE_IMAGE_STATE) private readonly imageState: Gauge<'image' | 'state'>,
-    @InjectMetric(CACHE_IMAGE_FAILURE) private readonly imageFailure: Gauge<'image' | 'reason'>,
-    @InjectMetric(CACHE_DOWNLOADED_BYTES) private readonly downloaded: Gauge<'image'>,
-    @InjectMetric(CACHE_EXPECTED_BYTES) private readonly expected: Gauge<'image'>,
-    @InjectMetric(CACHE_SYNC_FAILURES) private readonly failures: Counter<'image'>,
+    @metrics.InjectMetric(metrics.CACHE_IMAGES) private readonly images: Gauge<'state'>,
+    @metrics.InjectMetric(metrics.CACHE_IMAGE_STATE) private readonly imageState: Gauge<'image' | 'state'>,
+    @metrics.InjectMetric(metrics.CACHE_IMAGE_FAILURE) private readonly imageFailure: Gauge<'image' | 'reason'>,
+    @metrics.InjectMetric(metrics.CACHE_DOWNLOADED_BYTES) private readonly downloaded: Gauge<'image'>,
+    @metrics.InjectMetric(metrics.CACHE_EXPECTED_BYTES) private readonly expected: Gauge<'image'>,
+    @metrics.InjectMetric(metrics.CACHE_SYNC_FAILURES) private readonly failures: Counter<'image'>,
   ) {}
 
   onModuleInit(): void {

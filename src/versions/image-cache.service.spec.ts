@@ -5,7 +5,7 @@ import { Clock } from '../common/clock.js';
 import type { OsImageEntry } from '../config/catalog.js';
 import type { IsoIndex } from '../iso/index.js';
 import { ImageCacheService } from './image-cache.service.js';
-import { DEFAULT_SYNC_OPTIONS, SYNC_OPTIONS, type ImageState } from './image-state.js';
+import { SyncOptions, type ImageState } from './image-state.js';
 import { IsoStore } from './iso-store.js';
 import { OsImageCatalog, type CatalogImage } from './os-image-catalog.js';
 import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './preparation-steps.js';
@@ -140,7 +140,7 @@ async function setUp(entries: OsImageEntry[]) {
       { provide: IsoStore, useValue: store },
       { provide: ToolRunner, useValue: scratch },
       { provide: Clock, useValue: clock },
-      { provide: SYNC_OPTIONS, useValue: { ...DEFAULT_SYNC_OPTIONS, parallelism: 2, retryBaseMs: 10_000 } },
+      { provide: SyncOptions, useValue: Object.assign(new SyncOptions(), { parallelism: 2, retryBaseMs: 10_000 }) },
       { provide: IMAGE_PREPARATION_STEPS, useValue: [step] },
     ],
   }).compile();

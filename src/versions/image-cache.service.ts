@@ -2,13 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { Clock } from '../common/clock.js';
 import { Semaphore } from '../common/semaphore.js';
 import { isoCacheNames } from './cache-files.js';
-import {
-  SYNC_OPTIONS,
-  describeState,
-  type FailedImageState,
-  type ImageState,
-  type SyncOptions,
-} from './image-state.js';
+import { SyncOptions, describeState, type FailedImageState, type ImageState } from './image-state.js';
 import { IsoStore } from './iso-store.js';
 import { OsImageCatalog, type CatalogImage } from './os-image-catalog.js';
 import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './preparation-steps.js';
@@ -39,7 +33,7 @@ export class ImageCacheService implements OnApplicationShutdown {
     private readonly store: IsoStore,
     private readonly tools: ToolRunner,
     private readonly clock: Clock,
-    @Inject(SYNC_OPTIONS) private readonly options: SyncOptions,
+    private readonly options: SyncOptions,
     @Inject(IMAGE_PREPARATION_STEPS) private readonly steps: readonly ImagePreparationStep[],
   ) {
     this.slots = new Semaphore(options.parallelism);
@@ -89,7 +83,7 @@ export class ImageCacheService implements OnApplicationShutdown {
 
   private async initialPass(): Promise<void> {
     const keep = this.catalog.images.flatMap((image) => [
-      ...isoCacheNames(image.fileName),
+      ...Object.values(isoCacheNames(image.fileName)),
       ...this.steps.flatMap((step) => step.expectedFiles?.(image) ?? []),
     ]);
     await this.store.clean(new Set(keep));
@@ -118,10 +112,8 @@ export class ImageCacheService implements OnApplicationShutdown {
     const record = this.recordOf(image);
     const attempts = (record.lastFailure?.attempts ?? 0) + 1;
     const delay = retryDelayMs(this.options, attempts);
-    const retryAt = new Date(this.clock.now() + delay);
-    const failed: FailedImageState = { status: 'failed', reason, attempts, retryAt };
-    record.lastFailure = failed;
-    this.setState(image, failed);
+    record.lastFailure = { status: 'failed', reason, attempts, retryAt: new Date(this.clock.now() + delay) };
+    this.setState(image, record.lastFailure);
     const seconds = Math.round(delay / 1000);
     this.logger.error(`${image.fileName} failed (attempt ${attempts}): ${reason}; retrying in ${seconds} s`);
     const cancel = this.clock.schedule(() => {
@@ -149,9 +141,9 @@ function newRecord(): ImageRecord {
 }
 
 /** Delay before retry number `attempt` (1-based): doubling, capped, with ±20 % jitter so replicas spread out. */
-function retryDelayMs(options: SyncOptions, attempt: number, random = Math.random()): number {
-  const exponential = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(exponential * (0.8 + 0.4 * random));
+function retryDelayMs({ retryBaseMs, retryMaxMs }: SyncOptions, attempt: number): number {
+  const exponential = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(exponential * (0.8 + 0.4 * Math.random()));
 }
 
 /** The reason shown for a failed image; a full disk says so first, whichever step ran out of space. */

@@ -5,12 +5,12 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { isAbortError } from '../common/service-error.js';
 import { ImageSourceConfig } from '../config/app-config.js';
 import { readPartialRecord, writeRecord } from './cache-files.js';
-import { SYNC_OPTIONS, mebibytes, type SyncOptions } from './image-state.js';
+import { SyncOptions, mebibytes } from './image-state.js';
 
 /** A download that did not produce the expected bytes; the message is the reason shown in the image state. */
 class ImageFetchError extends Error {
@@ -47,7 +47,7 @@ export class ImageFetcher {
   constructor(
     private readonly source: ImageSourceConfig,
     private readonly clock: Clock,
-    @Inject(SYNC_OPTIONS) private readonly options: SyncOptions,
+    private readonly options: SyncOptions,
   ) {
     const ca = source.trustedCaPem === undefined ? undefined : [...rootCertificates, source.trustedCaPem];
     this.tls = { rejectUnauthorized: !source.insecureSkipVerify, minVersion: 'TLSv1.2', ...(ca && { ca }) };
@@ -248,11 +248,8 @@ async function* readBlocks(path: string, length = Infinity): AsyncGenerator<Buff
 
 /** A URL fit for logs and error messages: no user-info, no query string (either may carry a credential). */
 export function describeUrl(url: URL | string): string {
-  try {
-    const parsed = new URL(url);
-    [parsed.username, parsed.password, parsed.search, parsed.hash] = ['', '', '', ''];
-    return parsed.toString();
-  } catch {
-    return '<unparseable URL>';
-  }
+  const parsed = URL.parse(url.toString());
+  if (parsed === null) return '<unparseable URL>';
+  [parsed.username, parsed.password, parsed.search, parsed.hash] = ['', '', '', ''];
+  return parsed.toString();
 }

@@ -11,24 +11,14 @@ export type FailedImageState = Extract<ImageState, { status: 'failed' }>;
 export const IMAGE_STATUSES = ['pending', 'downloading', 'verifying', 'preparing', 'ready', 'failed'] as const;
 
 /** Tuning of the cache sync, not part of the environment contract: tests shorten the timings. */
-export interface SyncOptions {
-  readonly parallelism: number;
-  readonly retryBaseMs: number;
-  readonly retryMaxMs: number;
+export class SyncOptions {
+  readonly parallelism: number = 3;
+  readonly retryBaseMs: number = 10_000;
+  readonly retryMaxMs: number = 10 * 60_000;
   /** Longest silence from an image source before its download is abandoned. */
-  readonly idleTimeoutMs: number;
-  readonly progressLogIntervalMs: number;
+  readonly idleTimeoutMs: number = 60_000;
+  readonly progressLogIntervalMs: number = 10_000;
 }
-
-export const SYNC_OPTIONS = Symbol('SYNC_OPTIONS');
-
-export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
-  parallelism: 3,
-  retryBaseMs: 10_000,
-  retryMaxMs: 10 * 60_000,
-  idleTimeoutMs: 60_000,
-  progressLogIntervalMs: 10_000,
-};
 
 /** The state as plain JSON for `/health` and logs. */
 export function describeState(state: ImageState): Record<string, unknown> {

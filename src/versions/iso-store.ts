@@ -56,7 +56,7 @@ export class IsoStore {
 
   /** The cached ISO if it may be served; otherwise it is removed. */
   private async reuse(image: CatalogImage, signal: AbortSignal): Promise<VerifiedImage | undefined> {
-    const [path, recordPath] = [this.pathOf(image.fileName), this.pathOf(names.verifiedRecordName(image.fileName))];
+    const { iso: path, verifiedRecord: recordPath } = names.isoCacheNames(image.fileName, this.storage.dataDir);
     const stats = await stat(path).catch(() => undefined);
     if (stats === undefined) return undefined;
     const record = await names.readVerifiedRecord(recordPath);
@@ -91,8 +91,7 @@ export class IsoStore {
 
   private async download(image: CatalogImage, signal: AbortSignal, onState: OnState): Promise<VerifiedImage> {
     const { fileName: name, entry } = image;
-    const [path, partial] = [this.pathOf(name), this.pathOf(names.partialName(name))];
-    const partialRecord = this.pathOf(names.partialRecordName(name));
+    const { iso: path, partial, partialRecord, verifiedRecord } = names.isoCacheNames(name, this.storage.dataDir);
     const onProgress = (bytesDone: number, bytesTotal: number | undefined): void =>
       onState({ status: 'downloading', bytesDone, bytesTotal });
     onProgress(0, undefined);
@@ -103,7 +102,7 @@ export class IsoStore {
       onState({ status: 'verifying' });
       const index = await validateBaseImage(partial, entry.cpuArchitecture);
       const record = this.verifiedRecord(fetched.bytes, url, fetched.sha256);
-      await names.writeRecord(this.pathOf(names.verifiedRecordName(name)), record);
+      await names.writeRecord(verifiedRecord, record);
       await rename(partial, path);
       await rm(partialRecord, { force: true });
       return { image, path, sizeBytes: fetched.bytes, mtime: (await stat(path)).mtime, index };
@@ -119,16 +118,9 @@ export class IsoStore {
     const verifiedAt = new Date(this.clock.now()).toISOString();
     return { size, verifiedAt, url, ...(sha256 !== undefined && { sha256 }) };
   }
-
-  private pathOf(name: string): string {
-    return join(this.storage.dataDir, name);
-  }
 }
 
-/**
- * What to do with a cached ISO whose catalog entry may have changed since it was verified: `reuse` it, `hash` it to
- * compare with the catalog sha256, or `download` it again (a new URL and no sha256 to check it against).
- */
+/** Whether to `reuse` a cached ISO, `hash` it to compare with the catalog sha256, or `download` it again. */
 export function checkAgainstCatalog(
   record: names.VerifiedRecord | undefined,
   { url, sha256 }: OsImageEntry,

@@ -11,10 +11,7 @@ export interface CatalogImage {
   readonly openshiftVersions: readonly string[];
 }
 
-/**
- * The OS image catalog: entries with the same (RHCOS version, arch, type) share one file, and the entry with the
- * highest openshift_version wins. Requests are resolved by RHCOS version first, then by openshift_version.
- */
+/** Entries with the same (RHCOS version, arch, type) share one file; the highest openshift_version's entry wins. */
 export class OsImageCatalog {
   readonly images: readonly CatalogImage[];
 
@@ -34,47 +31,29 @@ export class OsImageCatalog {
     }));
   }
 
-  /** `arch` may be an alias (`amd64`, `aarch64`); undefined when nothing matches. */
+  /** By RHCOS version first, then by openshift_version; `arch` may be an alias (`amd64`, `aarch64`). */
   find(version: string, arch: string, type: BaseImageType): CatalogImage | undefined {
-    const cpuArchitecture = normalizeArchitecture(arch);
-    const candidates = this.images.filter(
-      ({ entry }) => entry.cpuArchitecture === cpuArchitecture && entry.type === type,
-    );
+    const cpu = normalizeArchitecture(arch);
+    const candidates = this.images.filter(({ entry }) => entry.cpuArchitecture === cpu && entry.type === type);
+    const exact = candidates.find(({ entry }) => entry.version === version);
     // When one OpenShift version is served by several RHCOS builds, the newest build answers.
     const serving = candidates.filter((image) => image.openshiftVersions.includes(version));
-    return (
-      candidates.find(({ entry }) => entry.version === version) ??
-      serving.sort((a, b) => compareOpenshiftVersions(b.entry.version, a.entry.version))[0]
-    );
+    return exact ?? serving.sort((a, b) => compareOpenshiftVersions(b.entry.version, a.entry.version))[0];
   }
 }
 
-type VersionParts = (number | string)[];
-
-/**
- * Orders OpenShift versions such as `4.9`, `4.14.3` and `4.18.0-ec.0` (and RHCOS versions): numeric parts compare
- * as numbers (missing parts count as 0, so `4.18` equals `4.18.0`), and a pre-release sorts before its release.
- */
+/** Orders `4.9` < `4.14` = `4.14.0` < `4.18.0-ec.0` < `4.18.0` (and RHCOS versions), numeric parts as numbers. */
 export function compareOpenshiftVersions(a: string, b: string): number {
-  const [left, right] = [splitVersion(a), splitVersion(b)];
-  const releaseOrder = compareParts(left.release, right.release);
-  if (releaseOrder !== 0 || (left.prerelease === undefined && right.prerelease === undefined)) return releaseOrder;
-  if (left.prerelease === undefined) return 1;
-  if (right.prerelease === undefined) return -1;
-  return compareParts(left.prerelease, right.prerelease);
+  const [left = '', leftPrerelease = ''] = a.split(/-(.*)/s);
+  const [right = '', rightPrerelease = ''] = b.split(/-(.*)/s);
+  const releaseOrder = compareParts(left, right);
+  if (releaseOrder !== 0 || leftPrerelease === rightPrerelease) return releaseOrder;
+  if (leftPrerelease === '' || rightPrerelease === '') return leftPrerelease === '' ? 1 : -1;
+  return compareParts(leftPrerelease, rightPrerelease);
 }
 
-function splitVersion(version: string): { release: VersionParts; prerelease: VersionParts | undefined } {
-  const [release = '', ...rest] = version.split('-');
-  const prerelease = rest.join('-');
-  return { release: toParts(release), prerelease: prerelease === '' ? undefined : toParts(prerelease) };
-}
-
-function toParts(text: string): VersionParts {
-  return text.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-}
-
-function compareParts(left: VersionParts, right: VersionParts): number {
+function compareParts(leftText: string, rightText: string): number {
+  const [left, right] = [toParts(leftText), toParts(rightText)];
   for (let i = 0; i < Math.max(left.length, right.length); i++) {
     const [l, r] = [left[i] ?? 0, right[i] ?? 0];
     if (l === r) continue;
@@ -84,4 +63,8 @@ function compareParts(left: VersionParts, right: VersionParts): number {
     return l < r ? -1 : 1;
   }
   return 0;
+}
+
+function toParts(text: string): (number | string)[] {
+  return text.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }

@@ -90,10 +90,7 @@ function templateArch({ entry }: CatalogImage): iso.CpuArchitecture | undefined 
   return entry.type === 'full-iso' && entry.cpuArchitecture !== 's390x' ? entry.cpuArchitecture : undefined;
 }
 
-/**
- * Builds the minimal ISO template of each full ISO on every start (the rootfs URL or nmstate may have changed) and
- * reads its layout for the download route (see docs/live-iso.md).
- */
+/** Builds each full ISO's minimal ISO template on every start (the rootfs URL or nmstate may have changed). */
 @Injectable()
 export class MinimalTemplates implements ImagePreparationStep {
   readonly name = 'building the minimal ISO template';

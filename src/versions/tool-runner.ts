@@ -15,16 +15,9 @@ const OWNER_FILE = 'owner.json';
 const UNOWNED_STALE_MS = 60 * 60_000;
 
 /** Which process made a scratch directory; `startedAt` tells a live owner from a later process with its pid. */
-interface ScratchOwner {
-  readonly pid: number;
-  readonly hostname: string;
-  readonly startedAt?: string;
-}
+type ScratchOwner = { readonly pid: number; readonly hostname: string; readonly startedAt?: string };
 
-/**
- * Runs the external tools (xorriso, unsquashfs, erofs-utils), stopped after TOOL_TIMEOUT_SECONDS, in a private scratch
- * directory in DATA_TEMP_DIR, which may be a shared /tmp: made with mkdtemp, removed on shutdown.
- */
+/** Runs the external tools under TOOL_TIMEOUT_SECONDS in a private scratch directory: DATA_TEMP_DIR may be shared. */
 @Injectable()
 export class ToolRunner implements OnApplicationShutdown {
   readonly run: RunChild = runChild;
@@ -37,10 +30,7 @@ export class ToolRunner implements OnApplicationShutdown {
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Removes the scratch directories of killed runs (never a live process's) and makes this run's. A failure is logged:
-   * it fails only the steps that need scratch space, with the reason, when they run.
-   */
+  /** Removes killed runs' scratch directories and makes this run's; a failure fails only the steps that need it. */
   async openScratchSpace(): Promise<void> {
     const parent = this.storage.dataTempDir;
     try {

@@ -4,7 +4,7 @@ import { CatalogConfig } from '../config/app-config.js';
 import { CacheMetrics, cacheMetricProviders } from './cache-metrics.js';
 import { ImageCacheService } from './image-cache.service.js';
 import { ImageFetcher } from './image-fetcher.js';
-import { DEFAULT_SYNC_OPTIONS, SYNC_OPTIONS, type SyncOptions } from './image-state.js';
+import { SyncOptions } from './image-state.js';
 import { IsoStore } from './iso-store.js';
 import { OsImageCatalog } from './os-image-catalog.js';
 import { IMAGE_PREPARATION_STEPS, PREPARATION_STEPS, type ImagePreparationStep } from './preparation-steps.js';
@@ -21,7 +21,7 @@ export class VersionsModule {
       // The cache is the service's shared state: health, metrics and the image routes all read it.
       global: true,
       providers: [
-        { provide: SYNC_OPTIONS, useValue: { ...DEFAULT_SYNC_OPTIONS, ...syncOptions } },
+        { provide: SyncOptions, useValue: Object.assign(new SyncOptions(), syncOptions) },
         {
           provide: OsImageCatalog,
           inject: [CatalogConfig],

@@ -4,8 +4,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { Registry } from 'prom-client';
 import { AssistedClient, type AssistedClientOptions } from '../../src/assisted/assisted.client.js';
 import { AssistedModule } from '../../src/assisted/assisted.module.js';
-import { CustomizationCache, type CustomizationCacheOptions } from '../../src/assisted/customization-cache.js';
-import { CustomizationService } from '../../src/assisted/customization.service.js';
+import { CustomizationService, type CustomizationCacheOptions } from '../../src/assisted/customization.service.js';
 import { UpstreamBodyBudget } from '../../src/assisted/upstream-body.js';
 import { Clock } from '../../src/common/clock.js';
 import { AssistedServiceConfig } from '../../src/config/app-config.js';
@@ -48,7 +47,7 @@ export interface AssistedTestContext {
   readonly module: TestingModule;
   readonly client: AssistedClient;
   readonly customizations: CustomizationService;
-  readonly cache: CustomizationCache;
+  readonly cache: CustomizationService;
   readonly budget: UpstreamBodyBudget;
   readonly clock: FakeClock;
   /** Every JSON line the module logged (at debug). */
@@ -96,7 +95,7 @@ export async function createAssistedTestModule(setup: AssistedTestSetup): Promis
     module,
     client: module.get(AssistedClient),
     customizations: module.get(CustomizationService),
-    cache: module.get(CustomizationCache),
+    cache: module.get(CustomizationService),
     budget: module.get(UpstreamBodyBudget),
     clock,
     logs,

@@ -16,8 +16,7 @@ import {
   type AssistedTestSetup,
 } from './assisted.test-helpers.js';
 import type { Credential } from '../../src/assisted/credentials.js';
-import { customizationBytes } from '../../src/assisted/customization-cache.js';
-import type { CustomizationNeeds } from '../../src/assisted/customization.service.js';
+import { customizationBytes, type CustomizationNeeds } from '../../src/assisted/customization.service.js';
 
 const KEY_A_VALUE = 'key-for-a-1f2e3d';
 const TOKEN_A_VALUE = 'token-for-a-9c8b7a';
