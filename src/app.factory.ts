@@ -18,7 +18,7 @@ import { ImageCacheService } from './versions/image-cache.service.js';
 /** Builds the application exactly as production runs it; tests call this too. */
 export async function createApp(config: LoadedConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
   const tls = config.server.tls;
-  const httpsOptions = tls && readTlsOptions(tls);
+  const httpsOptions = tls && (await readTlsOptions(tls));
   const adapter = new ServiceExpressAdapter({ ...SERVER_TIMEOUTS, ...options.serverTimeouts });
   // No route takes a request body: parsing one would only cost time on every request.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), adapter, {
@@ -28,9 +28,8 @@ export async function createApp(config: LoadedConfig, options: AppOptions = {}):
   });
   const logger = app.get(JsonLogger);
   app.useLogger(logger);
-  if (tls && httpsOptions) {
+  if (tls && httpsOptions)
     reloadCertificates(app.getHttpServer() as HttpsServer, tls, httpsOptions, logger, options.tlsReloadIntervalMs);
-  }
   app.disable('x-powered-by');
   adapter.front = app.get(FastLane).tryServe;
   // The pipeline limit after the observer, so a request it refuses is still counted and logged.

@@ -1,7 +1,7 @@
 import { readdir, readlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RequestSlots } from '../src/delivery/request-slots.js';
+import { RequestSlots } from '../src/delivery/download-writer.js';
 import { SharedDescriptors } from '../src/iso/index.js';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
 import { httpGet } from './support/http-client.js';

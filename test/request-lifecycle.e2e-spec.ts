@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RequestSlots } from '../src/delivery/request-slots.js';
+import { RequestSlots } from '../src/delivery/download-writer.js';
 import { HTTP_REQUESTS_INFLIGHT } from '../src/metrics/prometheus.js';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';

@@ -129,8 +129,7 @@ function upstreamReason(body: Buffer, credential: Credential): string | undefine
 export function scrubSecrets(text: string, credential: Credential): string {
   if (credential.kind === 'none') return redactSecrets(text, []);
   // An Authorization value is "<scheme> <token>": the token may be echoed alone.
-  const parts = credential.value.split(/\s+/).filter((part) => part.length >= 8);
-  return redactSecrets(text, [credential.value, ...parts]);
+  return redactSecrets(text, [credential.value, ...credential.value.split(/\s+/).filter((part) => part.length >= 8)]);
 }
 
 /** Flat and short: control characters would let an upstream body forge extra log lines or headers. */

@@ -64,9 +64,8 @@ interface SharedLoad {
 }
 
 /**
- * An image's customisation from assisted-service, through the cache of docs/assisted-service.md, "Reuse": TTL, LRU
- * eviction, concurrent misses coalesced. A waiter whose signal fires leaves alone; the load is aborted only when every
- * waiter has left.
+ * An image's customisation through the cache of docs/assisted-service.md, "Reuse": TTL, LRU, concurrent misses
+ * coalesced. A waiter whose signal fires leaves alone; the load is aborted only once every waiter has left.
  */
 @Injectable()
 export class CustomizationService {
@@ -112,8 +111,7 @@ export class CustomizationService {
       this.insert(key, hit);
       return hit.outcome instanceof DoesNotFitError ? Promise.reject(hit.outcome) : Promise.resolve(hit.outcome);
     }
-    const shared = this.loads.get(key) ?? this.startLoad(key, load);
-    return this.waitFor(key, shared, signal);
+    return this.waitFor(key, this.loads.get(key) ?? this.startLoad(key, load), signal);
   }
 
   /** Whether `value` is still what `get` returns for its key: not expired, evicted or replaced. */
@@ -150,12 +148,11 @@ export class CustomizationService {
     const siblings = new AbortController();
     const combined = AbortSignal.any([signal, siblings.signal]);
     const isoType = imageType === 'pxe-initrd' ? undefined : imageType;
-    const { ignitionAreaBytes, ramdiskAreaBytes } = needs;
     try {
       const [ignition, ramdisk, kernelArguments] = await Promise.all([
-        this.client.fetchIgnition(infraEnvId, credential, isoType, ignitionAreaBytes, combined),
-        ramdiskAreaBytes !== undefined &&
-          this.client.fetchMinimalInitrd(infraEnvId, credential, ramdiskAreaBytes, combined),
+        this.client.fetchIgnition(infraEnvId, credential, isoType, needs.ignitionAreaBytes, combined),
+        needs.ramdiskAreaBytes !== undefined &&
+          this.client.fetchMinimalInitrd(infraEnvId, credential, needs.ramdiskAreaBytes, combined),
         needs.kernelArguments ? this.client.fetchKernelArguments(infraEnvId, credential, combined) : [],
       ]);
       const { payload: ignitionPayload, lastModified } = ignition;

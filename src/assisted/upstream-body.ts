@@ -2,13 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import type { IgnitionSizeMeter } from '../iso/index.js';
 import { UpstreamBudgetExceededError } from './assisted.errors.js';
 
-export interface BodyReservation {
-  /** Reserves `bytes` more, or throws UpstreamBudgetExceededError having reserved nothing. */
-  grow(bytes: number): void;
-  /** Gives every reserved byte back; idempotent. */
-  release(): void;
-}
-
 /** The byte budget shared by every assisted-service body being read at once: a burst of large answers is refused. */
 export class UpstreamBodyBudget {
   private used = 0;
@@ -19,21 +12,25 @@ export class UpstreamBodyBudget {
     return this.used;
   }
 
-  open(what: string): BodyReservation {
+  open(what: string) {
     let held = 0;
     return {
-      grow: (bytes) => {
+      /** Reserves `bytes` more, or throws UpstreamBudgetExceededError having reserved nothing. */
+      grow: (bytes: number): void => {
         if (this.used + bytes > this.limitBytes) throw new UpstreamBudgetExceededError(what, this.limitBytes);
         this.used += bytes;
         held += bytes;
       },
-      release: () => {
+      /** Gives every reserved byte back; idempotent. */
+      release: (): void => {
         this.used -= held;
         held = 0;
       },
     };
   }
 }
+
+export type BodyReservation = ReturnType<UpstreamBodyBudget['open']>;
 
 /** How a body that cannot be used fails its call. */
 export interface Refusal {
@@ -44,9 +41,8 @@ export interface Refusal {
 }
 
 /**
- * Reads a body of at most `maxBytes`, reserving every byte first: a longer one is refused, or truncated when there is
- * no `refusal` (error bodies). The response, so its connection, is destroyed as soon as the body is refused or the
- * budget has no room: the rest of an unusable body is never transferred.
+ * Reads at most `maxBytes`, each byte reserved first: a longer body is refused, or cut short with no `refusal`
+ * (error bodies). Refused or out of budget, the response and its connection are destroyed: the rest never comes.
  */
 export async function readBody(
   response: IncomingMessage,

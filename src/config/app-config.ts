@@ -60,12 +60,3 @@ export class LoggingConfig {
     readonly secretValues: readonly string[],
   ) {}
 }
-
-export interface AppConfig {
-  readonly server: ServerConfig;
-  readonly storage: StorageConfig;
-  readonly catalog: CatalogConfig;
-  readonly imageSource: ImageSourceConfig;
-  readonly assistedService: AssistedServiceConfig;
-  readonly logging: LoggingConfig;
-}

@@ -7,7 +7,6 @@ import { ConfigError, IsHttpUrl, IsImageSourceUrl } from './environment.js';
 /** Kinds of base image the catalog can list; `minimal-iso` is derived from `full-iso` at sync. */
 export const BASE_IMAGE_TYPES = ['full-iso', 'disconnected-iso'] as const;
 export type BaseImageType = (typeof BASE_IMAGE_TYPES)[number];
-/** Kinds of image a client can download. */
 export const IMAGE_TYPES = ['full-iso', 'minimal-iso', 'disconnected-iso'] as const;
 export type ImageType = (typeof IMAGE_TYPES)[number];
 

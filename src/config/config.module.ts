@@ -10,9 +10,10 @@ import { DEFAULT_CATALOG, parseCatalog } from './catalog.js';
 import { ConfigError, ENVIRONMENT_ALIASES, EnvironmentVariables, SECRET_VARIABLES } from './environment.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
+export type AppConfig = Readonly<ReturnType<typeof buildConfig>>;
 
 /** Checks the environment and builds the areas; a `ConfigError` names the first bad variable as the operator spelled it. */
-export function validateEnvironment(env: Environment): areas.AppConfig {
+export function validateEnvironment(env: Environment): AppConfig {
   const values: Record<string, string | undefined> = { ...env };
   const names: Record<string, string> = {};
   for (const [alias, canonical] of Object.entries(ENVIRONMENT_ALIASES)) {
@@ -26,19 +27,16 @@ export function validateEnvironment(env: Environment): areas.AppConfig {
   if (error !== undefined) {
     const variable = names[error.property] ?? error.property;
     const problem = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
-    throw new ConfigError(variable, withValue(problem, variable, values[error.property]));
+    const raw = values[error.property];
+    // The value helps the operator, unless it could leak a credential or flood the line.
+    const hidden = raw === undefined || raw.length > 80 || /^\s*[[{]/.test(raw) || SECRET_VARIABLES.has(variable);
+    throw new ConfigError(variable, hidden || problem.includes('"') ? problem : `${problem} (got "${raw}")`);
   }
   return buildConfig(vars, names.LISTEN_PORT ?? 'LISTEN_PORT');
 }
 
-/** Adds the offending value to a message when it helps and cannot leak a credential or flood the line. */
-function withValue(problem: string, variable: string, raw: string | undefined): string {
-  const hidden = raw === undefined || raw.length > 80 || /^\s*[[{]/.test(raw) || SECRET_VARIABLES.has(variable);
-  return hidden || problem.includes('"') ? problem : `${problem} (got "${raw}")`;
-}
-
 /** Builds the areas, checking the rules across variables that EnvironmentVariables checks one by one. */
-function buildConfig(vars: EnvironmentVariables, listenPortName: string): areas.AppConfig {
+function buildConfig(vars: EnvironmentVariables, listenPortName: string) {
   const inside = relative(vars.DATA_DIR, vars.DATA_TEMP_DIR);
   if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
     // Files in DATA_DIR that the catalog does not name are removed at start, scratch space included.
@@ -79,7 +77,6 @@ function catalogConfig({ OS_IMAGES, RHCOS_VERSIONS }: EnvironmentVariables): are
   return new areas.CatalogConfig(parseCatalog('RHCOS_VERSIONS', RHCOS_VERSIONS), 'RHCOS_VERSIONS');
 }
 
-/** `ASSISTED_SERVICE_URL`, else `ASSISTED_SERVICE_SCHEME` + `ASSISTED_SERVICE_HOST`; no trailing slash. */
 function assistedServiceUrl(vars: EnvironmentVariables): string | undefined {
   const { ASSISTED_SERVICE_URL: url, ASSISTED_SERVICE_SCHEME: scheme, ASSISTED_SERVICE_HOST: host } = vars;
   if (url !== undefined) return url.replace(/\/+$/, '');
@@ -109,14 +106,14 @@ function tlsFiles({ HTTPS_CERT_FILE: cert, HTTPS_KEY_FILE: key }: EnvironmentVar
 class AppConfigModule {}
 
 /** The typed configuration, and the global module that provides each area by its class (read from ConfigService). */
-export type LoadedConfig = areas.AppConfig & { readonly module: DynamicModule };
+export type LoadedConfig = AppConfig & { readonly module: DynamicModule };
 
 /**
  * `ConfigModule.forRoot` runs `validate` at once, so a bad variable rejects here, before Nest starts. Without `env`,
  * it reads process.env; tests pass `env`. Its value holds only objects: nothing is copied back into process.env.
  */
 export async function loadConfig(env?: Environment): Promise<LoadedConfig> {
-  let config: areas.AppConfig | undefined;
+  let config: AppConfig | undefined;
   const configModule = await ConfigModule.forRoot({
     ignoreEnvFile: true,
     ignoreEnvVars: env !== undefined,

@@ -102,7 +102,6 @@ type TextFile = { readonly path: string; readonly text: string };
 function failure(problem: string, attempt: () => unknown): string | undefined {
   try {
     attempt();
-    return undefined;
   } catch (error) {
     return `${problem}: ${errorMessage(error)}`;
   }

@@ -1,11 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Module } from '@nestjs/common';
 import type { Response } from 'express';
 import { requestEnd } from '../common/request-end.js';
 import { ServiceError } from '../common/service-error.js';
+import { SharedDescriptors } from '../iso/index.js';
 import { describeRequest } from '../logging/redact.js';
-import { DownloadWriter } from './download-writer.js';
+import { FAST_LANE_ANSWERS, counterProvider } from '../metrics/prometheus.js';
+import { DownloadWriter, RequestSlots } from './download-writer.js';
 import { FastLane } from './fast-lane.js';
-import { RequestSlots } from './request-slots.js';
 import { planDownloadResponse, prepareHeaders, type Download } from './response-plan.js';
 
 /**
@@ -40,3 +41,20 @@ export class DownloadResponder {
     this.writer.write(response, download.file, plan, describeRequest(response.req));
   }
 }
+
+/** How download bytes reach clients: slots, Range and 304 answers, shared descriptors, the fast lane. */
+@Module({
+  providers: [
+    DownloadResponder,
+    DownloadWriter,
+    FastLane,
+    RequestSlots,
+    { provide: SharedDescriptors, useFactory: () => new SharedDescriptors() },
+    counterProvider({
+      name: FAST_LANE_ANSWERS,
+      help: 'Download requests answered by the fast lane, without the application (also in the HTTP metrics)',
+    }),
+  ],
+  exports: [DownloadResponder, FastLane],
+})
+export class DeliveryModule {}

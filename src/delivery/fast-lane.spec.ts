@@ -9,9 +9,8 @@ import { VirtualFile } from '../iso/index.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { HttpObserver, type RequestDescription } from '../metrics/metrics.module.js';
 import { FAST_LANE_ANSWERS, counterProvider, registryProvider } from '../metrics/prometheus.js';
-import { DownloadWriter } from './download-writer.js';
+import { DownloadWriter, RequestSlots } from './download-writer.js';
 import { FastLane } from './fast-lane.js';
-import { RequestSlots } from './request-slots.js';
 import type { Download, ResponsePlan } from './response-plan.js';
 
 const ID = '5d0c2f0e-1a2b-4c3d-8e9f-0a1b2c3d4e5f';
@@ -82,7 +81,7 @@ function takes(lane: FastLane, method: string, headers: Record<string, string> =
 }
 
 function download(stillCurrent?: () => boolean): Download {
-  return { file: FILE, size: FILE.size, filename: 'x.iso', ...(stillCurrent && { stillCurrent }) };
+  return { file: FILE, filename: 'x.iso', ...(stillCurrent && { stillCurrent }) };
 }
 
 async function laneWith(allowedDomains: string[] = []) {

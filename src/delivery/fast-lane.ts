@@ -9,11 +9,9 @@ import { JsonLogger } from '../logging/json-logger.js';
 import { describeRequest } from '../logging/redact.js';
 import { HttpObserver, routeGroup, type RequestDescription } from '../metrics/metrics.module.js';
 import { FAST_LANE_ANSWERS, InjectMetric } from '../metrics/prometheus.js';
-import { RequestSlots } from './request-slots.js';
-import { DownloadWriter, type RequestLabel } from './download-writer.js';
+import { DownloadWriter, RequestSlots, type RequestLabel } from './download-writer.js';
 import { planDownloadResponse, prepareHeaders, type Download, type PreparedHeaders } from './response-plan.js';
 
-/** A download the application answered, as the fast lane answers it again. */
 interface LaneEntry {
   /** Held weakly: the customisation cache decides how long a customised file lives, not this map. */
   readonly file: WeakRef<VirtualFile>;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { VirtualFile } from '../iso/index.js';
 import {
   parseRangeHeader,
   planDownloadResponse as planPrepared,
@@ -7,11 +8,19 @@ import {
   type RangeResult,
 } from './response-plan.js';
 
-const planDownloadResponse = (resource: Omit<Download, 'file'>, range?: string, ifModifiedSince?: string) =>
-  planPrepared(prepareHeaders(resource), { range, 'if-modified-since': ifModifiedSince });
+type Resource = Omit<Download, 'file'> & { readonly size: number };
+
+/** A download of `size` bytes that is never read: only its size and headers matter here. */
+const downloadOf = ({ size, ...rest }: Resource): Download => ({
+  file: VirtualFile.concat([{ kind: 'file', path: '/never-read', offset: 0, length: size }]),
+  ...rest,
+});
+
+const planDownloadResponse = (resource: Resource, range?: string, ifModifiedSince?: string) =>
+  planPrepared(prepareHeaders(downloadOf(resource)), { range, 'if-modified-since': ifModifiedSince });
 
 const MODIFIED = new Date('2026-03-01T10:20:30.400Z');
-const resource: Omit<Download, 'file'> = { size: 1000, filename: 'x-discovery.iso', lastModified: MODIFIED };
+const resource: Resource = { size: 1000, filename: 'x-discovery.iso', lastModified: MODIFIED };
 
 const full: RangeResult = 'full';
 const unsatisfiable: RangeResult = 'unsatisfiable';
@@ -148,7 +157,7 @@ describe('planDownloadResponse', () => {
     expect(plan.headers['Last-Modified']).toBeUndefined();
   });
   it('answers every 200 and 304 with the headers prepared once', () => {
-    const prepared = prepareHeaders(resource);
+    const prepared = prepareHeaders(downloadOf(resource));
     expect(planPrepared(prepared, {}).headers).toBe(prepared.full);
     expect(planPrepared(prepared, { range: 'items=0-9' }).headers).toBe(prepared.full);
     expect(

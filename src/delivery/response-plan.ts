@@ -1,10 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { VirtualFile } from '../iso/index.js';
 
-/** What a download route serves. */
 export interface Download {
   readonly file: VirtualFile;
-  readonly size: number;
   readonly filename: string;
   /** Omitted when unknown: a made-up date would let clients keep a stale image through If-Modified-Since. */
   readonly lastModified?: Date;
@@ -30,16 +28,11 @@ export type ServablePlan = Exclude<ResponsePlan, { status: 416 }>;
 const SINGLE_RANGE = /^bytes[ \t]*=[ \t]*(\d*)[ \t]*-[ \t]*(\d*)$/i;
 
 /** What a download answers whatever the request asks: built once per download, shared by every answer. */
-export interface PreparedHeaders {
-  readonly size: number;
-  readonly lastModified?: Date;
-  /** A 304's headers; 200 and 206 add their lengths. */
-  readonly common: Readonly<Record<string, string>>;
-  readonly full: Readonly<Record<string, string>>;
-}
+export type PreparedHeaders = ReturnType<typeof prepareHeaders>;
 
-export function prepareHeaders({ size, filename, lastModified }: Omit<Download, 'file'>): PreparedHeaders {
-  const common = {
+export function prepareHeaders({ file: { size }, filename, lastModified }: Download) {
+  // A 304's headers; 200 and 206 add their lengths.
+  const common: Readonly<Record<string, string>> = {
     // Downloads are binary: nothing a browser should sniff into something it renders or runs.
     'X-Content-Type-Options': 'nosniff',
     'Accept-Ranges': 'bytes',

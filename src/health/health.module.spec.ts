@@ -7,7 +7,7 @@ import { Clock } from '../common/clock.js';
 import { ImageCacheService } from '../versions/image-cache.service.js';
 import type { FailedImageState, ImageState } from '../versions/image-state.js';
 import type { CatalogImage } from '../versions/os-image-catalog.js';
-import { HealthController, ImageCacheHealthIndicator } from './health.module.js';
+import { HealthController } from './health.module.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 
@@ -49,7 +49,6 @@ async function controllerWith(images: Readonly<Record<string, FakeImage>>): Prom
     imports: [TerminusModule.forRoot({ logger: false })],
     controllers: [HealthController],
     providers: [
-      ImageCacheHealthIndicator,
       { provide: ImageCacheService, useValue: new FakeImageCache(images) },
       { provide: Clock, useValue: { now: () => NOW } },
     ],

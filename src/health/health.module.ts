@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Module } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import type { HealthCheckResult, HealthIndicatorResult } from '@nestjs/terminus';
@@ -24,33 +24,14 @@ export function describeImageReadiness({ state, settled, lastFailure: last }: Im
   };
 }
 
-@Injectable()
-export class ImageCacheHealthIndicator {
-  constructor(
-    private readonly health: HealthIndicatorService,
-    private readonly cache: ImageCacheService,
-    private readonly clock: Clock,
-  ) {}
-
-  check(): HealthIndicatorResult<'images'> {
-    const images: ImageReadiness[] = [];
-    const details: Record<string, object> = {};
-    for (const { image, state } of this.cache.snapshot()) {
-      const readiness = { state, settled: this.cache.hasSettled(image), lastFailure: this.cache.lastFailure(image) };
-      images.push(readiness);
-      details[image.fileName] = describeImageReadiness(readiness, this.clock.now());
-    }
-    const session = this.health.check('images');
-    return isReplicaReady(images) ? session.up(details) : session.down(details);
-  }
-}
-
 @ApiTags('health')
 @Controller()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly images: ImageCacheHealthIndicator,
+    private readonly indicator: HealthIndicatorService,
+    private readonly cache: ImageCacheService,
+    private readonly clock: Clock,
   ) {}
 
   @Get('live')
@@ -66,7 +47,19 @@ export class HealthController {
   @ApiOkResponse({ description: "Every image had its first attempt and one is ready; the body lists each's state" })
   @ApiServiceUnavailableResponse({ description: 'An image is on its first attempt, or none is ready: the body says' })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.images.check()]);
+    return this.health.check([() => this.images()]);
+  }
+
+  private images(): HealthIndicatorResult<'images'> {
+    const images: ImageReadiness[] = [];
+    const details: Record<string, object> = {};
+    for (const { image, state } of this.cache.snapshot()) {
+      const readiness = { state, settled: this.cache.hasSettled(image), lastFailure: this.cache.lastFailure(image) };
+      images.push(readiness);
+      details[image.fileName] = describeImageReadiness(readiness, this.clock.now());
+    }
+    const session = this.indicator.check('images');
+    return isReplicaReady(images) ? session.up(details) : session.down(details);
   }
 }
 
@@ -74,6 +67,6 @@ export class HealthController {
   // Readiness is probed every few seconds during a long sync: a failing check is a state, not an error to log.
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [ImageCacheHealthIndicator, Clock],
+  providers: [Clock],
 })
 export class HealthModule {}

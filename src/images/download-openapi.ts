@@ -14,7 +14,6 @@ export const ASSISTED_ERRORS: Record<number, string> = {
 
 const optionalHeader = (name: string, description: string) => ApiHeader({ name, required: false, description });
 
-/** The OpenAPI responses of a download route, plus `extra` errors. */
 export function ApiDownload(extra: Record<number, string> = {}): MethodDecorator {
   const errors: Record<number, string> = {
     400: 'Bad request: a missing or malformed parameter, or content that does not fit the image',

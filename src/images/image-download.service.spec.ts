@@ -186,7 +186,11 @@ describe('ImageDownloadService', () => {
     expect(customizations.asked).toEqual([
       { type: 'full-iso', needs: { ignitionAreaBytes: 4096, kernelArguments: true } },
     ]);
-    expect(download).toMatchObject({ size: 1 << 20, filename: `${ID}-discovery.iso`, lastModified: MODIFIED });
+    expect(download).toMatchObject({
+      file: { size: 1 << 20 },
+      filename: `${ID}-discovery.iso`,
+      lastModified: MODIFIED,
+    });
     const inMemory = download.file.segments.flatMap((segment) => (segment.kind === 'bytes' ? [segment.data] : []));
     expect(inMemory[0]).toBe(customizations.customization.ignitionPayload);
     expect(inMemory[1]?.toString()).toMatch(/^a=b ip=dhcp\n#+$/);
@@ -262,7 +266,7 @@ describe('ImageDownloadService', () => {
 
   it('serves boot artifacts from the ISO with its mtime, ins-file for s390x only', () => {
     expect(service.bootArtifact('kernel', '418.1', 'x86_64')).toMatchObject({
-      size: 3_000,
+      file: { size: 3_000 },
       filename: 'vmlinuz',
       lastModified: MTIME,
     });

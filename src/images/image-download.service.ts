@@ -194,10 +194,9 @@ class FileMemo {
 }
 
 function download(file: VirtualFile, filename: string, lastModified?: Date, stillCurrent?: () => boolean): Download {
-  return { file, size: file.size, filename, ...(lastModified && { lastModified }), stillCurrent };
+  return { file, filename, ...(lastModified && { lastModified }), stillCurrent };
 }
 
-/** A file inside the ISO as segments of the ISO file, one per extent. */
 function isoFileSegments(isoPath: string, file: IsoFile): Segment[] {
   return file.extents.map((extent) => ({ kind: 'file', path: isoPath, offset: extent.offset, length: extent.size }));
 }

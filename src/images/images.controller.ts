@@ -2,8 +2,8 @@ import {
   All,
   Controller,
   Get,
-  HttpException,
   Inject,
+  Module,
   NotFoundException,
   Param,
   Query,
@@ -13,9 +13,10 @@ import {
 import { ApiExcludeEndpoint, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { resolveCredential } from '../assisted/credentials.js';
-import { isLowercaseUuid } from '../common/service-error.js';
+import { Clock } from '../common/clock.js';
+import { ServiceError, isLowercaseUuid } from '../common/service-error.js';
 import type { ImageType } from '../config/catalog.js';
-import { DownloadResponder } from '../delivery/download-responder.js';
+import { DeliveryModule, DownloadResponder } from '../delivery/download-responder.js';
 import { ASSISTED_ERRORS, ApiDownload } from './download-openapi.js';
 import {
   AddrsizeQueryDto,
@@ -29,14 +30,8 @@ import {
 import { BOOT_ARTIFACTS, ImageDownloadService, type BootArtifact } from './image-download.service.js';
 
 /** The path parameters of a short URL: the infra-env is named by its id, or by the JWT that is the credential. */
-interface ShortUrlParams {
-  readonly image_id?: string;
-  readonly token?: string;
-  readonly api_key?: string;
-  readonly version: string;
-  readonly arch: string;
-  readonly filename: string;
-}
+type ShortUrlParams = Readonly<Record<'version' | 'arch' | 'filename', string>> &
+  Readonly<Partial<Record<'image_id' | 'token' | 'api_key', string>>>;
 
 const FILENAME_TYPES: Readonly<Record<string, ImageType>> = {
   'full.iso': 'full-iso',
@@ -46,15 +41,16 @@ const FILENAME_TYPES: Readonly<Record<string, ImageType>> = {
 
 const ID_PARAM = { name: 'image_id', description: 'infra-env id (lowercase UUID)', format: 'uuid' };
 const SHORT_URL_IDS = {
-  image_id: ID_PARAM,
-  token: { name: 'token', description: 'image token (JWT)' },
-  api_key: { name: 'api_key', description: 'API key (JWT)' },
+  byid: ID_PARAM,
+  bytoken: { name: 'token', description: 'image token (JWT)' },
+  byapikey: { name: 'api_key', description: 'API key (JWT)' },
 };
 
-function ShortUrl(summary: string, id: keyof typeof SHORT_URL_IDS): MethodDecorator {
+function ShortUrl(kind: keyof typeof SHORT_URL_IDS, summary: string): MethodDecorator {
   return applyDecorators(
+    Get(`${kind}/:${SHORT_URL_IDS[kind].name}/:version/:arch/:filename`),
     ApiOperation({ summary }),
-    ApiParam(SHORT_URL_IDS[id]),
+    ApiParam(SHORT_URL_IDS[kind]),
     ApiParam({ name: 'version', description: 'RHCOS or OpenShift version', example: '4.18' }),
     ApiParam({ name: 'arch', description: 'CPU architecture', example: 'x86_64' }),
     ApiParam({ name: 'filename', enum: Object.keys(FILENAME_TYPES) }),
@@ -62,7 +58,6 @@ function ShortUrl(summary: string, id: keyof typeof SHORT_URL_IDS): MethodDecora
   );
 }
 
-/** What both controllers answer with: a download the service prepares, run by the responder. */
 abstract class DownloadRoutes {
   constructor(
     @Inject(DownloadResponder) protected readonly responder: DownloadResponder,
@@ -88,20 +83,17 @@ export class ImagesController extends DownloadRoutes {
     return this.responder.serve(response, (signal) => this.images.iso(query.type, request, signal));
   }
 
-  @Get('byid/:image_id/:version/:arch/:filename')
-  @ShortUrl('Download an image by infra-env id', 'image_id')
+  @ShortUrl('byid', 'Download an image by infra-env id')
   byId(@Param() params: ShortUrlParams, @Query(QUERY_PIPE) query: CredentialQueryDto, @Res() response: Response) {
     return this.shortUrl(params, query, response);
   }
 
-  @Get('bytoken/:token/:version/:arch/:filename')
-  @ShortUrl('Download an image with an image token (a JWT naming the infra-env)', 'token')
+  @ShortUrl('bytoken', 'Download an image with an image token (a JWT naming the infra-env)')
   byToken(@Param() params: ShortUrlParams, @Query(QUERY_PIPE) query: CredentialQueryDto, @Res() response: Response) {
     return this.shortUrl(params, query, response);
   }
 
-  @Get('byapikey/:api_key/:version/:arch/:filename')
-  @ShortUrl('Download an image with an API key (a JWT naming the infra-env)', 'api_key')
+  @ShortUrl('byapikey', 'Download an image with an API key (a JWT naming the infra-env)')
   byApiKey(@Param() params: ShortUrlParams, @Query(QUERY_PIPE) query: CredentialQueryDto, @Res() response: Response) {
     return this.shortUrl(params, query, response);
   }
@@ -187,8 +179,14 @@ export class ArtifactsController extends DownloadRoutes {
   /** Registered after GET (which answers HEAD too), so it catches every other method. */
   @All('boot-artifacts/:artifact')
   @ApiExcludeEndpoint()
-  otherMethod(@Res({ passthrough: true }) response: Response): never {
-    response.set('Allow', 'GET, HEAD');
-    throw new HttpException('only GET and HEAD are allowed on boot artifacts', 405);
+  otherMethod(): never {
+    throw new ServiceError(405, 'only GET and HEAD are allowed on boot artifacts', { Allow: 'GET, HEAD' });
   }
 }
+
+@Module({
+  imports: [DeliveryModule],
+  controllers: [ImagesController, ArtifactsController],
+  providers: [ImageDownloadService, Clock],
+})
+export class ImagesModule {}

@@ -17,7 +17,7 @@ const GRUB_CONFIG_PATHS = ['EFI/redhat/grub.cfg', 'EFI/fedora/grub.cfg', 'EFI/ce
 const GRUB_KERNEL_LINE = /^\s*(?:linux|linuxefi|linux16)\s+\S/;
 const GRUB_INITRD_LINE = /^\s*(?:initrd|initrdefi|initrd16)\s+\S/;
 const ISOLINUX_APPEND_LINE = /^\s*append\s+\S/i;
-const ISOLINUX_INITRD_OPTION = /(^|\s)(initrd=\S+)/;
+const ISOLINUX_INITRD_OPTION = /(?:^|\s)initrd=\S+/;
 const LIVEISO_ARGUMENT = /[ \t]coreos\.liveiso=\S+/g;
 /** Where a kernel line's arguments start: after `linux <kernel>` or `append [initrd=…]`. */
 const KERNEL_LINE_PREFIXES = [
@@ -25,7 +25,6 @@ const KERNEL_LINE_PREFIXES = [
   /^\s*append\s+(?:initrd=\S+(?:\s+|$))?/i,
 ];
 
-/** Every GRUB config, isolinux.cfg and kargs.json of the ISO, edited. */
 export async function editBootConfigs(isoPath: string, index: IsoIndex, edit: BootConfigEdit): Promise<TemplateFile[]> {
   const editFile = async (file: IsoFile, change: (text: string) => string): Promise<TemplateFile> => {
     // latin1 maps bytes to characters one to one, so bytes the edits do not touch come back unchanged.
@@ -61,19 +60,14 @@ export function validateRootfsUrl(url: string): string {
 
 export function editGrubConfig(text: string, edit: BootConfigEdit): string {
   const { rootfsUrl, initrds } = checkedEdit(edit);
-  let [kernelLines, initrdLines] = [0, 0];
-  const result = mapLines(text, (line) => {
-    if (GRUB_KERNEL_LINE.test(line)) {
-      kernelLines++;
+  const hasLine = (pattern: RegExp): boolean => text.split('\n').some((line) => pattern.test(line));
+  requireEdited(hasLine(GRUB_KERNEL_LINE), 'a GRUB `linux` line');
+  requireEdited(hasLine(GRUB_INITRD_LINE), 'a GRUB `initrd` line');
+  return mapLines(text, (line) => {
+    if (GRUB_KERNEL_LINE.test(line))
       return `${line.replace(LIVEISO_ARGUMENT, '')} coreos.live.rootfs_url="${rootfsUrl}"`;
-    }
-    if (!GRUB_INITRD_LINE.test(line)) return line;
-    initrdLines++;
-    return [line, ...initrds].join(' ');
+    return GRUB_INITRD_LINE.test(line) ? [line, ...initrds].join(' ') : line;
   });
-  requireEdited(kernelLines, 'a GRUB `linux` line');
-  requireEdited(initrdLines, 'a GRUB `initrd` line');
-  return result;
 }
 
 /** Edits isolinux/isolinux.cfg: its `append` line carries both the kernel arguments and `initrd=`. */
@@ -85,11 +79,9 @@ export function editIsolinuxConfig(text: string, edit: BootConfigEdit): string {
     const edited = `${line.replace(LIVEISO_ARGUMENT, '')} coreos.live.rootfs_url="${rootfsUrl}"`;
     if (!ISOLINUX_INITRD_OPTION.test(edited)) return edited;
     initrdLines++;
-    return edited.replace(ISOLINUX_INITRD_OPTION, (_all, space: string, option: string) =>
-      [`${space}${option}`, ...initrds].join(','),
-    );
+    return edited.replace(ISOLINUX_INITRD_OPTION, (option) => [option, ...initrds].join(','));
   });
-  requireEdited(initrdLines, 'an isolinux `append` line with initrd=');
+  requireEdited(initrdLines > 0, 'an isolinux `append` line with initrd=');
   return result;
 }
 
@@ -100,8 +92,8 @@ function checkedEdit(edit: BootConfigEdit): { rootfsUrl: string; initrds: string
   return { rootfsUrl: validateRootfsUrl(edit.rootfsUrl), initrds: edit.extraInitrds };
 }
 
-function requireEdited(count: number, what: string): void {
-  if (count === 0) throw new BootConfigEditError(`boot config has no ${what} to edit`);
+function requireEdited(found: boolean, what: string): void {
+  if (!found) throw new BootConfigEditError(`boot config has no ${what} to edit`);
 }
 
 /** Applies `edit` to every line, keeping LF or CRLF line endings as they were. */

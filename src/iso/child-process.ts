@@ -22,12 +22,10 @@ export class OperationAbortedError extends Error {
 
 /** `setting` (e.g. an environment variable) is named in the error, so that an operator knows what to raise. */
 type ChildTimeout = { readonly ms: number; readonly setting?: string };
+/** What a job that runs tools takes: it makes a private subdirectory in `workDir` and removes it afterwards. */
+export type ToolOptions = { workDir: string; signal?: AbortSignal; timeout?: ChildTimeout };
 
-type ChildResult = { stdout: Buffer; stderr: string };
-
-interface RunChildOptions {
-  signal?: AbortSignal;
-  timeout?: ChildTimeout;
+interface RunChildOptions extends Omit<ToolOptions, 'workDir'> {
   /** The child is killed past this much stdout; default 64 MiB. */
   maxStdoutBytes?: number;
   /** Only the end of stderr is kept, where tools put their verdict; default 64 KiB. */
@@ -41,7 +39,7 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
 }
 
 /** Resolves with the output on exit status 0; a failure settles only once the child's process group is gone. */
-export async function runChild(program: string, args: string[], options: RunChildOptions = {}): Promise<ChildResult> {
+export async function runChild(program: string, args: string[], options: RunChildOptions = {}) {
   throwIfAborted(options.signal, program);
   const { signal, timeout, maxStdoutBytes = 64 << 20, stderrTailBytes = 64 << 10, killGraceMs = 5_000 } = options;
   const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -73,7 +71,7 @@ export async function runChild(program: string, args: string[], options: RunChil
     const joined = Buffer.concat([stderr, chunk]);
     stderr = joined.subarray(Math.max(0, joined.length - stderrTailBytes));
   });
-  return new Promise((resolve, reject) => {
+  return new Promise<{ stdout: Buffer; stderr: string }>((resolve, reject) => {
     const finish = (code: number | null, killedBy: NodeJS.Signals | null): void => {
       if (settled) return;
       settled = true;
@@ -96,10 +94,6 @@ export async function runChild(program: string, args: string[], options: RunChil
   });
 }
 
-export type RunChild = typeof runChild;
-/** What a job that runs tools accepts: `run` lets a test or a Nest provider stand in for `runChild`. */
-export type ToolOptions = { signal?: AbortSignal; timeout?: ChildTimeout; run?: RunChild };
-
 function timeoutError(program: string, timeout: ChildTimeout, stderr: string): ChildTimeoutError {
   const setting = timeout.setting === undefined ? '' : ` (${timeout.setting})`;
   return new ChildTimeoutError(`${program} did not finish within ${timeout.ms / 1000} s${setting}`, stderr, null);
@@ -115,7 +109,6 @@ function signalGroup(child: ChildProcess, pid: number, signal: NodeJS.Signals): 
 }
 
 export function lastLines(text: string, count: number): string {
-  const lines = text.split('\n').map((line) => line.trim());
-  const nonEmpty = lines.filter((line) => line !== '');
+  const nonEmpty = text.split('\n').flatMap((line) => line.trim() || []);
   return nonEmpty.slice(-count).join(' | ');
 }

@@ -39,11 +39,8 @@ export class SharedDescriptors implements FileAccess {
 
   acquire(path: string): OpenFile {
     let shared = this.open.get(path);
-    if (shared !== undefined && shared.readers === 0 && !namesSameFile(shared)) {
-      this.retire(shared);
-      shared = undefined;
-    }
-    if (shared === undefined) {
+    if (shared?.readers === 0 && !namesSameFile(shared)) this.retire(shared);
+    if (shared === undefined || shared.retired) {
       const fd = fs.openSync(path, 'r');
       const { ino, dev } = fs.fstatSync(fd);
       shared = { fd, path, ino, dev, readers: 0, idleSince: 0, retired: false };

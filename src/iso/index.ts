@@ -1,5 +1,5 @@
 /** The ISO library's public entry: everything outside src/iso imports from here, never from the files behind it. */
-export { OperationAbortedError, runChild, type RunChild } from './child-process.js';
+export { OperationAbortedError } from './child-process.js';
 export { IgnitionSizeMeter, IgnitionTooLargeError, STANDARD_IGNITION_AREA_BYTES } from './initramfs.js';
 export { buildIgnitionPayload, buildNewcArchive, buildNmstateRamdisk, type CpioEntry } from './initramfs.js';
 export { IsoFormatError, readIsoFileBytes, type IsoFile, type IsoIndex } from './iso9660.js';

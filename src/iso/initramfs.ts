@@ -30,12 +30,11 @@ export function buildNewcArchive(entries: CpioEntry[]): Buffer {
   let inode = 1;
   for (const { path: rawPath, data, mode, mtime = 0 } of entries) {
     const path = rawPath.replace(/^\/+/, '');
-    if (path === '' || path.split('/').some((s) => s === '' || s === '.' || s === '..'))
-      throw new CpioError(`invalid cpio entry path '${rawPath}'`);
+    const segments = path.split('/');
+    if (segments.some((s) => ['', '.', '..'].includes(s))) throw new CpioError(`invalid cpio entry path '${rawPath}'`);
     if (path.includes('\0')) throw new CpioError(`cpio entry path '${rawPath}' contains a NUL byte`);
     if (files.has(path) || directories.has(path)) throw new CpioError(`cpio entry '${path}' is given twice`);
     // The kernel creates a file only when its directory exists, so parents come first.
-    const segments = path.split('/');
     for (let depth = 1; depth < segments.length; depth++) {
       const directory = segments.slice(0, depth).join('/');
       if (files.has(directory)) throw new CpioError(`cpio entry '${path}' is below the file '${directory}'`);
@@ -122,7 +121,6 @@ export class IgnitionTooLargeError extends IsoError {
   }
 }
 
-/** gzip-compressed newc cpio of `entries`, zero-padded to a multiple of 4 bytes. */
 export function buildCompressedCpio(entries: CpioEntry[]): Buffer {
   return padTo4(gzipSync(buildNewcArchive(entries)));
 }

@@ -114,9 +114,8 @@ class TreeWalker {
   /** CL: the placeholder names the directory; its extent and attributes are those of the target's ".". */
   private async relocatedDirectory(lba: number, path: string): Promise<IsoFile> {
     // A "." record is at most 255 bytes, so the first logical block holds it.
-    const { blockSize } = this.volume;
     const what = `relocated directory /${path}`;
-    const dot = this.dotRecord(await this.reader.read(lba * blockSize, blockSize, what), what);
+    const dot = this.dotRecord(await this.reader.read(lba * this.volume.blockSize, this.volume.blockSize, what), what);
     return toIsoFile(path, dot, [this.extentOf(dot, path)], true, (await this.readRockRidge(dot)).mode);
   }
 

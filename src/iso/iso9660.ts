@@ -37,15 +37,7 @@ export interface IsoIndex {
 }
 
 /** `lba` and `size` locate the record's data; `identifier` is latin1: '\0' is "." and '\x01' is "..". */
-export interface DirectoryRecord {
-  lba: number;
-  size: number;
-  recordedAt: Date;
-  flags: number;
-  interleaved: boolean;
-  identifier: string;
-  systemUse: Buffer;
-}
+export type DirectoryRecord = NonNullable<ReturnType<typeof parseDirectoryRecord>>;
 export type PrimaryVolume = { volumeId: string; blockSize: number; volumeSpaceSize: number; root: DirectoryRecord };
 
 export class IsoImageReader {
@@ -184,7 +176,7 @@ export async function readPrimaryVolume(reader: IsoImageReader): Promise<Primary
 }
 
 /** Undefined for a zero length byte ("no more records in this sector"); throws when the record does not fit. */
-function parseDirectoryRecord(buf: Buffer, position: number): DirectoryRecord | undefined {
+function parseDirectoryRecord(buf: Buffer, position: number) {
   const length = buf[position] ?? 0;
   if (length === 0) return undefined;
   if (length < MIN_RECORD_LENGTH || position + length > buf.length)
@@ -225,6 +217,5 @@ export function* directoryRecords(extent: Buffer): Generator<DirectoryRecord> {
 function parseRecordingDate(bytes: Buffer): Date {
   const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = bytes;
   if (month < 1 || month > 12 || day < 1 || day > 31) return new Date(0);
-  const utc = Date.UTC(1900 + year, month - 1, day, hour, minute, second);
-  return new Date(utc - bytes.readInt8(6) * 15 * 60_000);
+  return new Date(Date.UTC(1900 + year, month - 1, day, hour, minute, second) - bytes.readInt8(6) * 15 * 60_000);
 }

@@ -13,18 +13,9 @@ const CONTROLS = new Map(
   Object.entries({ '\n': 'a newline', '\r': 'a carriage return', '\t': 'a tab', '\0': 'a NUL byte' }),
 );
 
-/** `fileOffset` is in the boot config at `path`, `offset` in the ISO; `defaultKargs` is '' in a marker-found area. */
-export interface KargsArea {
-  path: string;
-  fileOffset: number;
-  offset: number;
-  size: number;
-  defaultKargs: string;
-  end: string;
-  pad: string;
-}
-
 type KargsFileInfo = { path: string; offset: number; end: string; pad: string };
+/** `fileOffset` is in the file at `path`, but `offset` in the ISO; `defaultKargs` is '' in a marker-found area. */
+export type KargsArea = KargsFileInfo & { fileOffset: number; size: number; defaultKargs: string };
 type KargsInfo = { default: string; size: number; files: KargsFileInfo[] };
 
 /** kargs.json is malformed, or an area it names (or the marker) is not where it should be. */

@@ -23,7 +23,6 @@ export const BOOT_FILE_PATHS = {
   rootfs: 'images/pxeboot/rootfs.img',
   insFile: 'generic.ins',
   initrdAddrsize: 'images/initrd.addrsize',
-  /** The minimal ISO's ramdisk area. */
   ramdiskArea: 'images/assisted_installer_custom.img',
 } as const;
 
@@ -92,16 +91,13 @@ export async function analyzeLiveIso(
   arch: CpuArchitecture,
 ): Promise<LiveIsoLayout> {
   const read = (file: IsoFile): Promise<Buffer> => readIsoFileBytes(isoPath, file);
-  const readOptional = async (path: string): Promise<Buffer | undefined> => {
-    const file = regularFile(index, path);
-    return file === undefined ? undefined : read(file);
-  };
-  const ignitionArea = resolveIgnitionArea(index, await readOptional(IGNINFO_PATH));
+  const readOptional = async (file: IsoFile | undefined): Promise<Buffer | undefined> => file && read(file);
+  const ignitionArea = resolveIgnitionArea(index, await readOptional(regularFile(index, IGNINFO_PATH)));
   let kargsAreas: KargsArea[] = [];
   let kargsUnavailable: string | undefined = 's390x images cannot take extra kernel arguments';
   if (arch !== 's390x') {
     try {
-      kargsAreas = await resolveKargsAreas(index, await readOptional(KARGS_JSON_PATH), read);
+      kargsAreas = await resolveKargsAreas(index, await readOptional(regularFile(index, KARGS_JSON_PATH)), read);
       kargsUnavailable = kargsAreas.length > 0 ? undefined : 'the image has no kernel-argument embed area';
     } catch (error) {
       // An image without usable areas still serves every request that adds no kernel arguments.
@@ -111,8 +107,7 @@ export async function analyzeLiveIso(
   const files: Record<string, IsoFile> = {};
   for (const [name, path] of Object.entries(BOOT_FILE_PATHS)) {
     const file = regularFile(index, path);
-    const key = name === 's390xKernel' ? 'kernel' : name;
-    if (file !== undefined) files[key] ??= file;
+    if (file !== undefined) files[name === 's390xKernel' ? 'kernel' : name] ??= file;
   }
   return { isoPath, size, ignitionArea, kargsAreas, kargsUnavailable, files };
 }

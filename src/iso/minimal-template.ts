@@ -22,8 +22,6 @@ export class TemplateBuildError extends IsoError {}
 export interface MinimalTemplateRequest extends ToolOptions {
   fullIsoPath: string;
   outputPath: string;
-  /** Scratch space; a subdirectory is made in it and removed afterwards. */
-  workDir: string;
   arch: CpuArchitecture;
   rootfsUrl: string;
   nmstateImage?: Buffer;
@@ -51,12 +49,8 @@ export async function buildMinimalTemplate(req: MinimalTemplateRequest): Promise
     try {
       const plan = await planTemplate(req.fullIsoPath, req.rootfsUrl, req.nmstateImage);
       // Numbered names: two grub.cfg files must not collide, and no ISO name reaches a disk path.
-      const staged: StagedFile[] = [];
-      for (const [index, { isoPath, content, mode }] of plan.files.entries()) {
-        const diskPath = path.join(scratch, `file-${index}`);
-        await writeFile(diskPath, content);
-        staged.push({ diskPath, isoPath, mode });
-      }
+      const staged = plan.files.map((file, index) => ({ ...file, diskPath: path.join(scratch, `file-${index}`) }));
+      for (const { diskPath, content } of staged) await writeFile(diskPath, content);
       throwIfAborted(req.signal, `building the ${what}`);
       const build = (targetIso: string): Promise<void> =>
         runXorriso(req, { sourceIso: req.fullIsoPath, targetIso, plan, staged });
@@ -102,9 +96,8 @@ export async function writeAtomically(output: string, write: (temp: string) => P
 }
 
 async function runXorriso(req: MinimalTemplateRequest, job: XorrisoJob): Promise<void> {
-  const run = req.run ?? runChild;
   try {
-    await run('xorriso', xorrisoArgs(job), { signal: req.signal, timeout: req.timeout, maxStdoutBytes: 1 << 20 });
+    await runChild('xorriso', xorrisoArgs(job), { signal: req.signal, timeout: req.timeout, maxStdoutBytes: 1 << 20 });
   } catch (error) {
     if (!(error instanceof ChildProcessError)) throw error;
     // A hung xorriso's last progress lines would hide that it was stopped for taking too long.

@@ -13,7 +13,6 @@ import { VirtualFile } from './virtual-file.js';
 
 const ROOT_IMAGE_KINDS = { 'root.squashfs': 'squashfs', 'root.erofs': 'erofs' } as const;
 const ROOTFS = BOOT_FILE_PATHS.rootfs;
-/** An absolute image path ending in bin/nmstatectl or sbin/nmstatectl. */
 const NMSTATECTL_PATH = /^\/(?:[^/\n]+\/)*s?bin\/nmstatectl$/;
 const PLAIN_NMSTATECTL_PATH = '/usr/bin/nmstatectl';
 const OSTREE_DEPLOY_ROOT = '/ostree/deploy';
@@ -26,11 +25,7 @@ const QUEUE_MEGABYTES = '32';
 const EROFS_DIRECTORY = 2;
 
 /** `timeout` bounds each unsquashfs / erofs-utils run. */
-export interface NmstateExtractRequest extends ToolOptions {
-  isoPath: string;
-  /** Scratch space; a private subdirectory is made in it and removed afterwards. */
-  workDir: string;
-}
+export type NmstateExtractRequest = ToolOptions & { isoPath: string };
 
 export class NmstateExtractError extends IsoError {}
 
@@ -42,8 +37,7 @@ export async function extractNmstatectl(req: NmstateExtractRequest): Promise<Buf
   await mkdir(req.workDir, { recursive: true });
   const scratch = await mkdtemp(path.join(req.workDir, 'nmstate-'));
   const { signal, timeout } = req;
-  const run: Tool = (program, args, maxStdoutBytes) =>
-    (req.run ?? runChild)(program, args, { signal, timeout, maxStdoutBytes });
+  const run: Tool = (program, args, maxStdoutBytes) => runChild(program, args, { signal, timeout, maxStdoutBytes });
   try {
     const { kind, ranges } = await locateRootImage(req.isoPath);
     const inPlace = kind === 'squashfs' && ranges.length === 1 ? ranges[0] : undefined;
@@ -121,7 +115,6 @@ async function extractFromErofs(imagePath: string, scratchDir: string, run: Tool
   return readFile(path.join(tree, target));
 }
 
-/** /usr/bin/nmstatectl, else the first ostree deployment holding one. */
 async function locateInErofs(imagePath: string, run: Tool): Promise<string> {
   // dump.erofs reports a missing path on stderr but still exits 0, so read what it printed.
   const isRegularFile = async (target: string): Promise<boolean> => {

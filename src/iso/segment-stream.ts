@@ -30,8 +30,7 @@ export function segmentStarts(segments: readonly Segment[]): number[] {
 
 /** Index of the last segment starting at or before `position` (empty segments are skipped past). */
 export function findSegmentIndex(starts: readonly number[], position: number): number {
-  const last = starts.findLastIndex((start) => start <= position);
-  return Math.max(0, last);
+  return starts.findLastIndex((start) => start <= position);
 }
 
 /** Read buffers used again, not left to V8's collector (see docs/architecture.md); each comes back once it is done. */
@@ -108,8 +107,7 @@ export class SegmentStream extends Readable {
   private readonly descriptors = new Map<string, OpenFile>();
   /** pumpSegments lends these out and gives them back; chunks of in-memory segments are never lent. */
   readonly buffers: StreamBuffers;
-  private position: number;
-  private index: number;
+  private readonly remaining: Iterator<Buffer | FileChunk, undefined>;
   private reading = false;
   /** `_destroy` waits for it: a descriptor closed under a pending read could be reused by another open. */
   private inFlight: Promise<void> = Promise.resolve();
@@ -117,15 +115,14 @@ export class SegmentStream extends Readable {
   constructor(private readonly plan: Plan) {
     // At one chunk, push() reports "full" after each file chunk, so at most about two chunks are buffered.
     super({ highWaterMark: plan.chunkSize });
-    this.position = plan.start;
-    this.index = plan.start < plan.end ? findSegmentIndex(plan.starts, plan.start) : 0;
+    this.remaining = pieces(plan, plan.chunkSize);
     const pool = plan.chunkSize === DEFAULT_CHUNK_SIZE ? DEFAULT_POOL : undefined;
     this.buffers = new StreamBuffers(pool, MAX_LENT_BUFFERS);
   }
 
   override _read(): void {
     if (this.reading) return;
-    const chunk = this.nextChunk();
+    const chunk = this.remaining.next().value;
     if (chunk === undefined || Buffer.isBuffer(chunk)) this.push(chunk ?? null);
     else {
       this.reading = true;
@@ -135,24 +132,6 @@ export class SegmentStream extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     void this.inFlight.then(() => this.closeFiles()).then((closeError) => callback(error ?? closeError ?? null));
-  }
-
-  /** The next chunk's bytes, or where to read them; undefined at the end of the range. */
-  private nextChunk(): Buffer | FileChunk | undefined {
-    const { segments, starts, end, chunkSize } = this.plan;
-    const [segment, segmentStart] = [segments[this.index], starts[this.index]];
-    if (this.position >= end || segment === undefined || segmentStart === undefined) return undefined;
-    const segmentEnd = segmentStart + segmentLength(segment);
-    if (this.position >= segmentEnd) {
-      this.index += 1;
-      return this.nextChunk();
-    }
-    const within = this.position - segmentStart;
-    const length = Math.min(chunkSize, segmentEnd - this.position, end - this.position);
-    this.position += length;
-    if (segment.kind === 'bytes') return segment.data.subarray(within, within + length);
-    if (segment.kind === 'file') return { path: segment.path, position: segment.offset + within, length };
-    return length <= SHARED_ZEROS.length ? SHARED_ZEROS.subarray(0, length) : Buffer.alloc(length);
   }
 
   private async readFileChunk({ path, position, length }: FileChunk): Promise<void> {
@@ -188,25 +167,36 @@ export class SegmentStream extends Readable {
   }
 }
 
-/** Bytes [start, end) of `segments` in one buffer (`into`'s start when given): a short range needs no stream. */
-export async function readSpan({ segments, starts, start, end, files }: Span, into?: Buffer): Promise<Buffer> {
-  const buffer = into === undefined ? Buffer.allocUnsafe(end - start) : into.subarray(0, end - start);
-  if (buffer.length < end - start)
-    throw new RangeError(`a ${into?.length}-byte buffer cannot hold ${end - start} bytes`);
+/** Bytes [start, end) in pieces of at most `chunkSize`: the bytes themselves, or where in a file to read them. */
+function* pieces({ segments, starts, start, end }: Span, chunkSize: number): Generator<Buffer | FileChunk, undefined> {
   for (let index = findSegmentIndex(starts, start), position = start; position < end; index++) {
     const [segment, segmentStart] = [segments[index], starts[index]];
     if (segment === undefined || segmentStart === undefined) throw new RangeError(`no segment holds byte ${position}`);
-    const within = position - segmentStart;
-    const length = Math.min(segmentLength(segment) - within, end - position);
-    const at = position - start;
-    if (segment.kind === 'bytes') segment.data.copy(buffer, at, within, within + length);
-    else if (segment.kind === 'zeros') buffer.fill(0, at, at + length);
-    else {
-      const file = files.acquire(segment.path);
-      const target = buffer.subarray(at, at + length);
-      await readFully(file.fd, segment.path, target, segment.offset + within).finally(() => files.release(file));
+    const segmentEnd = Math.min(segmentStart + segmentLength(segment), end);
+    for (let length = 0; position < segmentEnd; position += length) {
+      const within = position - segmentStart;
+      length = Math.min(chunkSize, segmentEnd - position);
+      if (segment.kind === 'bytes') yield segment.data.subarray(within, within + length);
+      else if (segment.kind === 'file') yield { path: segment.path, position: segment.offset + within, length };
+      else yield length <= SHARED_ZEROS.length ? SHARED_ZEROS.subarray(0, length) : Buffer.alloc(length);
     }
-    position += length;
+  }
+}
+
+/** Bytes [start, end) of `segments` in one buffer (`into`'s start when given): a short range needs no stream. */
+export async function readSpan(span: Span, into?: Buffer): Promise<Buffer> {
+  const length = span.end - span.start;
+  const buffer = into === undefined ? Buffer.allocUnsafe(length) : into.subarray(0, length);
+  if (buffer.length < length) throw new RangeError(`a ${into?.length}-byte buffer cannot hold ${length} bytes`);
+  let at = 0;
+  for (const piece of pieces(span, Infinity)) {
+    if (Buffer.isBuffer(piece)) piece.copy(buffer, at);
+    else {
+      const file = span.files.acquire(piece.path);
+      const target = buffer.subarray(at, at + piece.length);
+      await readFully(file.fd, piece.path, target, piece.position).finally(() => span.files.release(file));
+    }
+    at += piece.length;
   }
   return buffer;
 }

@@ -53,7 +53,10 @@ export class VirtualFile {
 
   /** The segments one after the other; empty ones are dropped. */
   static concat(segments: readonly Segment[]): VirtualFile {
-    segments.forEach(assertValidSegment);
+    segments.forEach((segment, index) => {
+      if (segment.kind === 'file') assertCount(`segment #${index} offset`, segment.offset);
+      if (segment.kind !== 'bytes') assertCount(`segment #${index} length`, segment.length);
+    });
     // Copied, so that a caller mutating its segment objects cannot desynchronise `size`.
     const kept = segments.filter((s) => segmentLength(s) > 0).map((s) => Object.freeze({ ...s }));
     return new VirtualFile(Object.freeze(kept));
@@ -107,12 +110,6 @@ export class VirtualFile {
     if (!valid) throw new VirtualFileArgumentError(`Range ${start}-${end} is not inside a file of ${this.size} bytes`);
     return [start, end + 1];
   }
-}
-
-function assertValidSegment(segment: Segment, index: number): void {
-  if (segment.kind === 'bytes') return;
-  if (segment.kind === 'file') assertCount(`segment #${index} offset`, segment.offset);
-  assertCount(`segment #${index} length`, segment.length);
 }
 
 function assertCount(what: string, value: number): void {

@@ -1,4 +1,5 @@
-import type { LoggerService } from '@nestjs/common';
+import { Module, type DynamicModule, type LoggerService } from '@nestjs/common';
+import { LoggingConfig } from '../config/app-config.js';
 import type { LogLevel } from '../config/environment.js';
 import { redactSecrets } from './redact.js';
 
@@ -88,4 +89,17 @@ function batchedStdout(): BatchedLines {
   if (stdoutLines) return stdoutLines;
   process.once('exit', () => stdoutLines?.flushAndWriteThrough());
   return (stdoutLines = new BatchedLines((text) => process.stdout.write(text)));
+}
+
+@Module({})
+export class LoggingModule {
+  /** `writer` defaults to standard output; tests pass their own to capture lines. */
+  static forRoot(writer?: LogWriter): DynamicModule {
+    const logger = {
+      provide: JsonLogger,
+      inject: [LoggingConfig],
+      useFactory: (config: LoggingConfig) => new JsonLogger(config.level, writer, config.secretValues),
+    };
+    return { module: LoggingModule, global: true, providers: [logger], exports: [JsonLogger] };
+  }
 }

@@ -42,12 +42,6 @@ export function redactSecrets(text: string, literals: readonly string[] = []): s
   return result;
 }
 
-/** The route template Express matched (`/images/:image_id`), or `unmatched`: bounded, and never a credential. */
-function routeTemplate(request: Request): string {
-  const path: unknown = (request as Request & { route?: { path?: unknown } }).route?.path;
-  return typeof path === 'string' ? `${request.baseUrl}${path}` : 'unmatched';
-}
-
 const HARMLESS_ROUTE_PARAMETERS: ReadonlySet<string> = new Set(['image_id', 'version', 'arch', 'filename', 'artifact']);
 const HARMLESS_QUERY_PARAMETERS: ReadonlySet<string> = new Set(['version', 'arch', 'type']);
 /** A template with literal segments and `:name` parameters only, which a path can be rebuilt from. */
@@ -62,7 +56,9 @@ const MAX_PATH_SEGMENTS = 32;
  * raw URL (which can spell a credential in ways patterns miss); only harmless parameters keep their values.
  */
 export function describeRequest(request: Request): Record<'method' | 'route' | 'path' | 'query' | 'text', string> {
-  const route = routeTemplate(request);
+  // The route template Express matched (`/images/:image_id`), or `unmatched`: bounded, and never a credential.
+  const template: unknown = (request as Request & { route?: { path?: unknown } }).route?.path;
+  const route = typeof template === 'string' ? `${request.baseUrl}${template}` : 'unmatched';
   const path = (route === 'unmatched' ? undefined : pathFromRoute(route, request.params)) ?? pathFromClient(request);
   const query = describeQuery(request.query);
   return { method: request.method, route, path, query, text: `${request.method} ${path}${query && `?${query}`}` };

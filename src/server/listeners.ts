@@ -33,9 +33,8 @@ export class ServiceExpressAdapter extends ExpressAdapter {
   };
 
   override initHttpServer(options: NestApplicationOptions): void {
-    const { handler } = this;
     const https = options.httpsOptions && { ...options.httpsOptions, ...this.timeouts };
-    this.setHttpServer(https ? createHttpsServer(https, handler) : createHttpServer(this.timeouts, handler));
+    this.setHttpServer(https ? createHttpsServer(https, this.handler) : createHttpServer(this.timeouts, this.handler));
   }
 }
 

@@ -1,5 +1,4 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Server as HttpsServer } from 'node:https';
 import { errorMessage } from '../common/service-error.js';
@@ -7,12 +6,13 @@ import type { ServerConfig } from '../config/app-config.js';
 import type { JsonLogger } from '../logging/json-logger.js';
 
 type TlsFiles = NonNullable<ServerConfig['tls']>;
-/** The PEM certificate (with its chain) and key; TLS 1.2 or later, not left to Node's default. */
+/** The PEM certificate (with its chain) and key; TLS 1.2 or later, also after setSecureContext (it resets the rest). */
 type TlsOptions = Readonly<Record<'cert' | 'key', Buffer>> & { readonly minVersion: 'TLSv1.2' };
 
-/** Read once at start-up: the configuration has already checked the files. */
-export function readTlsOptions(files: TlsFiles): TlsOptions {
-  return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile), minVersion: 'TLSv1.2' };
+/** Read at start-up (the configuration has already checked the files) and on each poll. */
+export async function readTlsOptions(files: TlsFiles): Promise<TlsOptions> {
+  const [cert, key] = await Promise.all([readFile(files.certFile), readFile(files.keyFile)]);
+  return { cert, key, minVersion: 'TLSv1.2' };
 }
 
 function tlsPairProblem(pair: TlsOptions): string | undefined {
@@ -45,14 +45,8 @@ export function reloadCertificates(
   const context = 'CertificateReloader';
   let served = initial;
   const update = async (): Promise<string | undefined> => {
-    let pair: TlsOptions;
-    try {
-      const [cert, key] = await Promise.all([readFile(files.certFile), readFile(files.keyFile)]);
-      // setSecureContext resets what it is not given.
-      pair = { cert, key, minVersion: 'TLSv1.2' };
-    } catch (error) {
-      return `cannot read the certificate or key: ${errorMessage(error)}`;
-    }
+    const pair = await readTlsOptions(files).catch((error: unknown) => errorMessage(error));
+    if (typeof pair === 'string') return `cannot read the certificate or key: ${pair}`;
     if (pair.cert.equals(served.cert) && pair.key.equals(served.key)) return undefined;
     const problem = tlsPairProblem(pair);
     if (problem !== undefined) return problem;

@@ -8,8 +8,6 @@ import { OsImageCatalog, type CatalogImage } from './os-image-catalog.js';
 import { IMAGE_PREPARATION_STEPS, type ImagePreparationStep, type VerifiedImage } from './preparation-steps.js';
 import { ToolRunner } from './tool-runner.js';
 
-type ImageStateListener = (image: CatalogImage, state: ImageState) => void;
-
 /** `verified` is set once the image is ready, which it then stays; `lastFailure` counts the failed attempts. */
 interface ImageRecord {
   state: ImageState;
@@ -22,7 +20,7 @@ interface ImageRecord {
 export class ImageCacheService implements OnApplicationShutdown {
   private readonly logger = new Logger(ImageCacheService.name);
   private readonly records = new Map<string, ImageRecord>();
-  private readonly listeners = new Set<ImageStateListener>();
+  private readonly listeners = new Set<(image: CatalogImage, state: ImageState) => void>();
   private readonly pendingRetries = new Set<() => void>();
   private readonly shutdown = new AbortController();
   private readonly slots: Semaphore;
@@ -42,8 +40,7 @@ export class ImageCacheService implements OnApplicationShutdown {
 
   /** Starts the sync once; resolves when every image has had its first attempt. */
   startSync(): Promise<void> {
-    this.syncStarted ??= this.initialPass();
-    return this.syncStarted;
+    return (this.syncStarted ??= this.initialPass());
   }
 
   /** Whether the image has finished its first attempt since start, ready or failed. */
@@ -70,7 +67,7 @@ export class ImageCacheService implements OnApplicationShutdown {
   }
 
   /** Returns the function that unsubscribes. */
-  onStateChange(listener: ImageStateListener): () => void {
+  onStateChange(listener: (image: CatalogImage, state: ImageState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -138,8 +138,7 @@ export class ImageFetcher {
         response = incoming;
         resolve(incoming);
       });
-      // The socket timeout covers connecting, waiting for headers and every gap in the body. Destroying the
-      // response with the reason makes reading the body fail with it rather than a bare "aborted".
+      // The timeout covers connecting, headers and every body gap; reading then fails with it, not a bare "aborted".
       request.setTimeout(this.options.idleTimeoutMs, () => {
         const seconds = Math.round(this.options.idleTimeoutMs / 1000);
         const stalled = new ImageFetchError(`no data from ${describeUrl(url)} for ${seconds} s`);

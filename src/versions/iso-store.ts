@@ -101,8 +101,7 @@ export class IsoStore {
       const fetched = await this.fetcher.fetch(request);
       onState({ status: 'verifying' });
       const index = await validateBaseImage(partial, entry.cpuArchitecture);
-      const record = this.verifiedRecord(fetched.bytes, url, fetched.sha256);
-      await names.writeRecord(verifiedRecord, record);
+      await names.writeRecord(verifiedRecord, this.verifiedRecord(fetched.bytes, url, fetched.sha256));
       await rename(partial, path);
       await rm(partialRecord, { force: true });
       return { image, path, sizeBytes: fetched.bytes, mtime: (await stat(path)).mtime, index };
@@ -115,8 +114,7 @@ export class IsoStore {
   }
 
   private verifiedRecord(size: number, url: string, sha256: string | undefined): names.VerifiedRecord {
-    const verifiedAt = new Date(this.clock.now()).toISOString();
-    return { size, verifiedAt, url, ...(sha256 !== undefined && { sha256 }) };
+    return { size, verifiedAt: new Date(this.clock.now()).toISOString(), url, ...(sha256 !== undefined && { sha256 }) };
   }
 }
 

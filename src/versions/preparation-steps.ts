@@ -67,17 +67,16 @@ export class NmstateImages implements ImagePreparationStep {
     return this.images.get(image.key);
   }
 
-  async prepare(verified: VerifiedImage, signal: AbortSignal): Promise<void> {
-    const { image } = verified;
+  async prepare({ image, path: isoPath, mtime }: VerifiedImage, signal: AbortSignal): Promise<void> {
     if (!needsNmstate(image)) return;
     const name = names.nmstateImageName(image.entry);
     const path = join(this.storage.dataDir, name);
     const cached = await stat(path).catch(() => undefined);
-    if (cached !== undefined && cached.size > 0 && cached.mtime >= verified.mtime) {
+    if (cached !== undefined && cached.size > 0 && cached.mtime >= mtime) {
       this.images.set(image.key, { path, size: cached.size });
       return;
     }
-    const binary = await iso.extractNmstatectl({ isoPath: verified.path, ...(await this.tools.options(signal)) });
+    const binary = await iso.extractNmstatectl({ isoPath, ...(await this.tools.options(signal)) });
     const packed = iso.buildNmstateRamdisk(binary);
     await iso.writeAtomically(path, (temporary) => writeFile(temporary, packed), names.nmstateTemporaryName(name));
     this.images.set(image.key, { path, size: packed.length });
@@ -116,8 +115,7 @@ export class MinimalTemplates implements ImagePreparationStep {
     return this.unavailable.get(image.key) ?? 'its minimal ISO template is not built';
   }
 
-  async prepare(verified: VerifiedImage, signal: AbortSignal): Promise<void> {
-    const { image } = verified;
+  async prepare({ image, path: fullIsoPath }: VerifiedImage, signal: AbortSignal): Promise<void> {
     const { entry } = image;
     const arch = templateArch(image);
     if (arch === undefined) return;
@@ -135,7 +133,7 @@ export class MinimalTemplates implements ImagePreparationStep {
     const nmstate = this.nmstate.get(image);
     const started = this.clock.now();
     await iso.buildMinimalTemplate({
-      fullIsoPath: verified.path,
+      fullIsoPath,
       outputPath,
       temporaryName: names.templateTemporaryName(templateName),
       arch,

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { StorageConfig } from '../config/app-config.js';
-import { runChild, type RunChild } from '../iso/index.js';
 import { readJson } from './cache-files.js';
 
 const PREFIX = 'assisted-image-service-';
@@ -20,7 +19,6 @@ type ScratchOwner = { readonly pid: number; readonly hostname: string; readonly 
 /** Runs the external tools under TOOL_TIMEOUT_SECONDS in a private scratch directory: DATA_TEMP_DIR may be shared. */
 @Injectable()
 export class ToolRunner implements OnApplicationShutdown {
-  readonly run: RunChild = runChild;
   private readonly logger = new Logger(ToolRunner.name);
   private created: Promise<string> | undefined;
   private closed = false;
@@ -49,7 +47,7 @@ export class ToolRunner implements OnApplicationShutdown {
 
   async options(signal: AbortSignal) {
     const timeout = { ms: this.storage.toolTimeoutSeconds * 1000, setting: 'TOOL_TIMEOUT_SECONDS' };
-    return { workDir: await this.dir(), signal, timeout, run: this.run };
+    return { workDir: await this.dir(), signal, timeout };
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -112,8 +110,7 @@ async function processStartTime(pid: number): Promise<string | undefined> {
       readFile('/proc/sys/kernel/random/boot_id', 'utf8'),
     ]);
     // Fields after the command name, which may itself hold spaces and parentheses; start time is field 22.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return `${bootId.trim()}/${fields[19] ?? ''}`;
+    return `${bootId.trim()}/${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''}`;
   } catch {
     return undefined;
   }

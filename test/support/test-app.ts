@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp, startApp } from '../../src/app.factory.js';
 import type { AppOptions } from '../../src/app.module.js';
-import type { AppConfig } from '../../src/config/app-config.js';
-import { loadConfig, type Environment } from '../../src/config/config.module.js';
+import { loadConfig, type AppConfig, type Environment } from '../../src/config/config.module.js';
 
 export interface TestApp {
   readonly app: NestExpressApplication;

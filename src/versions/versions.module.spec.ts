@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { failureLabel } from './cache-metrics.js';
+import { failureLabel } from './versions.module.js';
 
 describe('failureLabel', () => {
   it('keeps a reason on one bounded line', () => {
