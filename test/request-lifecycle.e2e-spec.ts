@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestSlots } from '../src/delivery/download-writer.js';
-import { HTTP_REQUESTS_INFLIGHT } from '../src/metrics/prometheus.js';
+import { HTTP_REQUESTS_INFLIGHT } from '../src/metrics/metrics.module.js';
 import { buildFixtureIso, type FixtureIso } from './fixtures/iso-fixture.js';
 import { startDownloadEnv, type DownloadEnv } from './support/download-env.js';
 import { httpGet, jsonOf, type RawResponse } from './support/http-client.js';

@@ -15,7 +15,7 @@ import {
   parseKernelArguments,
 } from '../iso/index.js';
 import { JsonLogger } from '../logging/json-logger.js';
-import { ASSISTED_REQUEST_DURATION, ASSISTED_REQUESTS, InjectMetric } from '../metrics/prometheus.js';
+import { ASSISTED_REQUEST_DURATION, ASSISTED_REQUESTS, InjectMetric } from '../metrics/metrics.module.js';
 import {
   AssistedInvalidResponseError,
   AssistedNotConfiguredError,

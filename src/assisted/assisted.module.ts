@@ -1,12 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import {
-  ASSISTED_DURATION_BUCKETS,
   ASSISTED_REQUEST_DURATION,
   ASSISTED_REQUESTS,
   counterProvider,
   histogramProvider,
-} from '../metrics/prometheus.js';
+} from '../metrics/metrics.module.js';
 import { AssistedClient, AssistedClientOptions } from './assisted.client.js';
 import { CustomizationCacheOptions, CustomizationService } from './customization.service.js';
 import { UpstreamBodyBudget } from './upstream-body.js';
@@ -44,7 +43,7 @@ export class AssistedModule {
           name: ASSISTED_REQUEST_DURATION,
           help: 'Duration of calls to assisted-service',
           labelNames: ['call'],
-          buckets: ASSISTED_DURATION_BUCKETS,
+          buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
         }),
       ],
       exports: [CustomizationService],

@@ -57,11 +57,7 @@ interface Entry {
 }
 
 /** One load shared by every request that missed the same key while it ran. */
-interface SharedLoad {
-  readonly promise: Promise<Customization>;
-  readonly controller: AbortController;
-  waiters: number;
-}
+type SharedLoad = { readonly promise: Promise<Customization>; readonly controller: AbortController; waiters: number };
 
 /**
  * An image's customisation through the cache of docs/assisted-service.md, "Reuse": TTL, LRU, concurrent misses

@@ -15,6 +15,15 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** `problem` and the reason `attempt` threw, or undefined when it did not. */
+export function failure(problem: string, attempt: () => unknown): string | undefined {
+  try {
+    attempt();
+  } catch (error) {
+    return `${problem}: ${errorMessage(error)}`;
+  }
+}
+
 /** A client that went away: an `AbortError` from a signal or a stream, not a failure. */
 export function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR');

@@ -4,7 +4,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { errorMessage } from '../common/service-error.js';
+import { failure } from '../common/service-error.js';
 import * as areas from './app-config.js';
 import { DEFAULT_CATALOG, parseCatalog } from './catalog.js';
 import { ConfigError, ENVIRONMENT_ALIASES, EnvironmentVariables, SECRET_VARIABLES } from './environment.js';
@@ -93,12 +93,9 @@ function tlsFiles({ HTTPS_CERT_FILE: cert, HTTPS_KEY_FILE: key }: EnvironmentVar
   if (cert === undefined && key === undefined) return undefined;
   if (cert === undefined) throw new ConfigError('HTTPS_CERT_FILE', 'must be set together with HTTPS_KEY_FILE');
   if (key === undefined) throw new ConfigError('HTTPS_KEY_FILE', 'must be set together with HTTPS_CERT_FILE');
-  try {
-    createSecureContext({ cert: cert.text, key: key.text });
-  } catch (error) {
-    const mismatch = `"${key.path}" does not match the certificate in HTTPS_CERT_FILE`;
-    throw new ConfigError('HTTPS_KEY_FILE', `${mismatch}: ${errorMessage(error)}`);
-  }
+  const mismatch = `"${key.path}" does not match the certificate in HTTPS_CERT_FILE`;
+  const problem = failure(mismatch, () => createSecureContext({ cert: cert.text, key: key.text }));
+  if (problem !== undefined) throw new ConfigError('HTTPS_KEY_FILE', problem);
   return { certFile: cert.path, keyFile: key.path };
 }
 

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateBy } from 'class-validator';
-import { errorMessage } from '../common/service-error.js';
+import { errorMessage, failure } from '../common/service-error.js';
 
 /** A configuration problem, reported at start-up as one line naming the variable. */
 export class ConfigError extends Error {
@@ -98,14 +98,6 @@ function domainList(value: string): string[] | Error {
 /** A file a variable names, read and checked with the environment; the configuration keeps its text. */
 type TextFile = { readonly path: string; readonly text: string };
 
-/** `problem` and the reason `attempt` threw, or undefined when it did not. */
-function failure(problem: string, attempt: () => unknown): string | undefined {
-  try {
-    attempt();
-  } catch (error) {
-    return `${problem}: ${errorMessage(error)}`;
-  }
-}
 /** A converter that reads the file a variable names; `problemOf` says what is wrong with its text. */
 const textFile = (problemOf: (file: TextFile) => string | undefined) => (path: string) => {
   let text = '';

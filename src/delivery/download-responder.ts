@@ -4,7 +4,7 @@ import { requestEnd } from '../common/request-end.js';
 import { ServiceError } from '../common/service-error.js';
 import { SharedDescriptors } from '../iso/index.js';
 import { describeRequest } from '../logging/redact.js';
-import { FAST_LANE_ANSWERS, counterProvider } from '../metrics/prometheus.js';
+import { FAST_LANE_ANSWERS, counterProvider } from '../metrics/metrics.module.js';
 import { DownloadWriter, RequestSlots } from './download-writer.js';
 import { FastLane } from './fast-lane.js';
 import { planDownloadResponse, prepareHeaders, type Download } from './response-plan.js';

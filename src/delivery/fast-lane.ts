@@ -7,8 +7,7 @@ import { ServerConfig } from '../config/app-config.js';
 import type { VirtualFile } from '../iso/index.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { describeRequest } from '../logging/redact.js';
-import { HttpObserver, routeGroup, type RequestDescription } from '../metrics/metrics.module.js';
-import { FAST_LANE_ANSWERS, InjectMetric } from '../metrics/prometheus.js';
+import * as metrics from '../metrics/metrics.module.js';
 import { DownloadWriter, RequestSlots, type RequestLabel } from './download-writer.js';
 import { planDownloadResponse, prepareHeaders, type Download, type PreparedHeaders } from './response-plan.js';
 
@@ -18,7 +17,7 @@ interface LaneEntry {
   readonly stillCurrent: () => boolean;
   readonly headers: PreparedHeaders;
   readonly group: string;
-  readonly description: RequestDescription & RequestLabel;
+  readonly description: metrics.RequestDescription & RequestLabel;
 }
 
 /** Distinct requests remembered; the oldest goes first. Each entry is a few hundred bytes and a weak reference. */
@@ -39,15 +38,11 @@ export class FastLane {
   constructor(
     @Inject(RequestSlots) private readonly slots: RequestSlots,
     @Inject(DownloadWriter) private readonly writer: DownloadWriter,
-    @Inject(HttpObserver) private readonly observer: HttpObserver,
+    @Inject(metrics.HttpObserver) private readonly observer: metrics.HttpObserver,
     @Inject(JsonLogger) private readonly logger: JsonLogger,
-    @InjectMetric(FAST_LANE_ANSWERS) private readonly answers: Counter,
+    @metrics.InjectMetric(metrics.FAST_LANE_ANSWERS) private readonly answers: Counter,
     @Inject(ServerConfig) private readonly server: ServerConfig,
   ) {}
-
-  get size(): number {
-    return this.entries.size;
-  }
 
   /** Called by the application once it has a download for `request`: the same request may come to the lane next. */
   remember(request: Request, download: Download): void {
@@ -58,7 +53,7 @@ export class FastLane {
       file: new WeakRef(download.file),
       stillCurrent: download.stillCurrent,
       headers: prepareHeaders(download),
-      group: routeGroup(request.path),
+      group: metrics.routeGroup(request.path),
       description: describeRequest(request),
     });
   }

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { VirtualFile } from '../iso/index.js';
+import type { ByteRange, VirtualFile } from '../iso/index.js';
 
 export interface Download {
   readonly file: VirtualFile;
@@ -12,9 +12,6 @@ export interface Download {
    */
   readonly stillCurrent?: () => boolean;
 }
-
-/** An inclusive byte range, as in HTTP (`bytes=0-0` is one byte). */
-type ByteRange = { readonly start: number; readonly end: number };
 
 export type RangeResult = ByteRange | 'full' | 'unsatisfiable';
 

@@ -23,14 +23,7 @@ import {
 } from '../iso/index.js';
 import { ImageCacheService } from '../versions/image-cache.service.js';
 import { notReadyReason, retryAfterSeconds } from '../versions/image-state.js';
-import type { CatalogImage } from '../versions/os-image-catalog.js';
-import {
-  ImageLayouts,
-  MinimalTemplates,
-  NmstateImages,
-  needsNmstate,
-  type VerifiedImage,
-} from '../versions/preparation-steps.js';
+import { ImageLayouts, MinimalTemplates, NmstateImages, type VerifiedImage } from '../versions/preparation-steps.js';
 
 export interface ImageRequest {
   readonly infraEnvId: string;
@@ -96,13 +89,13 @@ export class ImageDownloadService {
     // patches again nor hold memory its bound does not see. A VirtualFile is immutable, so one serves every request.
     const built = this.customizations.derive(customization, layout, buildFile, retainedBytes);
     if ('refusal' in built) throw built.refusal;
-    return download(built.file, filename, customization.lastModified, this.currentWhile(base, image, customization));
+    return download(built.file, filename, customization.lastModified, this.currentWhile(base, customization));
   }
 
   /** The ISO's initrd.img, the Ignition payload, then, when there is a ramdisk, the ramdisk and nmstate.img. */
   async pxeInitrd(request: ImageRequest, signal: AbortSignal): Promise<Download> {
-    const { file, customization, image, base } = await this.initrd(request, signal);
-    const stillCurrent = this.currentWhile(base, image, customization);
+    const { file, customization, base } = await this.initrd(request, signal);
+    const stillCurrent = this.currentWhile(base, customization);
     return download(file, `${request.infraEnvId}-initrd.img`, customization.lastModified, stillCurrent);
   }
 
@@ -127,7 +120,7 @@ export class ImageDownloadService {
       throw new ServiceError(404, `the ${image.entry.version} ${image.entry.cpuArchitecture} image has no ${artifact}`);
     const file = this.files.get(base, artifact, () => VirtualFile.concat(isoFileSegments(base.path, source)));
     const name = source.path.split('/').at(-1) ?? artifact;
-    return download(file, name, base.mtime, this.currentWhile(base, image));
+    return download(file, name, base.mtime, this.currentWhile(base));
   }
 
   /** The catalog image once ready: `unknown` is the route's status for none; 503 says its state and when to retry. */
@@ -158,7 +151,7 @@ export class ImageDownloadService {
       const segments = [...isoFileSegments(base.path, initrd), payload];
       if (customization.ramdisk !== undefined) {
         segments.push({ kind: 'bytes', data: customization.ramdisk });
-        const nmstate = needsNmstate(image) ? this.nmstate.get(image) : undefined;
+        const nmstate = this.nmstate.get(image);
         if (nmstate !== undefined) segments.push({ kind: 'file', path: nmstate.path, offset: 0, length: nmstate.size });
       }
       return VirtualFile.concat(segments);
@@ -170,10 +163,10 @@ export class ImageDownloadService {
    * For the fast lane: the same request gets the same download while the image stays the one that is ready and the
    * customisation stays cached. Nothing held strongly: the cache alone decides how long a customisation lives.
    */
-  private currentWhile(base: VerifiedImage, image: CatalogImage, customization?: Customization): () => boolean {
+  private currentWhile(base: VerifiedImage, customization?: Customization): () => boolean {
     const held = customization && new WeakRef(customization);
     return () => {
-      if (this.cache.readyImage(image) !== base) return false;
+      if (this.cache.readyImage(base.image) !== base) return false;
       const current = held?.deref();
       return held === undefined || (current !== undefined && this.customizations.isCurrent(current));
     };

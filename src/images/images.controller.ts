@@ -1,15 +1,4 @@
-import {
-  All,
-  Controller,
-  Get,
-  Inject,
-  Module,
-  NotFoundException,
-  Param,
-  Query,
-  Res,
-  applyDecorators,
-} from '@nestjs/common';
+import { All, Controller, Get, Inject, Module, Param, Query, Res, applyDecorators } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { resolveCredential } from '../assisted/credentials.js';
@@ -40,6 +29,7 @@ const FILENAME_TYPES: Readonly<Record<string, ImageType>> = {
 };
 
 const ID_PARAM = { name: 'image_id', description: 'infra-env id (lowercase UUID)', format: 'uuid' };
+const ImageId = (): ParameterDecorator => Param('image_id', ImageIdPipe);
 const SHORT_URL_IDS = {
   byid: ID_PARAM,
   bytoken: { name: 'token', description: 'image token (JWT)' },
@@ -73,11 +63,7 @@ export class ImagesController extends DownloadRoutes {
   @ApiOperation({ summary: 'Download the discovery ISO of an infra-env' })
   @ApiParam(ID_PARAM)
   @ApiDownload({ 501: 'The image type is not available', ...ASSISTED_ERRORS })
-  download(
-    @Param('image_id', ImageIdPipe) id: string,
-    @Query(QUERY_PIPE) query: IsoQueryDto,
-    @Res() response: Response,
-  ): Promise<void> {
+  download(@ImageId() id: string, @Query(QUERY_PIPE) query: IsoQueryDto, @Res() response: Response): Promise<void> {
     const credential = resolveCredential(query, response.req);
     const request = { infraEnvId: id, version: query.version, arch: query.arch, credential };
     return this.responder.serve(response, (signal) => this.images.iso(query.type, request, signal));
@@ -103,10 +89,10 @@ export class ImagesController extends DownloadRoutes {
     const { filename, version, arch } = params;
     const type = Object.hasOwn(FILENAME_TYPES, filename) ? FILENAME_TYPES[filename] : undefined;
     if (type === undefined)
-      throw new NotFoundException(`unknown file name "${filename}": use full.iso, minimal.iso or disconnected.iso`);
+      throw new ServiceError(404, `unknown file name "${filename}": use full.iso, minimal.iso or disconnected.iso`);
     const infraEnvId = params.image_id ?? infraEnvIdFromToken(params.token ?? params.api_key ?? '');
     if (!isLowercaseUuid(infraEnvId))
-      throw new NotFoundException('the URL does not name an infra-env (its id must be a lowercase UUID)');
+      throw new ServiceError(404, 'the URL does not name an infra-env (its id must be a lowercase UUID)');
     const credential = resolveCredential(query, response.req, params);
     const request = { infraEnvId, version, arch, credential };
     return this.responder.serve(response, (signal) => this.images.iso(type, request, signal));
@@ -137,11 +123,7 @@ const PxeRoute = (summary: string): MethodDecorator =>
 export class ArtifactsController extends DownloadRoutes {
   @Get('images/:image_id/pxe-initrd')
   @PxeRoute('The PXE initrd of an infra-env: initrd.img, Ignition, ramdisk, nmstate')
-  pxeInitrd(
-    @Param('image_id', ImageIdPipe) id: string,
-    @Query(QUERY_PIPE) query: PxeQueryDto,
-    @Res() response: Response,
-  ): Promise<void> {
+  pxeInitrd(@ImageId() id: string, @Query(QUERY_PIPE) query: PxeQueryDto, @Res() response: Response): Promise<void> {
     const credential = resolveCredential(query, response.req);
     const request = { infraEnvId: id, version: query.version, arch: query.arch, credential };
     return this.responder.serve(response, (signal) => this.images.pxeInitrd(request, signal));
@@ -150,7 +132,7 @@ export class ArtifactsController extends DownloadRoutes {
   @Get('images/:image_id/s390x-initrd-addrsize')
   @PxeRoute('The s390x initrd.addrsize for the customised PXE initrd')
   addrsize(
-    @Param('image_id', ImageIdPipe) id: string,
+    @ImageId() id: string,
     @Query(QUERY_PIPE) query: AddrsizeQueryDto,
     @Res() response: Response,
   ): Promise<void> {
@@ -170,7 +152,7 @@ export class ArtifactsController extends DownloadRoutes {
     @Res() response: Response,
   ): Promise<void> {
     if (!(BOOT_ARTIFACTS as readonly string[]).includes(artifact))
-      throw new NotFoundException(`unknown boot artifact "${artifact}": use ${BOOT_ARTIFACTS.join(', ')}`);
+      throw new ServiceError(404, `unknown boot artifact "${artifact}": use ${BOOT_ARTIFACTS.join(', ')}`);
     return this.responder.serve(response, () =>
       this.images.bootArtifact(artifact as BootArtifact, query.version, query.arch),
     );

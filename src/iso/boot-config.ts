@@ -1,6 +1,5 @@
 /** The minimal ISO template's boot-menu and kargs.json edits (see "The minimal ISO template" in docs/live-iso.md). */
-import { IsoError } from './errors.js';
-import { readIsoFileBytes, regularFile, type IsoFile, type IsoIndex } from './iso9660.js';
+import { IsoError, readIsoFileBytes, regularFile, type IsoFile, type IsoIndex } from './iso9660.js';
 import { KARG_EMBED_AREA_PATTERN, KARGS_JSON_PATH, parseKargsJson } from './kargs.js';
 
 export type BootConfigEdit = { rootfsUrl: string; extraInitrds: string[] };

@@ -1,6 +1,6 @@
 /** External tools without a shell: bounded output, a time limit, cancellation (see docs/architecture.md). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { IsoError } from './errors.js';
+import { IsoError } from './iso9660.js';
 
 export class ChildProcessError extends IsoError {
   constructor(

@@ -10,6 +10,5 @@ export { CPU_ARCHITECTURES, RamdiskAreaError, normalizeArchitecture, type CpuArc
 export { analyzeLiveIso, buildInitrdAddrsize, customizationPatches, type LiveIsoLayout } from './live-iso.js';
 export { RAMDISK_AREA_SIZE, buildMinimalTemplate, writeAtomically } from './minimal-template.js';
 export { extractNmstatectl } from './nmstate.js';
-export { SharedDescriptors } from './file-descriptors.js';
 export { ChunkBufferPool, pumpSegments, type Segment } from './segment-stream.js';
-export { VirtualFile } from './virtual-file.js';
+export { SharedDescriptors, VirtualFile, type ByteRange } from './virtual-file.js';

@@ -2,7 +2,7 @@
 import { finished } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGzip, gzip, gzipSync } from 'node:zlib';
-import { IsoError } from './errors.js';
+import { IsoError } from './iso9660.js';
 
 const HEADER_SIZE = 110;
 const TRAILER_NAME = 'TRAILER!!!';

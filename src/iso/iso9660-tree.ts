@@ -1,6 +1,6 @@
 /** An ISO 9660 directory tree with Rock Ridge; bounded, so that a hostile image cannot make us loop or allocate. */
 import { IsoFormatError, IsoImageReader, directoryRecords, readPrimaryVolume } from './iso9660.js';
-import type { DirectoryRecord, IsoExtent, IsoFile, IsoIndex, PrimaryVolume } from './iso9660.js';
+import type { DirectoryRecord, IsoExtent, IsoFile, IsoIndex } from './iso9660.js';
 
 const LIMITS = { depth: 128, entries: 1_000_000, directoryBytes: 64 << 20, totalDirectoryBytes: 256 << 20 };
 const SUSP_LIMITS = { continuationsPerRecord: 32, continuationBytes: 64 * 1024, pathLength: 4096 };
@@ -18,14 +18,13 @@ type RockRidge = { name?: string; mode?: number; childLinkLba?: number; relocate
 /** Reads the volume descriptors and the whole directory tree; the image is closed on return. */
 export async function readIsoIndex(isoPath: string): Promise<IsoIndex> {
   return IsoImageReader.use(isoPath, async (reader) => {
-    const volume = await readPrimaryVolume(reader);
+    const { root: rootRecord, ...volume } = await readPrimaryVolume(reader);
     // A download cut short still has intact descriptors; the recorded volume size exposes it.
     const volumeBytes = volume.volumeSpaceSize * volume.blockSize;
     const sizes = `the volume is ${volumeBytes} bytes but the file has only ${reader.fileSize} bytes`;
     if (volumeBytes > reader.fileSize) throw new IsoFormatError(`truncated ISO image: ${sizes}`);
-    const walker = new TreeWalker(reader, volume);
-    const root = await walker.walk();
-    const { volumeId, blockSize, volumeSpaceSize } = volume;
+    const walker = new TreeWalker(reader, volume.blockSize);
+    const root = await walker.walk(rootRecord);
     // Without Rock Ridge, names are upper-case ISO names shown lowercased: lookups match either case.
     const normal = (path: string): string => path.split('/').filter(Boolean).join('/');
     const key = (path: string): string => (walker.suspSkip === undefined ? normal(path).toLowerCase() : normal(path));
@@ -33,10 +32,10 @@ export async function readIsoIndex(isoPath: string): Promise<IsoIndex> {
     const get = (path: string): IsoFile | undefined => (key(path) === '' ? root : walker.files.get(key(path)));
     const require = (path: string): IsoFile => {
       const file = get(path);
-      if (file === undefined) throw new IsoFormatError(`ISO image ${volumeId} has no ${normal(path) || '/'}`);
+      if (file === undefined) throw new IsoFormatError(`ISO image ${volume.volumeId} has no ${normal(path) || '/'}`);
       return file;
     };
-    return { volumeId, blockSize, volumeSpaceSize, get, require, files: () => [...walker.files.values()] };
+    return { ...volume, get, require, files: () => [...walker.files.values()] };
   });
 }
 
@@ -50,11 +49,11 @@ class TreeWalker {
 
   constructor(
     private readonly reader: IsoImageReader,
-    private readonly volume: PrimaryVolume,
+    private readonly blockSize: number,
   ) {}
 
-  async walk(): Promise<IsoFile> {
-    const rootExtent = this.extentOf(this.volume.root, '/ (root)');
+  async walk(rootRecord: DirectoryRecord): Promise<IsoFile> {
+    const rootExtent = this.extentOf(rootRecord, '/ (root)');
     const rootData = await this.readDirectory(rootExtent, '');
     const dot = this.dotRecord(rootData, 'root directory');
     const sp = dot.systemUse;
@@ -115,13 +114,13 @@ class TreeWalker {
   private async relocatedDirectory(lba: number, path: string): Promise<IsoFile> {
     // A "." record is at most 255 bytes, so the first logical block holds it.
     const what = `relocated directory /${path}`;
-    const dot = this.dotRecord(await this.reader.read(lba * this.volume.blockSize, this.volume.blockSize, what), what);
+    const dot = this.dotRecord(await this.reader.read(lba * this.blockSize, this.blockSize, what), what);
     return toIsoFile(path, dot, [this.extentOf(dot, path)], true, (await this.readRockRidge(dot)).mode);
   }
 
   private extentOf(record: DirectoryRecord, path: string): IsoExtent {
     if (record.interleaved) throw new IsoFormatError(`interleaved file ${path} is not supported`);
-    const extent = { offset: record.lba * this.volume.blockSize, size: record.size };
+    const extent = { offset: record.lba * this.blockSize, size: record.size };
     if (extent.size > 0) this.reader.assertInside(extent.offset, extent.size, `data of ${path}`);
     return extent;
   }
@@ -166,7 +165,7 @@ class TreeWalker {
         throw new IsoFormatError(`too many System Use continuation areas for ${record.identifier}`);
       if (continuation.length > SUSP_LIMITS.continuationBytes)
         throw new IsoFormatError(`System Use continuation area of ${continuation.length} bytes is implausibly large`);
-      const offset = continuation.lba * this.volume.blockSize + continuation.offset;
+      const offset = continuation.lba * this.blockSize + continuation.offset;
       area = await this.reader.read(offset, continuation.length, 'System Use continuation area');
     }
     if (name.length > 0) result.name = Buffer.concat(name).toString('utf8');

@@ -1,6 +1,5 @@
 /** ECMA-119 (ISO 9660): bounds-checked reads of an image, never read whole; its volume descriptors and records. */
 import { open, type FileHandle } from 'node:fs/promises';
-import { IsoError } from './errors.js';
 
 /** Volume descriptors and directory-record sector boundaries always use 2048-byte sectors. */
 const SECTOR_SIZE = 2048;
@@ -9,6 +8,11 @@ const FIRST_DESCRIPTOR_SECTOR = 16;
 const MAX_DESCRIPTORS = 64;
 const JOLIET_ESCAPES = new Set(['%/@', '%/C', '%/E']);
 const MIN_RECORD_LENGTH = 34;
+
+/** The ISO library's failures: `name` is the class's own, so a log line says which one it was. */
+export class IsoError extends Error {
+  override readonly name: string = this.constructor.name;
+}
 
 export class IsoFormatError extends IsoError {}
 
@@ -30,6 +34,7 @@ export interface IsoIndex {
   readonly volumeId: string;
   readonly blockSize: number;
   readonly volumeSpaceSize: number;
+  readonly hasJolietTree: boolean;
   get(path: string): IsoFile | undefined;
   /** Throws IsoFormatError naming the path when it is missing. */
   require(path: string): IsoFile;
@@ -38,7 +43,7 @@ export interface IsoIndex {
 
 /** `lba` and `size` locate the record's data; `identifier` is latin1: '\0' is "." and '\x01' is "..". */
 export type DirectoryRecord = NonNullable<ReturnType<typeof parseDirectoryRecord>>;
-export type PrimaryVolume = { volumeId: string; blockSize: number; volumeSpaceSize: number; root: DirectoryRecord };
+type PrimaryVolume = Omit<IsoIndex, 'get' | 'require' | 'files'> & { root: DirectoryRecord };
 
 export class IsoImageReader {
   private constructor(
@@ -79,9 +84,7 @@ export class IsoImageReader {
   }
 
   async readRanges(ranges: IsoExtent[], what: string): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for (const { offset, size } of ranges) parts.push(await this.read(offset, size, what));
-    return Buffer.concat(parts);
+    return Buffer.concat(await Promise.all(ranges.map(({ offset, size }) => this.read(offset, size, what))));
   }
 }
 
@@ -150,12 +153,6 @@ async function readDescriptors(reader: IsoImageReader): Promise<{ sectors: Buffe
   return { sectors, stop: `none among the first ${MAX_DESCRIPTORS} descriptors` };
 }
 
-/** A supplementary volume descriptor with a UCS-2 escape sequence is a Joliet tree. */
-export async function hasJolietTree(isoPath: string): Promise<boolean> {
-  const { sectors } = await IsoImageReader.use(isoPath, readDescriptors);
-  return sectors.some((sector) => sector[0] === 2 && JOLIET_ESCAPES.has(sector.toString('latin1', 88, 91)));
-}
-
 export async function readPrimaryVolume(reader: IsoImageReader): Promise<PrimaryVolume> {
   const { sectors, stop } = await readDescriptors(reader);
   const sector = sectors.find((candidate) => candidate[0] === 1);
@@ -172,7 +169,9 @@ export async function readPrimaryVolume(reader: IsoImageReader): Promise<Primary
   if (root === undefined || (root.flags & 0x02) === 0)
     throw new IsoFormatError('primary volume descriptor has an invalid root directory record');
   const volumeId = sector.toString('latin1', 40, 72).replace(/^[\0 ]+|[\0 ]+$/g, '');
-  return { volumeId, blockSize, volumeSpaceSize, root };
+  // A supplementary volume descriptor with a UCS-2 escape sequence is a Joliet tree.
+  const hasJolietTree = sectors.some((s) => s[0] === 2 && JOLIET_ESCAPES.has(s.toString('latin1', 88, 91)));
+  return { volumeId, blockSize, volumeSpaceSize, hasJolietTree, root };
 }
 
 /** Undefined for a zero length byte ("no more records in this sector"); throws when the record does not fit. */

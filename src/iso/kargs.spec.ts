@@ -96,6 +96,7 @@ function fakeIndex(files: Record<string, { offset: number; content: Buffer }>): 
     volumeId: 'rhcos-fake',
     blockSize: 2048,
     volumeSpaceSize: 0,
+    hasJolietTree: false,
     get,
     require: (path) => {
       const file = get(path);

@@ -1,6 +1,6 @@
 /** Kernel arguments: the boot menus' embed areas (see docs/live-iso.md), the rule an extra one follows, the patches. */
-import { IsoError } from './errors.js';
-import { absoluteOffset, isJsonObject, parseJson, regularFile, type IsoFile, type IsoIndex } from './iso9660.js';
+import { IsoError, absoluteOffset, isJsonObject, parseJson, regularFile } from './iso9660.js';
+import type { IsoFile, IsoIndex } from './iso9660.js';
 import type { Patch } from './virtual-file.js';
 
 export const KARGS_JSON_PATH = 'coreos/kargs.json';

@@ -1,8 +1,7 @@
 /** A live ISO as the service uses it (see docs/live-iso.md): where it keeps what a download rewrites or serves. */
-import { IsoError } from './errors.js';
 import { IgnitionTooLargeError } from './initramfs.js';
 import { absoluteOffset, isJsonObject, parseJson, readIsoFileBytes, regularFile } from './iso9660.js';
-import type { IsoFile, IsoIndex } from './iso9660.js';
+import { IsoError, type IsoFile, type IsoIndex } from './iso9660.js';
 import { KARGS_JSON_PATH, kargsPatches, resolveKargsAreas, type KargsArea } from './kargs.js';
 import { fillArea, type Overwrite } from './virtual-file.js';
 

@@ -5,8 +5,7 @@ import path from 'node:path';
 import { DEFAULT_FILE_MODE, editBootConfigs, validateRootfsUrl, type TemplateFile } from './boot-config.js';
 import { ChildProcessError, ChildTimeoutError, OperationAbortedError, lastLines } from './child-process.js';
 import { runChild, throwIfAborted, type ToolOptions } from './child-process.js';
-import { IsoError } from './errors.js';
-import { hasJolietTree, regularFile } from './iso9660.js';
+import { IsoError, regularFile } from './iso9660.js';
 import { readIsoIndex } from './iso9660-tree.js';
 import { BOOT_FILE_PATHS, type CpuArchitecture } from './live-iso.js';
 
@@ -77,7 +76,7 @@ async function planTemplate(isoPath: string, rootfsUrl: string, nmstateImage?: B
   files.push({ isoPath: BOOT_FILE_PATHS.ramdiskArea, content: ramdiskArea, mode: DEFAULT_FILE_MODE });
   if (nmstateImage) files.push({ isoPath: NMSTATE_IMAGE_PATH, content: nmstateImage, mode: DEFAULT_FILE_MODE });
   const remove = regularFile(index, BOOT_FILE_PATHS.rootfs) === undefined ? [] : [BOOT_FILE_PATHS.rootfs];
-  return { joliet: await hasJolietTree(isoPath), remove, files };
+  return { joliet: index.hasJolietTree, remove, files };
 }
 
 /** Runs `write(temp)` for a temp file beside `output`; renames it on success, removes it always. */

@@ -1,7 +1,10 @@
 /** A byte-mode Readable over segments; memory stays O(chunk): file data is read when the consumer asks for more. */
 import fs from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
-import type { FileAccess, OpenFile } from './file-descriptors.js';
+
+export type OpenFile = { readonly fd: number };
+/** Who opens the files a download reads (docs/architecture.md): `release` each acquired file once, whatever happened. */
+export type FileAccess = { acquire(path: string): OpenFile; release(file: OpenFile): void };
 
 export type Segment =
   | { readonly kind: 'file'; readonly path: string; readonly offset: number; readonly length: number }

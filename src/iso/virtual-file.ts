@@ -1,11 +1,11 @@
 /** A download assembled from segments, never materialised: a cached file with patches over it, or parts in a row. */
+import fs from 'node:fs';
 import { addAbortSignal } from 'node:stream';
-import { OWN_DESCRIPTORS, type FileAccess } from './file-descriptors.js';
 import { DEFAULT_CHUNK_SIZE, SegmentStream, readSpan, type Segment } from './segment-stream.js';
-import { segmentLength, segmentStarts } from './segment-stream.js';
+import { segmentLength, segmentStarts, type FileAccess, type OpenFile } from './segment-stream.js';
 
 /** An inclusive byte range, as in HTTP `Range` (`bytes=0-0` is one byte). */
-type ByteRange = { readonly start: number; readonly end: number };
+export type ByteRange = { readonly start: number; readonly end: number };
 
 export type Patch = { readonly offset: number; readonly data: Buffer };
 /** Bytes, or zeros, which come from a shared buffer so that clearing an area costs no memory per download. */
@@ -41,6 +41,12 @@ export function fillArea(offset: number, length: number, content: Buffer): Overw
   const fill = { offset: offset + content.length, zeros: length - content.length };
   return fill.zeros === 0 ? [{ offset, data: content }] : [{ offset, data: content }, fill];
 }
+
+/** A descriptor per reader, closed when the reader is done: for one-off reads, and the default. */
+const OWN_DESCRIPTORS: FileAccess = {
+  acquire: (path) => ({ fd: fs.openSync(path, 'r') }),
+  release: (file) => fs.closeSync(file.fd),
+};
 
 export class VirtualFile {
   readonly size: number;
@@ -88,13 +94,12 @@ export class VirtualFile {
 
   /** Streams bytes [start, end] (inclusive, like HTTP ranges); the whole file by default. */
   createReadStream(range?: ByteRange, options: StreamOptions = {}): SegmentStream {
-    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    const { chunkSize = DEFAULT_CHUNK_SIZE, signal, files = OWN_DESCRIPTORS } = options;
     if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)
       throw new VirtualFileArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
     const [start, end] = range === undefined ? [0, this.size] : this.checkedBounds(range);
-    const files = options.files ?? OWN_DESCRIPTORS;
     const stream = new SegmentStream({ segments: this.segments, starts: this.starts, start, end, chunkSize, files });
-    return options.signal === undefined ? stream : addAbortSignal(options.signal, stream);
+    return signal === undefined ? stream : addAbortSignal(signal, stream);
   }
 
   /** Bytes [start, end] in one buffer, `into`'s start when given: for ranges short enough to hold whole. */
@@ -115,4 +120,78 @@ export class VirtualFile {
 function assertCount(what: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0)
     throw new VirtualFileArgumentError(`${what} must be a non-negative integer, got ${value}`);
+}
+
+interface Shared extends OpenFile {
+  readonly path: string;
+  readonly ino: number;
+  readonly dev: number;
+  readers: number;
+  idleSince: number;
+  /** No longer handed out: closed when its last reader lets go. */
+  retired: boolean;
+}
+
+/**
+ * One read-only descriptor per file for every reader at once (reads are positional), open while used and `idleMs` after.
+ * The first reader after an idle spell checks that the path still names the same file (one stat): a file replaced or
+ * removed on disk is then opened afresh (or fails as it would), while readers of the old one finish with it.
+ */
+export class SharedDescriptors implements FileAccess {
+  private readonly open = new Map<string, Shared>();
+  private readers = 0;
+
+  constructor(private readonly idleMs = 60_000) {}
+
+  /** Descriptors that new readers would get, and readers holding any descriptor: for tests. */
+  get usage(): { readonly open: number; readonly readers: number } {
+    return { open: this.open.size, readers: this.readers };
+  }
+
+  acquire(path: string): OpenFile {
+    let shared = this.open.get(path);
+    if (shared?.readers === 0 && !namesSameFile(shared)) this.retire(shared);
+    if (shared === undefined || shared.retired) {
+      const fd = fs.openSync(path, 'r');
+      const { ino, dev } = fs.fstatSync(fd);
+      shared = { fd, path, ino, dev, readers: 0, idleSince: 0, retired: false };
+      this.open.set(path, shared);
+    }
+    shared.readers += 1;
+    this.readers += 1;
+    return shared;
+  }
+
+  release(file: OpenFile): void {
+    const shared = file as Shared;
+    shared.readers -= 1;
+    this.readers -= 1;
+    if (shared.readers > 0) return;
+    shared.idleSince = Date.now();
+    if (shared.retired) fs.closeSync(shared.fd);
+  }
+
+  /** Closes descriptors idle for `idleMs` and retires those whose path names another file now, or none. */
+  sweep(now = Date.now()): void {
+    for (const shared of this.open.values()) {
+      const idle = shared.readers === 0 && now - shared.idleSince >= this.idleMs;
+      if (idle || !namesSameFile(shared)) this.retire(shared);
+    }
+  }
+
+  /** At shutdown: nothing is handed out any more; what is in use closes as its readers finish. */
+  closeAll(): void {
+    for (const shared of this.open.values()) this.retire(shared);
+  }
+
+  private retire(shared: Shared): void {
+    this.open.delete(shared.path);
+    shared.retired = true;
+    if (shared.readers === 0) fs.closeSync(shared.fd);
+  }
+}
+
+function namesSameFile(shared: Shared): boolean {
+  const now = fs.statSync(shared.path, { throwIfNoEntry: false });
+  return now !== undefined && now.ino === shared.ino && now.dev === shared.dev;
 }

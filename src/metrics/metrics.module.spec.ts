@@ -4,8 +4,7 @@ import { Controller, Get, Global, Module, Param, type INestApplication } from '@
 import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JsonLogger } from '../logging/json-logger.js';
-import { HttpObserver, MetricsModule } from './metrics.module.js';
-import { HTTP_REQUEST_DURATION, HTTP_RESPONSE_SIZE } from './prometheus.js';
+import { HTTP_REQUEST_DURATION, HTTP_RESPONSE_SIZE, HttpObserver, MetricsModule } from './metrics.module.js';
 
 @Controller()
 class ImagesStandIn {

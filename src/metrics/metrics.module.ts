@@ -1,12 +1,51 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Controller, Get, Global, Header, Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Global, Header, Inject, Injectable, Module, type Provider } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
-import { Registry, type Gauge, type Histogram } from 'prom-client';
+import * as prom from 'prom-client';
 import { requestEnd } from '../common/request-end.js';
 import { JsonLogger } from '../logging/json-logger.js';
 import { describeRequest } from '../logging/redact.js';
-import * as names from './prometheus.js';
+
+export const METRIC_PREFIX = 'assisted_image_service_';
+export const HTTP_REQUEST_DURATION = `${METRIC_PREFIX}http_request_duration_seconds`;
+export const HTTP_RESPONSE_SIZE = `${METRIC_PREFIX}http_response_size_bytes`;
+export const HTTP_REQUESTS_INFLIGHT = `${METRIC_PREFIX}http_requests_inflight`;
+export const CACHE_IMAGES = `${METRIC_PREFIX}cache_images`;
+export const CACHE_IMAGE_STATE = `${METRIC_PREFIX}cache_image_state`;
+export const CACHE_IMAGE_FAILURE = `${METRIC_PREFIX}cache_image_failure`;
+export const CACHE_DOWNLOADED_BYTES = `${METRIC_PREFIX}cache_downloaded_bytes`;
+export const CACHE_EXPECTED_BYTES = `${METRIC_PREFIX}cache_expected_bytes`;
+export const CACHE_SYNC_FAILURES = `${METRIC_PREFIX}cache_sync_failures_total`;
+export const FAST_LANE_ANSWERS = `${METRIC_PREFIX}fast_lane_answers_total`;
+export const ASSISTED_REQUESTS = `${METRIC_PREFIX}assisted_requests_total`;
+export const ASSISTED_REQUEST_DURATION = `${METRIC_PREFIX}assisted_request_duration_seconds`;
+
+/** One registry per application, not prom-client's global one, so two apps in one process (tests) never collide. */
+export const registryProvider: Provider = {
+  provide: prom.Registry,
+  useFactory: (): prom.Registry => {
+    const registry = new prom.Registry();
+    prom.collectDefaultMetrics({ register: registry });
+    return registry;
+  },
+};
+
+const metricToken = (name: string): string => `prometheus-metric:${name}`;
+
+export const InjectMetric = (name: string): PropertyDecorator & ParameterDecorator => Inject(metricToken(name));
+
+/** Makes providers of one kind of metric, registered on the application's registry and injected by InjectMetric. */
+const metricProvider =
+  <C extends { name: string }>(Metric: new (config: C & { registers: prom.Registry[] }) => unknown) =>
+  (config: C): Provider => ({
+    provide: metricToken(config.name),
+    inject: [prom.Registry],
+    useFactory: (registry: prom.Registry) => new Metric({ ...config, registers: [registry] }),
+  });
+export const counterProvider = metricProvider(prom.Counter);
+export const gaugeProvider = metricProvider(prom.Gauge);
+export const histogramProvider = metricProvider(prom.Histogram);
 
 const ROUTE_GROUP = /^\/(images|byid|bytoken|byapikey|boot-artifacts|health|live|metrics|docs|openapi\.json)(?:\/|$)/;
 /** The `group` label of the in-flight gauge: the first path segment of a known route, else `other`. */
@@ -24,9 +63,9 @@ const PROBE_ROUTES = new Set(['/health', '/live', '/metrics']);
 @Injectable()
 export class HttpObserver {
   constructor(
-    @names.InjectMetric(names.HTTP_REQUEST_DURATION) private readonly duration: Histogram,
-    @names.InjectMetric(names.HTTP_RESPONSE_SIZE) private readonly size: Histogram,
-    @names.InjectMetric(names.HTTP_REQUESTS_INFLIGHT) private readonly inflight: Gauge,
+    @InjectMetric(HTTP_REQUEST_DURATION) private readonly duration: prom.Histogram,
+    @InjectMetric(HTTP_RESPONSE_SIZE) private readonly size: prom.Histogram,
+    @InjectMetric(HTTP_REQUESTS_INFLIGHT) private readonly inflight: prom.Gauge,
     private readonly logger: JsonLogger,
   ) {}
 
@@ -83,10 +122,10 @@ function countBodyBytes(response: ServerResponse): { bytes: number } {
 @ApiTags('metrics')
 @Controller('metrics')
 class MetricsController {
-  constructor(private readonly registry: Registry) {}
+  constructor(private readonly registry: prom.Registry) {}
 
   @Get()
-  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+  @Header('Content-Type', prom.Registry.PROMETHEUS_CONTENT_TYPE)
   @ApiOperation({ summary: 'Prometheus metrics: process, HTTP and image cache' })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text exposition format' })
@@ -96,27 +135,27 @@ class MetricsController {
 }
 
 const requestHistogram = (name: string, help: string, buckets: number[]) =>
-  names.histogramProvider({ name, help, labelNames: ['method', 'handler', 'code'], buckets });
+  histogramProvider({ name, help, labelNames: ['method', 'handler', 'code'], buckets });
 
 /** `/metrics`, the HTTP metrics, and the registry other modules put their metrics on. */
 @Global()
 @Module({
   controllers: [MetricsController],
   providers: [
-    names.registryProvider,
+    registryProvider,
     requestHistogram(
-      names.HTTP_REQUEST_DURATION,
+      HTTP_REQUEST_DURATION,
       'Time from request to the last byte of the response (or the client leaving)',
       [0.1, 1, 10, 50, 100, 300, 600],
     ),
-    requestHistogram(names.HTTP_RESPONSE_SIZE, 'Response body bytes written', [100, 1e6, 5e8, 1e9, 1e10]),
-    names.gaugeProvider({
-      name: names.HTTP_REQUESTS_INFLIGHT,
+    requestHistogram(HTTP_RESPONSE_SIZE, 'Response body bytes written', [100, 1e6, 5e8, 1e9, 1e10]),
+    gaugeProvider({
+      name: HTTP_REQUESTS_INFLIGHT,
       help: 'Requests being served, by method and first path segment',
       labelNames: ['method', 'group'],
     }),
     HttpObserver,
   ],
-  exports: [HttpObserver, Registry],
+  exports: [HttpObserver, prom.Registry],
 })
 export class MetricsModule {}

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Server as HttpsServer } from 'node:https';
-import { errorMessage } from '../common/service-error.js';
+import { errorMessage, failure } from '../common/service-error.js';
 import type { ServerConfig } from '../config/app-config.js';
 import type { JsonLogger } from '../logging/json-logger.js';
 
@@ -15,19 +15,14 @@ export async function readTlsOptions(files: TlsFiles): Promise<TlsOptions> {
   return { cert, key, minVersion: 'TLSv1.2' };
 }
 
-function tlsPairProblem(pair: TlsOptions): string | undefined {
-  let certificate: X509Certificate;
-  try {
-    certificate = new X509Certificate(pair.cert);
-  } catch (error) {
-    return `the certificate is not PEM: ${errorMessage(error)}`;
-  }
-  try {
-    if (!certificate.checkPrivateKey(createPrivateKey(pair.key))) return 'the key does not belong to the certificate';
-  } catch (error) {
-    return `the key is not a PEM private key: ${errorMessage(error)}`;
-  }
-  return undefined;
+function tlsPairProblem({ cert, key }: TlsOptions): string | undefined {
+  let belongs = false;
+  const checkKey = (): boolean => (belongs = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key)));
+  return (
+    failure('the certificate is not PEM', () => new X509Certificate(cert)) ??
+    failure('the key is not a PEM private key', checkKey) ??
+    (belongs ? undefined : 'the key does not belong to the certificate')
+  );
 }
 
 /**
@@ -48,17 +43,12 @@ export function reloadCertificates(
     const pair = await readTlsOptions(files).catch((error: unknown) => errorMessage(error));
     if (typeof pair === 'string') return `cannot read the certificate or key: ${pair}`;
     if (pair.cert.equals(served.cert) && pair.key.equals(served.key)) return undefined;
-    const problem = tlsPairProblem(pair);
+    const problem =
+      tlsPairProblem(pair) ?? failure('the pair cannot be used for TLS', () => server.setSecureContext(pair));
     if (problem !== undefined) return problem;
-    try {
-      server.setSecureContext(pair);
-    } catch (error) {
-      return `the pair cannot be used for TLS: ${errorMessage(error)}`;
-    }
     served = pair;
     const { subject, validTo, fingerprint256 } = new X509Certificate(pair.cert);
     logger.record('info', context, 'serving a new TLS certificate', { subject, validTo, sha256: fingerprint256 });
-    return undefined;
   };
   let polling = false;
   let lastProblem: string | undefined;

@@ -60,9 +60,8 @@ export interface VerifiedRecord {
 
 export async function readPartialRecord(path: string): Promise<PartialRecord | undefined> {
   const { url, validator, total } = await readJson(path);
-  return typeof url === 'string' && typeof validator === 'string' && isSize(total)
-    ? { url, validator, total }
-    : undefined;
+  if (typeof url !== 'string' || typeof validator !== 'string' || !isSize(total)) return undefined;
+  return { url, validator, total };
 }
 
 export async function readVerifiedRecord(path: string): Promise<VerifiedRecord | undefined> {

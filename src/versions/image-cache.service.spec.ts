@@ -55,6 +55,7 @@ const INDEX: IsoIndex = {
   volumeId: 'rhcos-418.1',
   blockSize: 2048,
   volumeSpaceSize: 1,
+  hasJolietTree: false,
   get: () => undefined,
   require: (path) => {
     throw new Error(`${path} is missing`);

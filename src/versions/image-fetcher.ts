@@ -202,7 +202,6 @@ async function resumable({ url, partial, partialRecord }: FetchRequest): Promise
   if (record?.url === url && stats !== undefined && stats.size > 0 && stats.size <= record.total)
     return { offset: stats.size, total: record.total, validator: record.validator };
   await Promise.all([rm(partial, { force: true }), rm(partialRecord, { force: true })]);
-  return undefined;
 }
 
 async function openFile(url: URL): Promise<OpenedSource> {

@@ -43,7 +43,7 @@ export class ImageLayouts implements ImagePreparationStep {
 }
 
 /** Images for OpenShift 4.18.0-ec.0 and later carry nmstatectl to the host for static networking. */
-export function needsNmstate(image: CatalogImage): boolean {
+function needsNmstate(image: CatalogImage): boolean {
   return image.entry.type === 'full-iso' && compareOpenshiftVersions(image.entry.openshiftVersion, '4.18.0-ec.0') >= 0;
 }
 
@@ -63,6 +63,7 @@ export class NmstateImages implements ImagePreparationStep {
     return needsNmstate(image) ? [names.nmstateImageName(image.entry)] : [];
   }
 
+  /** Undefined for an image that needs none (see needsNmstate) or is not prepared yet. */
   get(image: CatalogImage): { readonly path: string; readonly size: number } | undefined {
     return this.images.get(image.key);
   }

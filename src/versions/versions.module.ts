@@ -2,7 +2,7 @@ import { Injectable, Module, type DynamicModule, type OnModuleInit } from '@nest
 import type { Counter, Gauge } from 'prom-client';
 import { Clock } from '../common/clock.js';
 import { CatalogConfig } from '../config/app-config.js';
-import * as metrics from '../metrics/prometheus.js';
+import * as metrics from '../metrics/metrics.module.js';
 import { ImageCacheService } from './image-cache.service.js';
 import { ImageFetcher } from './image-fetcher.js';
 import { IMAGE_STATUSES, SyncOptions, type ImageState } from './image-state.js';

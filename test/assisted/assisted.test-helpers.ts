@@ -9,7 +9,7 @@ import { UpstreamBodyBudget } from '../../src/assisted/upstream-body.js';
 import { Clock } from '../../src/common/clock.js';
 import { AssistedServiceConfig } from '../../src/config/app-config.js';
 import { JsonLogger } from '../../src/logging/json-logger.js';
-import { registryProvider } from '../../src/metrics/prometheus.js';
+import { registryProvider } from '../../src/metrics/metrics.module.js';
 import { unpackWithSystemTools } from '../support/payload-tools.js';
 
 export const INFRA_ENV_A = '0b8a4d4e-3c3e-4f5a-9d1e-2f6c7a8b9c0d';

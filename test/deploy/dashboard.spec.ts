@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import * as serviceMetrics from '../../src/metrics/prometheus.js';
+import * as serviceMetrics from '../../src/metrics/metrics.module.js';
 import { startTestApp } from '../support/test-app.js';
 import { isJsonObject, type JsonObject } from './chart-files.js';
 import {
@@ -17,7 +17,7 @@ import {
 
 const HISTOGRAM_SUFFIXES = ['_bucket', '_sum', '_count'];
 
-/** The metric names `src/metrics/prometheus.ts` exports (every string constant but the prefix). */
+/** The metric names `src/metrics/metrics.module.ts` exports (every string constant but the prefix). */
 function serviceMetricNames(): string[] {
   const exported: unknown[] = Object.values(serviceMetrics);
   return exported.filter((v): v is string => typeof v === 'string' && v !== serviceMetrics.METRIC_PREFIX);

@@ -6,7 +6,6 @@ import { buildFixtureIso, missingFixtureTools, type FixtureIso } from '../fixtur
 import { missingTools, runTool } from '../fixtures/iso-fixture-tools.js';
 import { extractWithXorriso } from '../fixtures/xorriso.js';
 import { IsoFormatError, readIsoFileBytes, readIsoIndex, type IsoIndex } from '../../src/iso/index.js';
-import { hasJolietTree } from '../../src/iso/iso9660.js';
 import {
   expectIndexMatchesXorriso,
   isoinfoDirectoryLbas,
@@ -204,7 +203,7 @@ describe('ISO 9660 reader', () => {
   });
 });
 
-describe('hasJolietTree', () => {
+describe('IsoIndex.hasJolietTree', () => {
   let workDir: string;
 
   beforeAll(async () => {
@@ -224,7 +223,7 @@ describe('hasJolietTree', () => {
       await runTool('xorriso', ['-as', 'mkisofs', '-quiet', '-R', ...extra, '-V', 'TEST', '-o', out, tree]);
       return out;
     };
-    expect(await hasJolietTree(await build('joliet.iso', ['-J']))).toBe(true);
-    expect(await hasJolietTree(await build('plain.iso', []))).toBe(false);
+    expect((await readIsoIndex(await build('joliet.iso', ['-J']))).hasJolietTree).toBe(true);
+    expect((await readIsoIndex(await build('plain.iso', []))).hasJolietTree).toBe(false);
   });
 });
